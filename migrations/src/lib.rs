@@ -1,0 +1,23 @@
+//! Kansli's schema, as forward-only sea-orm migrations.
+//!
+//! Every migration is written with `SchemaManager` DDL so that one file serves SQLite and
+//! PostgreSQL. A migration is never edited once it is on `main`: a change to the schema is a new
+//! migration, split into expand, backfill and contract steps when data must move.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_organisation;
+mod m20261122_000002_create_diarium;
+
+/// The ordered list of Kansli's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_organisation::Migration),
+            Box::new(m20261122_000002_create_diarium::Migration),
+        ]
+    }
+}

@@ -1,0 +1,25 @@
+//! The composition root: builds the concrete store and clock from settings and hands them to
+//! the services. No rules live here.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::service::Kansli;
+use crate::store::{Store, StoreError};
+
+/// Opens the database named in `settings`, brings its schema up to date, and returns the
+/// services over it with the real clock.
+pub async fn open(settings: &Settings) -> Result<Kansli, StoreError> {
+    open_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// Like [`open`], with time from `clock`.
+pub async fn open_with_clock(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<Kansli, StoreError> {
+    let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
+    store.migrate().await?;
+    Ok(Kansli::new(store, clock))
+}

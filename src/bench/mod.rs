@@ -1,0 +1,24 @@
+//! `kansli bench ...`: throughput measured against the database's own limit on the same
+//! machine, so a number means something. Benchmarks are never tests: they print, they do not
+//! assert.
+
+mod registry;
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+
+/// The benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Diarienummer allocated per second, with 1 and 8 writers, beside the database's own rate
+    /// for single-row insert transactions.
+    Registry(registry::RegistryArgs),
+}
+
+/// Runs a benchmark.
+pub async fn run(command: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Registry(args) => registry::run(args, settings).await,
+    }
+}

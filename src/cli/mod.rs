@@ -1,0 +1,244 @@
+//! The `kansli` command line: what the user typed ([`Cli`]) is parsed by clap, settings are
+//! layered, and each command calls one service. No rules live here.
+//!
+//! Exit codes: 0 done; 1 something outside the caller's control failed; 2 the input is wrong
+//! (also clap's code for a bad command line); 3 what the input names does not exist; 4 a
+//! conflict with a concurrent change (retry).
+
+mod case;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::service::{Actor, Kansli, ServiceError};
+use crate::telemetry::{self, LogFormat};
+
+/// Kansli: ärendehantering and workflows for Swedish municipalities.
+#[derive(Debug, Parser)]
+#[command(name = "kansli", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file [default: kansli.toml if present].
+    #[arg(long, global = true, env = "KANSLI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://... (overrides the file and KANSLI_DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Who is acting, for the audit trail [default: cli:$USER].
+    #[arg(long, global = true, env = "KANSLI_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server.
+    Serve(crate::http::ServeArgs),
+    /// The database.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// The organisation: units, people, roles, organs, diarieserier.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Ärenden.
+    #[command(subcommand)]
+    Case(case::CaseCommand),
+    /// Handlingar in an ärende.
+    #[command(subcommand)]
+    Document(case::DocumentCommand),
+    /// The public register (postlista).
+    #[command(subcommand)]
+    Registry(case::RegistryCommand),
+    /// Configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+/// `kansli db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Bring the schema up to date (also done on every start).
+    Migrate,
+}
+
+/// `kansli org ...`
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create or update the organisation from a TOML file; the same file twice changes nothing.
+    Import {
+        /// The file (see config/demo-organisation.toml for the format).
+        #[arg(required_unless_present = "demo", conflicts_with = "demo")]
+        file: Option<PathBuf>,
+        /// Import the fictional demo municipality instead.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Show the organisation.
+    Show {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: output::Format,
+    },
+}
+
+/// `kansli config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the annotated example configuration.
+    Example,
+    /// Print the settings in force (secrets hidden).
+    Show,
+}
+
+/// A failed command: its message goes to stderr and its kind picks the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From a service.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// Settings, IO or anything else.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+    /// Wrong input found by the CLI itself.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Service(ServiceError::Invalid(_)) | CliError::Usage(_) => 2,
+            CliError::Service(ServiceError::NotFound(_)) => 3,
+            CliError::Service(ServiceError::Conflict(_)) => 4,
+            CliError::Service(ServiceError::Unexpected(_)) | CliError::Other(_) => 1,
+        }
+    }
+}
+
+/// Runs a parsed command line and reports failure as the exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kansli: {}", error_chain(&err));
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+async fn execute(cli: Cli) -> Result<(), CliError> {
+    let mut settings = Settings::load(cli.config.as_deref(), std::env::vars())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(url) = cli.database_url {
+        settings.database.url = url;
+    }
+    if let Some(format) = cli.log_format {
+        settings.log.format = format;
+    }
+    telemetry::init(
+        settings.log.format,
+        matches!(cli.command, Command::Serve(_)),
+    );
+    let actor = Actor::new(cli.actor.unwrap_or_else(|| {
+        let user = ["USER", "LOGNAME", "USERNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok())
+            .unwrap_or_else(|| "okänd".into());
+        format!("cli:{user}")
+    }));
+
+    match cli.command {
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", crate::config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show) => {
+            println!("{settings:#?}");
+            Ok(())
+        }
+        Command::Bench(command) => crate::bench::run(command, &settings)
+            .await
+            .map_err(Into::into),
+        Command::Serve(args) => crate::http::serve(args, settings).await.map_err(Into::into),
+        command => {
+            let kansli = open(&settings).await?;
+            match command {
+                Command::Db(DbCommand::Migrate) => {
+                    println!("Databasen är uppdaterad.");
+                    Ok(())
+                }
+                Command::Org(command) => org(&kansli, command).await,
+                Command::Case(command) => case::case(&kansli, command, &actor).await,
+                Command::Document(command) => case::document(&kansli, command, &actor).await,
+                Command::Registry(command) => case::registry(&kansli, command).await,
+                Command::Config(_) | Command::Bench(_) | Command::Serve(_) => unreachable!(),
+            }
+        }
+    }
+}
+
+async fn open(settings: &Settings) -> Result<Kansli, CliError> {
+    crate::app::open(settings)
+        .await
+        .map_err(|e| CliError::Other(e.into()))
+}
+
+async fn org(kansli: &Kansli, command: OrgCommand) -> Result<(), CliError> {
+    match command {
+        OrgCommand::Import { file, demo } => {
+            let summary = match (file, demo) {
+                (_, true) => {
+                    kansli
+                        .import_organisation(
+                            "demo-organisation.toml",
+                            crate::service::DEMO_ORGANISATION,
+                        )
+                        .await?
+                }
+                (Some(path), false) => kansli.import_organisation_file(&path).await?,
+                (None, false) => return Err(CliError::Usage("give a FILE or --demo".into())),
+            };
+            println!(
+                "Importerat: {} organ, {} enheter, {} personer ({} roller), {} diarieserier.",
+                summary.organs, summary.units, summary.people, summary.roles, summary.series
+            );
+            Ok(())
+        }
+        OrgCommand::Show { format } => {
+            let snapshot = kansli
+                .store()
+                .org_snapshot()
+                .await
+                .map_err(ServiceError::from)?;
+            output::org(&snapshot, format);
+            Ok(())
+        }
+    }
+}

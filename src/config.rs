@@ -1,0 +1,275 @@
+//! Typed settings, layered: built-in defaults, then a TOML file (`--config`, or `kansli.toml`
+//! when present), then `KANSLI_*` environment variables, then command-line flags. Each layer
+//! overrides the one before. Unknown keys in the file and unknown `KANSLI_*` variables are
+//! errors, because a misspelt setting that silently does nothing is worse than a refusal.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::telemetry::LogFormat;
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "kansli.toml";
+
+/// The annotated example configuration, as shipped in `config/kansli.example.toml`.
+pub const EXAMPLE: &str = include_str!("../config/kansli.example.toml");
+
+/// All settings.
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where data lives.
+    pub database: DatabaseSettings,
+    /// The web server.
+    pub server: ServerSettings,
+    /// Outgoing mail.
+    pub mail: MailSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// Database settings.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (created on first use) or `postgres://...`.
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://var/kansli.db".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// Web server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// The address to listen on.
+    pub addr: SocketAddr,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// Outgoing mail settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// The folder the file transport writes `.eml` files into.
+    pub dir: PathBuf,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("var/mail"),
+        }
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or holds an unknown or mistyped key.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// An environment variable is unknown or its value has the wrong type.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Loads the defaults, then the file, then the given environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut settings = match file {
+            Some(path) => Self::from_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Self::from_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => Self::default(),
+        };
+        for (name, value) in env {
+            if name.starts_with("KANSLI_") {
+                settings.apply_env(&name, &value)?;
+            }
+        }
+        Ok(settings)
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::Env {
+            name: name.to_owned(),
+            message,
+        };
+        match name {
+            "KANSLI_DATABASE_URL" => self.database.url = value.to_owned(),
+            "KANSLI_DATABASE_MAX_CONNECTIONS" => {
+                self.database.max_connections = value
+                    .parse()
+                    .map_err(|_| bad(format!("{value:?} is not a whole number")))?;
+            }
+            "KANSLI_SERVER_ADDR" => {
+                self.server.addr = value
+                    .parse()
+                    .map_err(|_| bad(format!("{value:?} is not HOST:PORT")))?;
+            }
+            "KANSLI_MAIL_DIR" => self.mail.dir = PathBuf::from(value),
+            "KANSLI_LOG_FORMAT" => {
+                self.log.format = match value {
+                    "pretty" => LogFormat::Pretty,
+                    "json" => LogFormat::Json,
+                    _ => return Err(bad(format!("{value:?} is neither pretty nor json"))),
+                }
+            }
+            // Read by the CLI itself, not settings.
+            "KANSLI_CONFIG" | "KANSLI_ACTOR" => {}
+            _ => {
+                return Err(bad(
+                    "unknown setting; see `kansli config example` for the known ones".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hides the password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &self.database)
+            .field("server", &self.server)
+            .field("mail", &self.mail)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(
+            &path,
+            "[database]\nurl = \"sqlite://a.db\"\nmax_connections = 3\n",
+        )
+        .unwrap();
+        let s = Settings::load(
+            Some(&path),
+            env(&[("KANSLI_DATABASE_URL", "postgres://u:secret@h/db")]),
+        )
+        .unwrap();
+        assert_eq!(s.database.url, "postgres://u:secret@h/db");
+        assert_eq!(s.database.max_connections, 3);
+        assert!(!format!("{s:?}").contains("secret"));
+    }
+
+    #[test]
+    fn an_unknown_key_or_variable_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "[database]\nulr = \"x\"\n").unwrap();
+        let err = Settings::load(Some(&path), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ulr"), "{err}");
+        let err = Settings::load(None, env(&[("KANSLI_DATABSE_URL", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("KANSLI_DATABSE_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let parsed: Settings = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(parsed.database.url, Settings::default().database.url);
+    }
+}

@@ -1,0 +1,8 @@
+//! Value types with invariants: numbers, roles, directions, dates. No IO lives here; every type
+//! is parsed once at the edge and trusted afterwards.
+
+pub mod calendar;
+pub mod case_number;
+pub mod document;
+pub mod email;
+pub mod organisation;

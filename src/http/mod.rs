@@ -1,0 +1,157 @@
+//! The web server: health and the public postlista for now; the staff application and the
+//! questionnaire grow here. Handlers call services and never touch the store.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::service::{Kansli, ServiceError, postlista_csv};
+
+/// `kansli serve`
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Listen on HOST:PORT [default: from the settings, 127.0.0.1:8080].
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// Load the fictional demo municipality if the database has no organisation yet.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
+    let kansli = crate::app::open(&settings).await?;
+    if args.demo && kansli.store().org_snapshot().await?.municipality.is_none() {
+        let summary = kansli
+            .import_organisation("demo-organisation.toml", crate::service::DEMO_ORGANISATION)
+            .await?;
+        tracing::info!(
+            units = summary.units,
+            people = summary.people,
+            "demo organisation loaded"
+        );
+    }
+    std::fs::create_dir_all(&settings.mail.dir)?;
+    let addr = args.addr.unwrap_or(settings.server.addr);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, "Kansli is listening");
+    eprintln!("Kansli lyssnar på http://{local}/ (Ctrl-C avslutar)");
+    axum::serve(listener, router(kansli))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// The routes.
+pub fn router(kansli: Kansli) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/postlista.json", get(postlista_json))
+        .route("/postlista.csv", get(postlista_csv_route))
+        .with_state(kansli)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Period {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl Period {
+    /// The asked period; the last 30 days by default.
+    fn days(&self, kansli: &Kansli) -> Result<(NaiveDate, NaiveDate), ApiError> {
+        let parse = |field: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|s| crate::domain::calendar::parse_date(field, s))
+                .transpose()
+                .map_err(|m| ApiError(ServiceError::Invalid(m)))
+        };
+        let to = parse("to", &self.to)?.unwrap_or_else(|| kansli.today());
+        let from = parse("from", &self.from)?.unwrap_or(to - Duration::days(30));
+        Ok((from, to))
+    }
+}
+
+async fn postlista_json(
+    State(kansli): State<Kansli>,
+    Query(period): Query<Period>,
+) -> Result<Response, ApiError> {
+    let (from, to) = period.days(&kansli)?;
+    let rows = kansli.postlista(from, to).await?;
+    Ok(axum::Json(rows).into_response())
+}
+
+async fn postlista_csv_route(
+    State(kansli): State<Kansli>,
+    Query(period): Query<Period>,
+) -> Result<Response, ApiError> {
+    let (from, to) = period.days(&kansli)?;
+    let bytes = postlista_csv(&kansli.postlista(from, to).await?)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"postlista.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A service error as an HTTP response: the status says what the client can do.
+struct ApiError(ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Unexpected(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "internt fel").into_response();
+            }
+        };
+        (status, self.0.to_string()).into_response()
+    }
+}

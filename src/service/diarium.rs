@@ -1,0 +1,823 @@
+//! The diarium's use cases: open, find, list, close and reopen ärenden; register handlingar.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Actor, Kansli, ServiceError, optional_text, required_text};
+use crate::domain::calendar::{local_date, local_year, start_of_local_day};
+use crate::domain::case_number::{
+    CaseNumberParts, SeriesFormat, document_number, is_class_char, split_document_number,
+};
+use crate::domain::document::{Direction, SecrecyMarking};
+use crate::store::{
+    CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile, PersonRow, SeriesRow,
+};
+
+/// The largest file a handling may carry.
+pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
+
+/// What it takes to open an ärende.
+#[derive(Debug, Clone, Default)]
+pub struct OpenCase {
+    /// The series prefix, e.g. `KS`.
+    pub series: String,
+    /// The internal title.
+    pub title: String,
+    /// The title the public sees; the internal title when left out.
+    pub public_title: Option<String>,
+    /// The KLASSA code; the series' default when left out.
+    pub classification: Option<String>,
+    /// The handläggare, by person key or email.
+    pub handlaggare: Option<String>,
+    /// An earlier ärende this one continues, by number.
+    pub previous: Option<String>,
+}
+
+/// Which ärenden to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    /// Series prefix.
+    pub series: Option<String>,
+    /// Year.
+    pub year: Option<i32>,
+    /// `open` or `closed`.
+    pub status: Option<String>,
+    /// Words in the title, public title or number.
+    pub text: Option<String>,
+    /// Handläggare, by key or email.
+    pub handlaggare: Option<String>,
+    /// Opened on or after this day (Stockholm).
+    pub from: Option<NaiveDate>,
+    /// Opened on or before this day (Stockholm).
+    pub to: Option<NaiveDate>,
+    /// At most this many (default 50).
+    pub limit: Option<u64>,
+    /// Skip this many.
+    pub offset: Option<u64>,
+}
+
+/// What it takes to register a handling.
+#[derive(Debug, Clone)]
+pub struct NewDocumentInput {
+    /// Received or drawn up on.
+    pub date: NaiveDate,
+    /// In, internal or out.
+    pub direction: Direction,
+    /// Sender (incoming) or recipient (outgoing).
+    pub counterpart: Option<String>,
+    /// Keep the counterpart out of the postlista (OSL 5:2).
+    pub counterpart_protected: bool,
+    /// What the handling is about.
+    pub description: String,
+    /// Keep the description out of the postlista (OSL 5:2).
+    pub description_protected: bool,
+    /// Sekretessmarkering (OSL 5:5).
+    pub secrecy: Option<SecrecyMarking>,
+    /// An attached file: its name and content.
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// A person, as shown on an ärende.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRef {
+    /// Key.
+    pub key: String,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+/// An attached file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRef {
+    /// Its name.
+    pub name: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Hex SHA-256 of its content.
+    pub sha256: String,
+}
+
+/// A handling, as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    /// `KS 2021/841:3`.
+    pub number: String,
+    /// The running number within the ärende.
+    pub seq: u32,
+    /// Received or drawn up on.
+    pub date: NaiveDate,
+    /// In, internal or out.
+    pub direction: Direction,
+    /// Sender or recipient.
+    pub counterpart: Option<String>,
+    /// Whether the counterpart is kept out of the postlista.
+    pub counterpart_protected: bool,
+    /// What it is about.
+    pub description: String,
+    /// Whether the description is kept out of the postlista.
+    pub description_protected: bool,
+    /// Sekretessmarkering.
+    pub secrecy: Option<SecrecyMarking>,
+    /// The attached file.
+    pub file: Option<FileRef>,
+    /// When registered.
+    pub registered_at: DateTime<Utc>,
+    /// By whom.
+    pub registered_by: String,
+}
+
+/// An ärende, as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    /// `KS 2021/841`.
+    pub number: String,
+    /// Series prefix.
+    pub series: String,
+    /// Year.
+    pub year: i32,
+    /// Running number.
+    pub seq: u32,
+    /// KLASSA code.
+    pub classification: Option<String>,
+    /// Internal title.
+    pub title: String,
+    /// Public title.
+    pub public_title: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// The handläggare.
+    pub handlaggare: Option<PersonRef>,
+    /// The earlier ärende this continues.
+    pub previous: Option<String>,
+    /// When opened.
+    pub opened_at: DateTime<Utc>,
+    /// By whom.
+    pub opened_by: String,
+    /// When closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// By whom.
+    pub closed_by: Option<String>,
+    /// The handlingar, in number order.
+    pub documents: Vec<DocumentView>,
+}
+
+/// A page of ärenden.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseList {
+    /// The ärenden, newest first, without their handlingar.
+    pub cases: Vec<CaseView>,
+}
+
+/// One step in an ärende's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Details.
+    pub detail: Option<String>,
+}
+
+/// The series known to the diarium, with their parsed formats.
+pub(crate) struct SeriesBook {
+    series: Vec<(SeriesRow, SeriesFormat)>,
+}
+
+impl SeriesBook {
+    pub(crate) async fn load(kansli: &Kansli) -> Result<Self, ServiceError> {
+        let rows = kansli.store.all_series().await?;
+        let mut series = Vec::with_capacity(rows.len());
+        for row in rows {
+            let format = SeriesFormat::parse(&row.format).map_err(|e| {
+                anyhow::anyhow!(
+                    "series {} has a stored format that no longer parses: {e}",
+                    row.prefix
+                )
+            })?;
+            series.push((row, format));
+        }
+        Ok(Self { series })
+    }
+
+    fn by_prefix(&self, prefix: &str) -> Result<&(SeriesRow, SeriesFormat), ServiceError> {
+        self.series
+            .iter()
+            .find(|(row, _)| row.prefix.eq_ignore_ascii_case(prefix.trim()))
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!(
+                    "unknown series {prefix:?}; known series: {}",
+                    self.known()
+                ))
+            })
+    }
+
+    fn by_id(&self, id: i32) -> Result<&(SeriesRow, SeriesFormat), ServiceError> {
+        self.series
+            .iter()
+            .find(|(row, _)| row.id == id)
+            .ok_or_else(|| anyhow::anyhow!("series id {id} is referenced but missing").into())
+    }
+
+    fn known(&self) -> String {
+        if self.series.is_empty() {
+            return "none yet (import an organisation with `kansli org import`)".into();
+        }
+        self.series
+            .iter()
+            .map(|(row, _)| row.prefix.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Reads a typed number against every series' format.
+    fn read(&self, text: &str) -> Result<(&SeriesRow, CaseNumberParts), ServiceError> {
+        let mut matches = self
+            .series
+            .iter()
+            .filter_map(|(row, format)| format.read(&row.prefix, text).ok().map(|p| (row, p)));
+        match (matches.next(), matches.next()) {
+            (Some(found), None) => Ok(found),
+            (Some((a, _)), Some((b, _))) => Err(ServiceError::Invalid(format!(
+                "{text:?} reads as a number in both series {} and {}; include the prefix",
+                a.prefix, b.prefix
+            ))),
+            (None, _) => {
+                let examples = self
+                    .series
+                    .iter()
+                    .map(|(row, format)| {
+                        let example = CaseNumberParts {
+                            year: 2026,
+                            seq: 41,
+                            classification: row.default_classification.clone(),
+                        };
+                        format!("{} ({})", format.render(&row.prefix, &example), format)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Err(ServiceError::Invalid(format!(
+                    "{text:?} is not a diarienummer in any series; numbers read like: {examples}"
+                )))
+            }
+        }
+    }
+
+    pub(crate) fn render(&self, case: &CaseRow) -> Result<String, ServiceError> {
+        let (row, format) = self.by_id(case.series_id)?;
+        Ok(format.render(
+            &row.prefix,
+            &CaseNumberParts {
+                year: case.year,
+                seq: case.seq as u32,
+                classification: case.classification.clone(),
+            },
+        ))
+    }
+}
+
+impl Kansli {
+    /// Opens an ärende and gives it the next number in its series and year.
+    #[tracing::instrument(skip_all, fields(series = %input.series, number))]
+    pub async fn open_case(
+        &self,
+        input: OpenCase,
+        actor: &Actor,
+    ) -> Result<CaseView, ServiceError> {
+        let book = SeriesBook::load(self).await?;
+        let (series, format) = book.by_prefix(&input.series)?;
+        let title = required_text("title", &input.title, 500)?;
+        let public_title = optional_text("public title", input.public_title.as_deref(), 500)?
+            .unwrap_or_else(|| title.clone());
+        let classification = optional_text("classification", input.classification.as_deref(), 40)?
+            .or_else(|| series.default_classification.clone());
+        if let Some(code) = &classification
+            && !code.chars().all(is_class_char)
+        {
+            return Err(ServiceError::Invalid(format!(
+                "classification {code:?} may hold only letters, digits, '.' and '-'"
+            )));
+        }
+        if format.shows_classification() && classification.is_none() {
+            return Err(ServiceError::Invalid(format!(
+                "series {}'s numbers show a classification code ({}); give one with the classification",
+                series.prefix, format
+            )));
+        }
+        let handlaggare = match &input.handlaggare {
+            Some(who) => Some(self.person(who, "handläggare").await?),
+            None => None,
+        };
+        let previous = match &input.previous {
+            Some(number) => Some(self.case_row(&book, number).await?),
+            None => None,
+        };
+        let now = self.clock.now();
+        let year = local_year(now);
+        let search_text = search_text(&[
+            &title,
+            &public_title,
+            classification.as_deref().unwrap_or(""),
+        ]);
+
+        let tx = self.store.begin().await?;
+        let seq = tx.allocate_case_seq(series.id, year).await?;
+        let number = format.render(
+            &series.prefix,
+            &CaseNumberParts {
+                year,
+                seq,
+                classification: classification.clone(),
+            },
+        );
+        let row = tx
+            .insert_case(
+                NewCase {
+                    series_id: series.id,
+                    year,
+                    classification,
+                    // The number is searchable too.
+                    search_text: format!("{search_text} {}", number.to_lowercase()),
+                    title,
+                    public_title,
+                    handlaggare_id: handlaggare.as_ref().map(|p| p.id),
+                    previous_case_id: previous.as_ref().map(|c| c.id),
+                    opened_at: now,
+                    opened_by: actor.as_str().to_owned(),
+                },
+                seq,
+            )
+            .await?;
+        tx.append_audit(
+            Some(row.id),
+            actor.as_str(),
+            "ärende öppnat",
+            Some(format!("{number}: {}", row.title)),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::Span::current().record("number", number.as_str());
+        tracing::info!("ärende opened");
+        self.view(&book, row, false).await
+    }
+
+    /// Finds an ärende by its number as the series renders it, with its handlingar.
+    pub async fn show_case(&self, number: &str) -> Result<CaseView, ServiceError> {
+        let book = SeriesBook::load(self).await?;
+        let row = self.case_row(&book, number).await?;
+        self.view(&book, row, true).await
+    }
+
+    /// Lists ärenden, newest first.
+    pub async fn list_cases(&self, query: CaseQuery) -> Result<CaseList, ServiceError> {
+        let book = SeriesBook::load(self).await?;
+        let series_id = match &query.series {
+            Some(prefix) => Some(book.by_prefix(prefix)?.0.id),
+            None => None,
+        };
+        let handlaggare_id = match &query.handlaggare {
+            Some(who) => Some(self.person(who, "handläggare").await?.id),
+            None => None,
+        };
+        let status = match query.status.as_deref().map(str::trim) {
+            None => None,
+            Some("open" | "öppen" | "oppen" | "pågående") => Some("open".to_owned()),
+            Some("closed" | "avslutad" | "avslutat") => Some("closed".to_owned()),
+            Some(other) => {
+                return Err(ServiceError::Invalid(format!(
+                    "status {other:?} is neither open nor closed"
+                )));
+            }
+        };
+        if let (Some(from), Some(to)) = (query.from, query.to)
+            && from > to
+        {
+            return Err(ServiceError::Invalid(format!(
+                "--from {from} is after --to {to}"
+            )));
+        }
+        let filter = CaseFilter {
+            series_id,
+            year: query.year,
+            status,
+            text: query
+                .text
+                .as_deref()
+                .map(|t| t.trim().to_lowercase())
+                .filter(|t| !t.is_empty()),
+            handlaggare_id,
+            opened_from: query.from.map(start_of_local_day),
+            opened_before: query.to.and_then(|d| d.succ_opt()).map(start_of_local_day),
+            limit: query.limit.unwrap_or(50).clamp(1, 1000),
+            offset: query.offset.unwrap_or(0),
+        };
+        let rows = self.store.list_cases(&filter).await?;
+        let mut cases = Vec::with_capacity(rows.len());
+        let mut people: HashMap<i32, Option<PersonRef>> = HashMap::new();
+        for row in rows {
+            let handlaggare = match row.handlaggare_id {
+                Some(id) => match people.get(&id) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = self.store.person(id).await?.map(person_ref);
+                        people.insert(id, p.clone());
+                        p
+                    }
+                },
+                None => None,
+            };
+            cases.push(CaseView {
+                handlaggare,
+                ..self.view_without_people(&book, row)?
+            });
+        }
+        Ok(CaseList { cases })
+    }
+
+    /// Closes an ärende.
+    pub async fn close_case(
+        &self,
+        number: &str,
+        reason: Option<&str>,
+        actor: &Actor,
+    ) -> Result<CaseView, ServiceError> {
+        self.set_status(number, "closed", reason, actor).await
+    }
+
+    /// Reopens a closed ärende.
+    pub async fn reopen_case(
+        &self,
+        number: &str,
+        reason: Option<&str>,
+        actor: &Actor,
+    ) -> Result<CaseView, ServiceError> {
+        self.set_status(number, "open", reason, actor).await
+    }
+
+    async fn set_status(
+        &self,
+        number: &str,
+        status: &str,
+        reason: Option<&str>,
+        actor: &Actor,
+    ) -> Result<CaseView, ServiceError> {
+        let reason = optional_text("reason", reason, 1000)?;
+        let book = SeriesBook::load(self).await?;
+        let row = self.case_row(&book, number).await?;
+        let rendered = book.render(&row)?;
+        if row.status == status {
+            let state = if status == "open" { "open" } else { "closed" };
+            return Err(ServiceError::Invalid(format!(
+                "ärende {rendered} is already {state}"
+            )));
+        }
+        let now = self.clock.now();
+        let closed = (status == "closed").then(|| (now, actor.as_str().to_owned()));
+        let action = if status == "closed" {
+            "ärende avslutat"
+        } else {
+            "ärende återöppnat"
+        };
+        let tx = self.store.begin().await?;
+        tx.set_case_status(row.id, row.row_version, status, closed)
+            .await?;
+        tx.append_audit(Some(row.id), actor.as_str(), action, reason, now)
+            .await?;
+        tx.commit().await?;
+        self.show_case(&rendered).await
+    }
+
+    /// Registers a handling in an open ärende under the next `:N`.
+    #[tracing::instrument(skip_all, fields(case = %number, document))]
+    pub async fn add_document(
+        &self,
+        number: &str,
+        input: NewDocumentInput,
+        actor: &Actor,
+    ) -> Result<DocumentView, ServiceError> {
+        let book = SeriesBook::load(self).await?;
+        let case = self.case_row(&book, number).await?;
+        let case_number = book.render(&case)?;
+        if case.status != "open" {
+            return Err(ServiceError::Invalid(format!(
+                "ärende {case_number} is closed; reopen it before registering in it"
+            )));
+        }
+        let description = required_text("description", &input.description, 1000)?;
+        let counterpart = optional_text("counterpart", input.counterpart.as_deref(), 500)?;
+        if input.counterpart_protected && counterpart.is_none() {
+            return Err(ServiceError::Invalid(
+                "the counterpart is marked protected but none is given".into(),
+            ));
+        }
+        let secrecy = match input.secrecy {
+            Some(mark) => Some((
+                required_text("secrecy provision", &mark.provision, 200)?,
+                mark.date,
+                required_text("secrecy authority", &mark.authority, 200)?,
+            )),
+            None => None,
+        };
+        let now = self.clock.now();
+        let file = match input.file {
+            Some((name, content)) => Some(checked_file(&name, content, now)?),
+            None => None,
+        };
+
+        let tx = self.store.begin().await?;
+        let file_ref = match file {
+            Some((name, media_type, blob)) => {
+                let hash = blob.sha256.clone();
+                tx.store_file(blob).await?;
+                Some((hash, name, media_type))
+            }
+            None => None,
+        };
+        let seq = tx.allocate_document_seq(case.id).await?;
+        let row = tx
+            .insert_document(
+                NewDocument {
+                    case_id: case.id,
+                    date: input.date,
+                    direction: input.direction.code().to_owned(),
+                    counterpart,
+                    counterpart_protected: input.counterpart_protected,
+                    description,
+                    description_protected: input.description_protected,
+                    secrecy,
+                    file: file_ref,
+                    registered_at: now,
+                    registered_by: actor.as_str().to_owned(),
+                },
+                seq,
+            )
+            .await?;
+        let view = document_view(&case_number, row)?;
+        tx.append_audit(
+            Some(case.id),
+            actor.as_str(),
+            "handling registrerad",
+            Some(format!("{} ({})", view.number, view.direction.label())),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::Span::current().record("document", view.number.as_str());
+        tracing::info!("handling registered");
+        Ok(view)
+    }
+
+    /// A handling's attached file: its name, media type and content.
+    pub async fn document_file(&self, number: &str) -> Result<(FileRef, Vec<u8>), ServiceError> {
+        let (case_number, seq) = split_document_number(number).ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "{number:?} is not a handling's number (an ärende's number, ':' and a number)"
+            ))
+        })?;
+        let case = self.show_case(case_number).await?;
+        let document = case
+            .documents
+            .into_iter()
+            .find(|d| d.seq == seq)
+            .ok_or_else(|| ServiceError::NotFound(format!("handling {number} does not exist")))?;
+        let file = document
+            .file
+            .ok_or_else(|| ServiceError::NotFound(format!("handling {number} has no file")))?;
+        let content = self
+            .store
+            .file(&file.sha256)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the file of {number} is missing from the store"))?;
+        Ok((file, content))
+    }
+
+    /// The audit trail of an ärende, oldest first.
+    pub async fn case_history(&self, number: &str) -> Result<Vec<HistoryEntry>, ServiceError> {
+        let book = SeriesBook::load(self).await?;
+        let row = self.case_row(&book, number).await?;
+        Ok(self
+            .store
+            .audit_of(row.id)
+            .await?
+            .into_iter()
+            .map(|a| HistoryEntry {
+                at: a.at,
+                actor: a.actor,
+                action: a.action,
+                detail: a.detail,
+            })
+            .collect())
+    }
+
+    pub(crate) async fn case_row(
+        &self,
+        book: &SeriesBook,
+        number: &str,
+    ) -> Result<CaseRow, ServiceError> {
+        let (series, parts) = book.read(number)?;
+        self.store
+            .find_case(series.id, parts.year, parts.seq)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("ärende {} does not exist", number.trim()))
+            })
+    }
+
+    async fn person(&self, who: &str, field: &str) -> Result<PersonRow, ServiceError> {
+        self.store.find_person(who).await?.ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "{field} {who:?} is not a person in the organisation (give a person key or email)"
+            ))
+        })
+    }
+
+    async fn view(
+        &self,
+        book: &SeriesBook,
+        row: CaseRow,
+        with_documents: bool,
+    ) -> Result<CaseView, ServiceError> {
+        let handlaggare = match row.handlaggare_id {
+            Some(id) => self.store.person(id).await?.map(person_ref),
+            None => None,
+        };
+        let previous = match row.previous_case_id {
+            Some(id) => match self.store.case_by_id(id).await? {
+                Some(prev) => Some(book.render(&prev)?),
+                None => None,
+            },
+            None => None,
+        };
+        let documents = if with_documents {
+            let number = book.render(&row)?;
+            self.store
+                .documents_of(row.id)
+                .await?
+                .into_iter()
+                .map(|d| document_view(&number, d))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(CaseView {
+            handlaggare,
+            previous,
+            documents,
+            ..self.view_without_people(book, row)?
+        })
+    }
+
+    fn view_without_people(
+        &self,
+        book: &SeriesBook,
+        row: CaseRow,
+    ) -> Result<CaseView, ServiceError> {
+        let number = book.render(&row)?;
+        let (series, _) = book.by_id(row.series_id)?;
+        Ok(CaseView {
+            number,
+            series: series.prefix.clone(),
+            year: row.year,
+            seq: row.seq as u32,
+            classification: row.classification,
+            title: row.title,
+            public_title: row.public_title,
+            status: row.status,
+            handlaggare: None,
+            previous: None,
+            opened_at: row.opened_at,
+            opened_by: row.opened_by,
+            closed_at: row.closed_at,
+            closed_by: row.closed_by,
+            documents: Vec::new(),
+        })
+    }
+}
+
+fn person_ref(p: PersonRow) -> PersonRef {
+    PersonRef {
+        key: p.key,
+        name: p.name,
+        email: p.email,
+    }
+}
+
+pub(crate) fn document_view(
+    case_number: &str,
+    row: DocumentRow,
+) -> Result<DocumentView, ServiceError> {
+    let direction = row
+        .direction
+        .parse::<Direction>()
+        .map_err(|e| anyhow::anyhow!("stored handling {}: {e}", row.id))?;
+    let secrecy = match (
+        row.secrecy_provision,
+        row.secrecy_date,
+        row.secrecy_authority,
+    ) {
+        (Some(provision), Some(date), Some(authority)) => Some(SecrecyMarking {
+            provision,
+            date,
+            authority,
+        }),
+        _ => None,
+    };
+    let file = match (row.file_sha256, row.file_name, row.media_type) {
+        (Some(sha256), Some(name), Some(media_type)) => Some(FileRef {
+            name,
+            media_type,
+            sha256,
+        }),
+        _ => None,
+    };
+    Ok(DocumentView {
+        number: document_number(case_number, row.seq as u32),
+        seq: row.seq as u32,
+        date: row.date,
+        direction,
+        counterpart: row.counterpart,
+        counterpart_protected: row.counterpart_protected,
+        description: row.description,
+        description_protected: row.description_protected,
+        secrecy,
+        file,
+        registered_at: row.registered_at,
+        registered_by: row.registered_by,
+    })
+}
+
+/// Lower-cased words to match searches against; Rust lower-cases å, ä and ö, which SQLite's
+/// `lower()` would not.
+fn search_text(parts: &[&str]) -> String {
+    parts.join(" ").to_lowercase()
+}
+
+/// Checks an attached file: a plain name (no folders), a size within the limit, and a media
+/// type known from its extension.
+fn checked_file(
+    name: &str,
+    content: Vec<u8>,
+    now: DateTime<Utc>,
+) -> Result<(String, String, NewFile), ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
+        return Err(ServiceError::Invalid(format!(
+            "file name {name:?} must be a plain name without folders"
+        )));
+    }
+    if content.len() > MAX_FILE_BYTES {
+        return Err(ServiceError::Invalid(format!(
+            "file {name} is {} bytes; at most {MAX_FILE_BYTES} are allowed",
+            content.len()
+        )));
+    }
+    let media_type = media_type_of(name).to_owned();
+    let sha256 = hex::encode(Sha256::digest(&content));
+    Ok((
+        name.to_owned(),
+        media_type,
+        NewFile {
+            sha256,
+            content,
+            stored_at: now,
+        },
+    ))
+}
+
+fn media_type_of(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "txt" => "text/plain; charset=utf-8",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "eml" => "message/rfc822",
+        "xml" => "application/xml",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Today's date in Stockholm by the service's clock.
+impl Kansli {
+    /// Today, in Stockholm.
+    pub fn today(&self) -> NaiveDate {
+        local_date(self.clock.now())
+    }
+}

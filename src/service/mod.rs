@@ -1,0 +1,121 @@
+//! Use cases. Each public method validates its input completely before it opens a transaction,
+//! then does all its writes in one [`Tx`](crate::store::Tx): a registration, its number and its
+//! audit entry land together or not at all.
+
+mod diarium;
+mod organisation;
+mod postlista;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::store::{Store, StoreError};
+
+pub use diarium::{
+    CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, NewDocumentInput, OpenCase,
+    PersonRef,
+};
+pub use organisation::{DEMO_ORGANISATION, ImportSummary};
+pub use postlista::{PostlistaRow, postlista_csv};
+
+/// What went wrong in a use case, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input is wrong; the message says which field and why. Nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    /// What the input refers to does not exist. Nothing was written.
+    #[error("{0}")]
+    NotFound(String),
+    /// Someone else changed the same thing first; reload and retry. Nothing was written.
+    #[error("{0}")]
+    Conflict(String),
+    /// Something outside the caller's control failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            StoreError::Conflict(what) => Self::Conflict(what),
+            other => Self::Unexpected(other.into()),
+        }
+    }
+}
+
+/// Who does something: recorded in the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(String);
+
+impl Actor {
+    /// An actor by name (a person's key, `cli:USER`, `system`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The engine itself.
+    pub fn system() -> Self {
+        Self("system".into())
+    }
+
+    /// The recorded name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The diarium and organisation use cases, over one store and one clock.
+#[derive(Debug, Clone)]
+pub struct Kansli {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Kansli {
+    /// Use cases over `store`, with time from `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The store, for callers that compose their own checks (tests, benches).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Refuses empty text, text over `max` characters and control characters, naming the field.
+pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String, ServiceError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ServiceError::Invalid(format!("{field} must not be empty")));
+    }
+    optional_text(field, Some(value), max).map(|v| v.unwrap_or_default())
+}
+
+/// Like [`required_text`], for a field that may be left out; blank counts as left out.
+pub(crate) fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ServiceError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let length = value.chars().count();
+    if length > max {
+        return Err(ServiceError::Invalid(format!(
+            "{field} is {length} characters long; at most {max} are allowed"
+        )));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ServiceError::Invalid(format!(
+            "{field} contains a control character"
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}

@@ -1,0 +1,465 @@
+//! Rows of the diarium, and the number allocation that must never give a number twice or skip
+//! one.
+//!
+//! Numbers come from counters bumped with `UPDATE ... RETURNING` inside the registering
+//! transaction. The bump takes the row lock on PostgreSQL (and the database write lock on
+//! SQLite), so concurrent registrations queue for the counter, and a registration that rolls
+//! back takes its bump with it: the next one gets the same number.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::entity::{audit_event, case, document, file_blob, series_counter};
+use super::{AuditRow, Store, StoreError, Tx};
+
+/// An ärende, as stored.
+pub type CaseRow = case::Model;
+/// A handling, as stored.
+pub type DocumentRow = document::Model;
+
+/// An ärende about to be registered. Its number is allocated in the same transaction.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// The series.
+    pub series_id: i32,
+    /// The year the number belongs to.
+    pub year: i32,
+    /// The KLASSA code.
+    pub classification: Option<String>,
+    /// The internal title (ärendemening).
+    pub title: String,
+    /// The title the public sees.
+    pub public_title: String,
+    /// Lower-cased words to search in.
+    pub search_text: String,
+    /// The responsible handläggare.
+    pub handlaggare_id: Option<i32>,
+    /// An earlier ärende this one continues (last year's follow-up).
+    pub previous_case_id: Option<i32>,
+    /// When.
+    pub opened_at: DateTime<Utc>,
+    /// Who.
+    pub opened_by: String,
+}
+
+/// A handling about to be registered.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// The ärende.
+    pub case_id: i32,
+    /// Received or drawn up on.
+    pub date: NaiveDate,
+    /// `in`, `internal` or `out`.
+    pub direction: String,
+    /// Sender or recipient.
+    pub counterpart: Option<String>,
+    /// OSL 5:2: keep the sender or recipient out of the public register.
+    pub counterpart_protected: bool,
+    /// What it is about.
+    pub description: String,
+    /// OSL 5:2: keep the description out of the public register.
+    pub description_protected: bool,
+    /// Sekretessmarkering: provision, date, authority.
+    pub secrecy: Option<(String, NaiveDate, String)>,
+    /// The attached file's hash, name and media type.
+    pub file: Option<(String, String, String)>,
+    /// When.
+    pub registered_at: DateTime<Utc>,
+    /// Who.
+    pub registered_by: String,
+}
+
+/// A file to store by content hash.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+    /// When.
+    pub stored_at: DateTime<Utc>,
+}
+
+/// Which ärenden to list. The default lists the 100 newest.
+#[derive(Debug, Clone)]
+pub struct CaseFilter {
+    /// Only this series.
+    pub series_id: Option<i32>,
+    /// Only this year.
+    pub year: Option<i32>,
+    /// Only this status (`open`, `closed`).
+    pub status: Option<String>,
+    /// Lower-cased words that must occur in the search text.
+    pub text: Option<String>,
+    /// Only this handläggare.
+    pub handlaggare_id: Option<i32>,
+    /// Opened at or after.
+    pub opened_from: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub opened_before: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: u64,
+    /// Skip this many.
+    pub offset: u64,
+}
+
+impl Default for CaseFilter {
+    fn default() -> Self {
+        Self {
+            series_id: None,
+            year: None,
+            status: None,
+            text: None,
+            handlaggare_id: None,
+            opened_from: None,
+            opened_before: None,
+            limit: 100,
+            offset: 0,
+        }
+    }
+}
+
+impl Tx {
+    /// Takes the next number in a series and year.
+    pub async fn allocate_case_seq(&self, series_id: i32, year: i32) -> Result<u32, StoreError> {
+        let seed = Query::insert()
+            .into_table(series_counter::Entity)
+            .columns([
+                series_counter::Column::SeriesId,
+                series_counter::Column::Year,
+                series_counter::Column::LastNumber,
+            ])
+            .values_panic([series_id.into(), year.into(), 0.into()])
+            .on_conflict(
+                OnConflict::columns([
+                    series_counter::Column::SeriesId,
+                    series_counter::Column::Year,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .to_owned();
+        self.txn.execute(&seed).await?;
+        let bump = Query::update()
+            .table(series_counter::Entity)
+            .value(
+                series_counter::Column::LastNumber,
+                Expr::col(series_counter::Column::LastNumber).add(1),
+            )
+            .and_where(series_counter::Column::SeriesId.eq(series_id))
+            .and_where(series_counter::Column::Year.eq(year))
+            .returning_col(series_counter::Column::LastNumber)
+            .to_owned();
+        let row = self
+            .txn
+            .query_one(&bump)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("counter for series {series_id}")))?;
+        let last: i32 = row.try_get("", "last_number")?;
+        Ok(last as u32)
+    }
+
+    /// Takes the next handling number in an ärende.
+    pub async fn allocate_document_seq(&self, case_id: i32) -> Result<u32, StoreError> {
+        let bump = Query::update()
+            .table(case::Entity)
+            .value(
+                case::Column::LastDocumentSeq,
+                Expr::col(case::Column::LastDocumentSeq).add(1),
+            )
+            .and_where(case::Column::Id.eq(case_id))
+            .returning_col(case::Column::LastDocumentSeq)
+            .to_owned();
+        let row = self
+            .txn
+            .query_one(&bump)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("ärende id {case_id}")))?;
+        let last: i32 = row.try_get("", "last_document_seq")?;
+        Ok(last as u32)
+    }
+
+    /// Registers an ärende under a number taken with [`Tx::allocate_case_seq`].
+    pub async fn insert_case(&self, new: NewCase, seq: u32) -> Result<CaseRow, StoreError> {
+        let model = case::ActiveModel {
+            series_id: Set(new.series_id),
+            year: Set(new.year),
+            seq: Set(seq as i32),
+            classification: Set(new.classification),
+            title: Set(new.title),
+            public_title: Set(new.public_title),
+            search_text: Set(new.search_text),
+            handlaggare_id: Set(new.handlaggare_id),
+            status: Set("open".into()),
+            previous_case_id: Set(new.previous_case_id),
+            last_document_seq: Set(0),
+            opened_at: Set(new.opened_at),
+            opened_by: Set(new.opened_by),
+            closed_at: Set(None),
+            closed_by: Set(None),
+            row_version: Set(1),
+            ..Default::default()
+        };
+        model
+            .insert(&self.txn)
+            .await
+            .map_err(|e| StoreError::from_write(e, "that diarienummer is already taken"))
+    }
+
+    /// Sets an ärende's status, provided nobody changed it since `row_version` was read.
+    pub async fn set_case_status(
+        &self,
+        case_id: i32,
+        row_version: i32,
+        status: &str,
+        closed: Option<(DateTime<Utc>, String)>,
+    ) -> Result<(), StoreError> {
+        let (closed_at, closed_by) = closed.unzip();
+        let result = case::Entity::update_many()
+            .col_expr(case::Column::Status, Expr::value(status))
+            .col_expr(case::Column::ClosedAt, Expr::value(closed_at))
+            .col_expr(case::Column::ClosedBy, Expr::value(closed_by))
+            .col_expr(case::Column::RowVersion, Expr::value(row_version + 1))
+            .filter(case::Column::Id.eq(case_id))
+            .filter(case::Column::RowVersion.eq(row_version))
+            .exec(&self.txn)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::Conflict(
+                "the ärende was changed by someone else meanwhile; load it again and retry".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stores a file unless identical content is already stored.
+    pub async fn store_file(&self, file: NewFile) -> Result<(), StoreError> {
+        let size = file.content.len() as i64;
+        let model = file_blob::ActiveModel {
+            sha256: Set(file.sha256),
+            size: Set(size),
+            content: Set(file.content),
+            stored_at: Set(file.stored_at),
+        };
+        file_blob::Entity::insert(model)
+            .on_conflict_do_nothing()
+            .exec(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Registers a handling under a number taken with [`Tx::allocate_document_seq`].
+    pub async fn insert_document(
+        &self,
+        new: NewDocument,
+        seq: u32,
+    ) -> Result<DocumentRow, StoreError> {
+        let (secrecy_provision, secrecy_date, secrecy_authority) = match new.secrecy {
+            Some((p, d, a)) => (Some(p), Some(d), Some(a)),
+            None => (None, None, None),
+        };
+        let (file_sha256, file_name, media_type) = match new.file {
+            Some((h, n, m)) => (Some(h), Some(n), Some(m)),
+            None => (None, None, None),
+        };
+        let model = document::ActiveModel {
+            case_id: Set(new.case_id),
+            seq: Set(seq as i32),
+            date: Set(new.date),
+            direction: Set(new.direction),
+            counterpart: Set(new.counterpart),
+            counterpart_protected: Set(new.counterpart_protected),
+            description: Set(new.description),
+            description_protected: Set(new.description_protected),
+            secrecy_provision: Set(secrecy_provision),
+            secrecy_date: Set(secrecy_date),
+            secrecy_authority: Set(secrecy_authority),
+            file_sha256: Set(file_sha256),
+            file_name: Set(file_name),
+            media_type: Set(media_type),
+            registered_at: Set(new.registered_at),
+            registered_by: Set(new.registered_by),
+            ..Default::default()
+        };
+        model
+            .insert(&self.txn)
+            .await
+            .map_err(|e| StoreError::from_write(e, "that handling number is already taken"))
+    }
+
+    /// Appends a step to the audit trail.
+    pub async fn append_audit(
+        &self,
+        case_id: Option<i32>,
+        actor: &str,
+        action: &str,
+        detail: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let model = audit_event::ActiveModel {
+            case_id: Set(case_id),
+            instance_id: Set(None),
+            actor: Set(actor.to_owned()),
+            role: Set(None),
+            action: Set(action.to_owned()),
+            from_state: Set(None),
+            to_state: Set(None),
+            detail: Set(detail),
+            at: Set(at),
+            ..Default::default()
+        };
+        model.insert(&self.txn).await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// An ärende by its number's parts.
+    pub async fn find_case(
+        &self,
+        series_id: i32,
+        year: i32,
+        seq: u32,
+    ) -> Result<Option<CaseRow>, StoreError> {
+        Ok(case::Entity::find()
+            .filter(case::Column::SeriesId.eq(series_id))
+            .filter(case::Column::Year.eq(year))
+            .filter(case::Column::Seq.eq(seq as i32))
+            .one(self.db())
+            .await?)
+    }
+
+    /// An ärende by id.
+    pub async fn case_by_id(&self, id: i32) -> Result<Option<CaseRow>, StoreError> {
+        Ok(case::Entity::find_by_id(id).one(self.db()).await?)
+    }
+
+    /// Ärenden by id, for joining in memory.
+    pub async fn cases_by_ids(&self, ids: &[i32]) -> Result<Vec<CaseRow>, StoreError> {
+        let mut rows = Vec::new();
+        // Chunked to stay under every backend's bind-parameter limit.
+        for chunk in ids.chunks(500) {
+            rows.extend(
+                case::Entity::find()
+                    .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                    .all(self.db())
+                    .await?,
+            );
+        }
+        Ok(rows)
+    }
+
+    /// Ärenden matching a filter, newest first.
+    pub async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        let mut cond = Condition::all();
+        if let Some(id) = filter.series_id {
+            cond = cond.add(case::Column::SeriesId.eq(id));
+        }
+        if let Some(year) = filter.year {
+            cond = cond.add(case::Column::Year.eq(year));
+        }
+        if let Some(status) = &filter.status {
+            cond = cond.add(case::Column::Status.eq(status.as_str()));
+        }
+        if let Some(id) = filter.handlaggare_id {
+            cond = cond.add(case::Column::HandlaggareId.eq(id));
+        }
+        if let Some(from) = filter.opened_from {
+            cond = cond.add(case::Column::OpenedAt.gte(from));
+        }
+        if let Some(before) = filter.opened_before {
+            cond = cond.add(case::Column::OpenedAt.lt(before));
+        }
+        if let Some(text) = &filter.text {
+            for word in text.split_whitespace() {
+                let pattern = format!("%{}%", escape_like(word));
+                cond = cond.add(
+                    Expr::col(case::Column::SearchText).like(LikeExpr::new(pattern).escape('\\')),
+                );
+            }
+        }
+        Ok(case::Entity::find()
+            .filter(cond)
+            .order_by_desc(case::Column::Year)
+            .order_by_desc(case::Column::Seq)
+            .order_by_asc(case::Column::SeriesId)
+            .limit(filter.limit)
+            .offset(filter.offset)
+            .all(self.db())
+            .await?)
+    }
+
+    /// How many ärenden a series has in a year: the counter's value, for checks and benches.
+    pub async fn count_cases(&self, series_id: i32, year: i32) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(case::Entity::find()
+            .filter(case::Column::SeriesId.eq(series_id))
+            .filter(case::Column::Year.eq(year))
+            .count(self.db())
+            .await?)
+    }
+
+    /// The handlingar of an ärende, in number order.
+    pub async fn documents_of(&self, case_id: i32) -> Result<Vec<DocumentRow>, StoreError> {
+        Ok(document::Entity::find()
+            .filter(document::Column::CaseId.eq(case_id))
+            .order_by_asc(document::Column::Seq)
+            .all(self.db())
+            .await?)
+    }
+
+    /// Handlingar dated within `[from, to]`, by date and number.
+    pub async fn documents_dated(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DocumentRow>, StoreError> {
+        Ok(document::Entity::find()
+            .filter(document::Column::Date.gte(from))
+            .filter(document::Column::Date.lte(to))
+            .order_by_asc(document::Column::Date)
+            .order_by_asc(document::Column::CaseId)
+            .order_by_asc(document::Column::Seq)
+            .all(self.db())
+            .await?)
+    }
+
+    /// A stored file's content.
+    pub async fn file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(file_blob::Entity::find_by_id(sha256.to_owned())
+            .one(self.db())
+            .await?
+            .map(|f| f.content))
+    }
+
+    /// How many files are stored; for tests of deduplication.
+    pub async fn count_files(&self) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(file_blob::Entity::find().count(self.db()).await?)
+    }
+
+    /// The audit trail of an ärende, oldest first.
+    pub async fn audit_of(&self, case_id: i32) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(audit_event::Entity::find()
+            .filter(audit_event::Column::CaseId.eq(case_id))
+            .order_by_asc(audit_event::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+}
+
+/// Escapes `%`, `_` and the escape character itself for a LIKE pattern.
+fn escape_like(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

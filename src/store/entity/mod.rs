@@ -1,0 +1,15 @@
+//! sea-orm entities, one per table, mirroring the migrations in `migrations/`.
+
+#![allow(missing_docs)]
+
+pub mod audit_event;
+pub mod case;
+pub mod document;
+pub mod file_blob;
+pub mod municipality;
+pub mod organ;
+pub mod person;
+pub mod role_assignment;
+pub mod series;
+pub mod series_counter;
+pub mod unit;

@@ -1,0 +1,191 @@
+//! Persistence: the only module that speaks SQL. Everything goes through sea-orm, so one code
+//! path serves the embedded SQLite default and PostgreSQL.
+//!
+//! Writes happen in a [`Tx`], which the service layer opens, fills and commits: that is what
+//! makes a registration, its number and its audit entry one atomic step. On SQLite a write
+//! transaction starts as `BEGIN IMMEDIATE`, since a deferred one that reads first and writes
+//! later can fail with `SQLITE_BUSY` whatever the busy timeout.
+
+pub mod entity;
+
+mod diarium;
+mod organisation;
+pub mod scratch;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
+pub use entity::audit_event::Model as AuditRow;
+pub use organisation::{
+    MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
+};
+
+/// What went wrong in the store, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Another writer got there first, or a uniqueness rule was hit: retry or report.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    /// The database could not be opened.
+    #[error("cannot open the database {url}: {message}")]
+    Open {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// Maps a uniqueness violation to [`StoreError::Conflict`], anything else to `Database`.
+    pub(crate) fn from_write(err: DbErr, what: &str) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(what.to_owned()),
+            _ => Self::Database(err),
+        }
+    }
+}
+
+/// The kind of database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A handle on the database. Cheap to clone: clones share one pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+/// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    txn: DatabaseTransaction,
+}
+
+impl Store {
+    /// Opens the database at `url`. A `sqlite://` file and its folder are created on first use
+    /// and run in WAL mode with `synchronous=FULL`, so a committed step survives a power cut.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let open_err = |message: String| StoreError::Open {
+            url: crate::config::redact_url(url),
+            message,
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(open_err(
+                "the URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            let parsed =
+                SqliteConnectOptions::from_str(url).map_err(|e| open_err(e.to_string()))?;
+            let path = parsed.get_filename();
+            if path != Path::new(":memory:")
+                && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| open_err(format!("cannot create {}: {e}", parent.display())))?;
+            }
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30))
+            });
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        Ok(Self { db, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date. Safe to call from several processes at once: on
+    /// PostgreSQL the migrations run under a transaction-scoped advisory lock, on SQLite under
+    /// the write lock, and PostgreSQL and SQLite both roll back DDL with the transaction.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            // An arbitrary constant, fixed so every Kansli process takes the same lock.
+            tx.txn
+                .execute_unprepared("SELECT pg_advisory_xact_lock(7262016230)")
+                .await?;
+        }
+        Migrator::up(&tx.txn, None).await?;
+        tx.commit().await
+    }
+
+    /// Opens a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(Tx {
+            txn: self.db.begin_with_options(options).await?,
+        })
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), StoreError> {
+        Ok(self.db.close().await?)
+    }
+
+    /// Runs raw statements; for benchmarks that measure the database's own limit.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        self.db.execute_unprepared(sql).await?;
+        Ok(())
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+impl Tx {
+    /// Makes every write in the transaction durable at once.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.txn.commit().await?)
+    }
+
+    /// Runs raw statements inside the transaction; for benchmarks.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        self.txn.execute_unprepared(sql).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! The `kansli` binary as a user runs it: output, exit codes, and several processes at once.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::TestDb;
+use crate::on_both_backends;
+
+fn kansli(db: &TestDb, dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kansli"))
+        .args(args)
+        .current_dir(dir)
+        .env("KANSLI_DATABASE_URL", &db.url)
+        .env("KANSLI_ACTOR", "per.ekdahl")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run kansli")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
+}
+
+#[track_caller]
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        stderr(&out),
+        stdout(&out)
+    );
+    stdout(&out)
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
+}
+
+on_both_backends! {
+    async fn a_registrator_opens_shows_and_registers_from_the_command_line(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(kansli(db, d, &["org", "import", "--demo"]));
+        let out = ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "Årlig uppföljning av aktiva åtgärder", "--handlaggare", "amira.hadzic"]));
+        let number = last_line(&out).to_owned();
+        assert!(number.starts_with("KS 20") && number.contains('/'), "{out}");
+        let shown = ok(kansli(db, d, &["case", "show", &number]));
+        assert!(shown.contains("Amira Hadžić") && shown.contains("pågående"), "{shown}");
+        std::fs::write(d.join("svar.txt"), "Svar från BUF").unwrap();
+        let out = ok(kansli(db, d, &["document", "add", &number, "--direction", "inkommande", "--date", "2026-03-04", "--counterpart", "BUF", "--description", "Svar på enkät", "--file", "svar.txt"]));
+        assert_eq!(last_line(&out), format!("{number}:1"));
+        let json: serde_json::Value = serde_json::from_str(&ok(kansli(db, d, &["case", "show", &number, "--format", "json"]))).unwrap();
+        assert_eq!(json["documents"][0]["number"], format!("{number}:1"));
+        assert_eq!(json["documents"][0]["file"]["name"], "svar.txt");
+        assert_eq!(json["opened_by"], "per.ekdahl");
+        let out = ok(kansli(db, d, &["document", "get", &format!("{number}:1"), "--output", "ut.txt"]));
+        assert!(out.contains("ut.txt"));
+        assert_eq!(std::fs::read_to_string(d.join("ut.txt")).unwrap(), "Svar från BUF");
+        let list: serde_json::Value = serde_json::from_str(&ok(kansli(db, d, &["case", "list", "--text", "aktiva", "--format", "json"]))).unwrap();
+        assert_eq!(list["cases"][0]["number"], number.as_str());
+        let csv = ok(kansli(db, d, &["registry", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "csv"]));
+        assert!(csv.contains(&format!("{number}:1;2026-03-04;inkommande")), "{csv}");
+        ok(kansli(db, d, &["case", "close", &number, "--reason", "Klart"]));
+        let history = ok(kansli(db, d, &["case", "history", &number]));
+        assert!(history.contains("ärende avslutat") && history.contains("per.ekdahl: "), "{history}");
+    }
+
+    async fn bad_input_exits_with_code_2_and_a_message_that_names_it(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(kansli(db, d, &["org", "import", "--demo"]));
+        let number = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "T"]))).to_owned();
+        let cases: Vec<(Vec<&str>, &str)> = vec![
+            (vec!["case", "open", "--series", "XX", "--title", "T"], "unknown series \"XX\""),
+            (vec!["case", "show", "KS 2026-1"], "not a diarienummer"),
+            (vec!["document", "add", &number, "--direction", "in", "--date", "2026-02-30", "--description", "x"], "--date: \"2026-02-30\""),
+            (vec!["document", "add", &number, "--direction", "sidledes", "--description", "x"], "--direction"),
+            (vec!["registry", "export", "--from", "2026-13-01", "--to", "2026-12-31", "--format", "json"], "--from"),
+            (vec!["case", "open", "--series", "KS"], "--title"),
+        ];
+        for (args, expected) in cases {
+            let out = kansli(db, d, &args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+        }
+        let out = kansli(db, d, &["case", "show", "KS 1999/5"]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        // A bad organisation file: the file and line are named, and nothing of it is imported.
+        std::fs::write(d.join("org.toml"), "[[units]]\ncode = \"NY\"\nname = \"Ny förvaltning\"\nkind = \"förvaltning\"\n\n[[units]]\ncode = \"FEL\"\nname = \"Fel\"\nkind = \"planet\"\n").unwrap();
+        let out = kansli(db, d, &["org", "import", "org.toml"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("org.toml:") && stderr(&out).contains("unknown unit kind \"planet\""), "{}", stderr(&out));
+        assert!(!ok(kansli(db, d, &["org", "show"])).contains("Ny förvaltning"));
+        // The refusals used no number.
+        let next = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "T2"]))).to_owned();
+        assert_eq!(next, number.replace("/1", "/2"));
+    }
+
+    async fn several_kansli_processes_on_one_database_give_gap_free_numbers(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_owned();
+        ok(kansli(db, &d, &["org", "import", "--demo"]));
+        const PROCESSES: usize = 4;
+        const EACH: usize = 12;
+        let mut handles = Vec::new();
+        for _ in 0..PROCESSES {
+            let (url, d) = (db.url.clone(), d.clone());
+            handles.push(std::thread::spawn(move || {
+                (0..EACH).map(|_| {
+                    let out = Command::new(env!("CARGO_BIN_EXE_kansli"))
+                        .args(["case", "open", "--series", "KLF", "--title", "Parallell process"])
+                        .current_dir(&d).env("KANSLI_DATABASE_URL", &url).output().unwrap();
+                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    let text = String::from_utf8(out.stdout).unwrap();
+                    let number = text.lines().last().unwrap().to_owned();
+                    number.rsplit('/').next().unwrap().parse::<u32>().unwrap()
+                }).collect::<Vec<_>>()
+            }));
+        }
+        let mut all = BTreeSet::new();
+        for h in handles {
+            for n in h.join().unwrap() {
+                assert!(all.insert(n), "number {n} given twice");
+            }
+        }
+        assert_eq!(all, (1..=(PROCESSES * EACH) as u32).collect::<BTreeSet<_>>());
+    }
+}

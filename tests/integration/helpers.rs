@@ -1,0 +1,166 @@
+//! Test databases and an app over them.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use kansli::clock::ManualClock;
+use kansli::service::{Actor, Kansli, OpenCase};
+use kansli::store::{Store, scratch};
+
+/// A database of a test's own, dropped at the end.
+pub struct TestDb {
+    pub url: String,
+    server: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("kansli.db").display());
+                Self {
+                    url,
+                    server: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let server = std::env::var("TEST_DATABASE_URL").expect(
+                    "TEST_DATABASE_URL must name a PostgreSQL server for the postgres tests, \
+                     e.g. postgres://postgres@127.0.0.1:5432/test",
+                );
+                let url = scratch::create_postgres_database(&server, "kansli_t")
+                    .await
+                    .expect("create a scratch PostgreSQL database");
+                Self {
+                    url,
+                    server: Some(server),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self, connections: u32) -> Store {
+        let store = Store::connect(&self.url, connections)
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// The services over this database, with the demo organisation and a clock standing at
+    /// `at`.
+    pub async fn app(&self, at: DateTime<Utc>) -> (Kansli, ManualClock) {
+        let clock = ManualClock::new(at);
+        let kansli = Kansli::new(self.store(10).await, Arc::new(clock.clone()));
+        kansli
+            .import_organisation("demo", kansli::service::DEMO_ORGANISATION)
+            .await
+            .expect("demo organisation imports");
+        (kansli, clock)
+    }
+
+    pub async fn finish(self) {
+        if let Some(server) = &self.server {
+            scratch::drop_postgres_database(server, &self.url)
+                .await
+                .expect("drop the scratch database");
+        }
+    }
+}
+
+/// Noon on a day in 2026, UTC.
+pub fn day(month: u32, day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, month, day, 11, 0, 0).unwrap()
+}
+
+pub fn actor() -> Actor {
+    Actor::new("test:registrator")
+}
+
+pub fn open(series: &str, title: &str) -> OpenCase {
+    OpenCase {
+        series: series.into(),
+        title: title.into(),
+        ..Default::default()
+    }
+}
+
+/// Declares each test twice: `name::sqlite` and `name::postgres` (ignored unless asked for).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($db:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($db: &$crate::helpers::TestDb) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = $crate::helpers::TestDb::new($crate::helpers::Backend::Sqlite).await;
+                body(&db).await;
+                db.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            #[ignore = "PostgreSQL: set TEST_DATABASE_URL and run with --ignored (.ci/run does)"]
+            async fn postgres() {
+                let db = $crate::helpers::TestDb::new($crate::helpers::Backend::Postgres).await;
+                body(&db).await;
+                db.finish().await;
+            }
+        }
+    )*};
+}
+
+/// A plain HTTP/1.1 GET over a real socket: the status and the body as text.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    )
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}

@@ -1,0 +1,15 @@
+//! Kansli's integration tests: one binary, real databases, the real `kansli` binary.
+//!
+//! Every test that touches the store runs twice through [`on_both_backends!`]: on a fresh
+//! SQLite file, and on a fresh PostgreSQL database. The PostgreSQL variants are `#[ignore]`d in
+//! a plain `cargo test` and run by `.ci/run` with `TEST_DATABASE_URL` set and `--ignored`.
+
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod cli;
+mod concurrency;
+mod diarium;
+mod organisation;
+mod postlista;
