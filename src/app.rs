@@ -23,3 +23,16 @@ pub async fn open_with_clock(
     store.migrate().await?;
     Ok(Kansli::new(store, clock))
 }
+
+/// Loads and checks the workflows named in `settings`.
+pub fn catalog(
+    settings: &Settings,
+) -> Result<crate::workflow::Catalog, Vec<crate::workflow::Problem>> {
+    crate::workflow::Catalog::load(&settings.workflows.dir, &settings.workflows.templates)
+}
+
+/// A name for this process in timer leases: host and process id.
+pub fn worker_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "kansli".into());
+    format!("{host}:{}", std::process::id())
+}

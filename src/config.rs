@@ -29,6 +29,43 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Where workflows and templates are read from.
+    pub workflows: WorkflowSettings,
+    /// The engine's background work.
+    pub engine: EngineSettings,
+}
+
+/// Where workflows and templates are read from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkflowSettings {
+    /// The folder of workflow files.
+    pub dir: PathBuf,
+    /// The templates folder (`email/`, `documents/`, `web/`).
+    pub templates: PathBuf,
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("workflows"),
+            templates: PathBuf::from("templates"),
+        }
+    }
+}
+
+/// The engine's background work in `kansli serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSettings {
+    /// Seconds between looks for due timers and scheduled starts; 0 turns the engine off.
+    pub tick_seconds: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self { tick_seconds: 5 }
+    }
 }
 
 /// Database settings.
@@ -169,6 +206,13 @@ impl Settings {
                     .map_err(|_| bad(format!("{value:?} is not HOST:PORT")))?;
             }
             "KANSLI_MAIL_DIR" => self.mail.dir = PathBuf::from(value),
+            "KANSLI_WORKFLOWS_DIR" => self.workflows.dir = PathBuf::from(value),
+            "KANSLI_WORKFLOWS_TEMPLATES" => self.workflows.templates = PathBuf::from(value),
+            "KANSLI_ENGINE_TICK_SECONDS" => {
+                self.engine.tick_seconds = value
+                    .parse()
+                    .map_err(|_| bad(format!("{value:?} is not a whole number of seconds")))?;
+            }
             "KANSLI_LOG_FORMAT" => {
                 self.log.format = match value {
                     "pretty" => LogFormat::Pretty,
@@ -218,6 +262,8 @@ impl fmt::Debug for Settings {
             .field("server", &self.server)
             .field("mail", &self.mail)
             .field("log", &self.log)
+            .field("workflows", &self.workflows)
+            .field("engine", &self.engine)
             .finish()
     }
 }

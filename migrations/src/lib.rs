@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_organisation;
 mod m20261122_000002_create_diarium;
+mod m20261122_000003_create_engine;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_organisation::Migration),
             Box::new(m20261122_000002_create_diarium::Migration),
+            Box::new(m20261122_000003_create_engine::Migration),
         ]
     }
 }

@@ -42,6 +42,14 @@ pub enum CaseCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// The events the ärende's workflow takes now, and who may send them.
+    Events {
+        /// The number.
+        number: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// The ärende's history: who did what, when.
     History {
         /// The number.
@@ -268,6 +276,7 @@ pub(super) async fn case(
         CaseCommand::History { number, format } => {
             output::history(&kansli.case_history(&number).await?, format);
         }
+        CaseCommand::Events { .. } => unreachable!("handled with the workflows"),
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod case;
 mod output;
+mod workflow;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,20 @@ pub enum Command {
     /// The public register (postlista).
     #[command(subcommand)]
     Registry(case::RegistryCommand),
+    /// Workflows: check, list, draw, start.
+    #[command(subcommand)]
+    Workflow(workflow::WorkflowCommand),
+    /// Send events to an ärende's workflow.
+    #[command(subcommand)]
+    Event(workflow::EventCommand),
+    /// Run the engine's due work once.
+    #[command(subcommand)]
+    Engine(workflow::EngineCommand),
+    /// Simulate a workflow's schedule and timers over a period and print the dated plan.
+    Simulate(workflow::SimulateArgs),
+    /// Statutory deadlines and Swedish holidays.
+    #[command(subcommand)]
+    Deadline(workflow::DeadlineCommand),
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -187,6 +202,11 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             .await
             .map_err(Into::into),
         Command::Serve(args) => crate::http::serve(args, settings).await.map_err(Into::into),
+        Command::Simulate(args) => workflow::simulate(&settings, args).await,
+        Command::Deadline(command) => workflow::deadline(command),
+        Command::Workflow(command @ workflow::WorkflowCommand::Check { .. }) => {
+            workflow::workflow(&settings, None, command, &actor).await
+        }
         command => {
             let kansli = open(&settings).await?;
             match command {
@@ -195,10 +215,24 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                     Ok(())
                 }
                 Command::Org(command) => org(&kansli, command).await,
+                Command::Case(case::CaseCommand::Events { number, format }) => {
+                    workflow::events(&settings, &kansli, &number, format).await
+                }
                 Command::Case(command) => case::case(&kansli, command, &actor).await,
                 Command::Document(command) => case::document(&kansli, command, &actor).await,
                 Command::Registry(command) => case::registry(&kansli, command).await,
-                Command::Config(_) | Command::Bench(_) | Command::Serve(_) => unreachable!(),
+                Command::Workflow(command) => {
+                    workflow::workflow(&settings, Some(&kansli), command, &actor).await
+                }
+                Command::Event(command) => {
+                    workflow::event(&settings, &kansli, command, &actor).await
+                }
+                Command::Engine(command) => workflow::engine(&settings, &kansli, command).await,
+                Command::Config(_)
+                | Command::Bench(_)
+                | Command::Serve(_)
+                | Command::Simulate(_)
+                | Command::Deadline(_) => unreachable!("handled before the database is opened"),
             }
         }
     }

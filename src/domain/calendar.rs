@@ -35,6 +35,60 @@ pub fn start_of_local_day(day: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Adds a duration the way people count it: whole days (and weeks) on the Stockholm calendar,
+/// keeping the local time of day across a daylight-saving change, and any rest (hours,
+/// minutes) as elapsed time. "28 days from 07:00 on 1 October" is 07:00 on 29 October.
+pub fn add_local(at: DateTime<Utc>, duration: chrono::Duration) -> DateTime<Utc> {
+    let days = duration.num_days();
+    let rest = duration - chrono::Duration::days(days);
+    let local = at.with_timezone(&Stockholm).naive_local();
+    let moved = local + chrono::Duration::days(days);
+    let shifted = match Stockholm.from_local_datetime(&moved) {
+        chrono::LocalResult::Single(t) => t,
+        chrono::LocalResult::Ambiguous(first, _) => first,
+        // The local time does not exist (the spring gap): the same instant an hour on.
+        chrono::LocalResult::None => Stockholm
+            .from_local_datetime(&(moved + chrono::Duration::hours(1)))
+            .earliest()
+            .expect("an hour after the gap exists"),
+    };
+    shifted.with_timezone(&Utc) + rest
+}
+
+/// Subtracts a duration the way [`add_local`] adds it.
+pub fn sub_local(at: DateTime<Utc>, duration: chrono::Duration) -> DateTime<Utc> {
+    let days = duration.num_days();
+    let rest = duration - chrono::Duration::days(days);
+    add_local(at - rest, -chrono::Duration::days(days))
+}
+
+/// Office hours in Stockholm, when messages to staff are sent: 08:00 to 17:00 on vardagar.
+pub const OFFICE_HOURS: (u32, u32) = (8, 17);
+
+/// The first moment at or after `at` that falls in office hours on a vardag, in Stockholm:
+/// a reminder due on a Saturday night goes out on Monday at 08:00 (or Tuesday after a holiday).
+pub fn next_office_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    let local = at.with_timezone(&Stockholm);
+    let (open, close) = OFFICE_HOURS;
+    let day = local.date_naive();
+    if super::holidays::is_vardag(day) && (open..close).contains(&local.hour()) {
+        return at;
+    }
+    let mut day = if super::holidays::is_vardag(day) && local.hour() < open {
+        day
+    } else {
+        day.succ_opt().expect("a date after today exists")
+    };
+    day = super::holidays::next_vardag(day);
+    let opening = day.and_hms_opt(open, 0, 0).expect("office opening exists");
+    Stockholm
+        .from_local_datetime(&opening)
+        .earliest()
+        .expect("08:00 exists in Europe/Stockholm")
+        .with_timezone(&Utc)
+}
+
 /// Parses a `YYYY-MM-DD` date, naming the field when it is not a real day.
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
@@ -58,6 +112,32 @@ mod tests {
         assert!(parse_date("--date", "2023-02-28").is_ok());
         let err = parse_date("--date", "2023-02-30").unwrap_err();
         assert!(err.starts_with("--date: \"2023-02-30\""), "{err}");
+    }
+
+    #[test]
+    fn whole_days_keep_the_local_time_across_a_daylight_saving_change() {
+        // 07:00 CEST on 1 October 2026 is 05:00 UTC; 07:00 CET on 29 October is 06:00 UTC.
+        let start = Utc.with_ymd_and_hms(2026, 10, 1, 5, 0, 0).unwrap();
+        let due = add_local(start, chrono::Duration::days(28));
+        assert_eq!(due, Utc.with_ymd_and_hms(2026, 10, 29, 6, 0, 0).unwrap());
+        assert_eq!(sub_local(due, chrono::Duration::days(28)), start);
+        // Hours are elapsed time.
+        let later = add_local(start, chrono::Duration::hours(36));
+        assert_eq!(later, start + chrono::Duration::hours(36));
+    }
+
+    #[test]
+    fn office_time_skips_nights_weekends_and_holidays() {
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        // Wednesday 2026-11-04 10:00 local (09:00 UTC) is already in office hours.
+        assert_eq!(next_office_time(at(2026, 11, 4, 9)), at(2026, 11, 4, 9));
+        // Saturday 2026-11-07 goes to Monday 08:00 local (07:00 UTC).
+        assert_eq!(next_office_time(at(2026, 11, 7, 12)), at(2026, 11, 9, 7));
+        // Thursday evening 2026-12-24 (julafton) goes past juldagen, annandag jul and the
+        // weekend to Monday 2026-12-28.
+        assert_eq!(next_office_time(at(2026, 12, 24, 18)), at(2026, 12, 28, 7));
+        // Early morning waits for opening the same day.
+        assert_eq!(next_office_time(at(2026, 11, 4, 5)), at(2026, 11, 4, 7));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 pub mod calendar;
 pub mod case_number;
+pub mod deadline;
 pub mod document;
 pub mod email;
+pub mod holidays;
 pub mod organisation;

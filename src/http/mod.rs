@@ -40,6 +40,25 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
         );
     }
     std::fs::create_dir_all(&settings.mail.dir)?;
+    // An invalid workflow stops the server here, with every problem listed.
+    let catalog = crate::app::catalog(&settings).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "the workflows have problems; the server does not start:\n{}",
+            lines.join("\n")
+        )
+    })?;
+    let engine = crate::service::Engine::new(
+        kansli.clone(),
+        std::sync::Arc::new(catalog),
+        crate::app::worker_name(),
+    );
+    if settings.engine.tick_seconds > 0 {
+        tokio::spawn(run_engine(
+            engine,
+            std::time::Duration::from_secs(settings.engine.tick_seconds),
+        ));
+    }
     let addr = args.addr.unwrap_or(settings.server.addr);
     let listener = TcpListener::bind(addr)
         .await
@@ -60,6 +79,29 @@ pub fn router(kansli: Kansli) -> Router {
         .route("/postlista.json", get(postlista_json))
         .route("/postlista.csv", get(postlista_csv_route))
         .with_state(kansli)
+}
+
+/// The engine's background loop: scheduled starts and due timers, every `every`. A failed
+/// look is logged and retried at the next; claimed work whose lease runs out is taken again.
+async fn run_engine(engine: crate::service::Engine, every: std::time::Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match engine.tick().await {
+            Ok((started, fired)) => {
+                for s in started {
+                    tracing::info!(start = %s, "scheduled workflow started");
+                }
+                if fired > 0 {
+                    tracing::info!(fired, "timers fired");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "engine tick failed")
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

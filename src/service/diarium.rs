@@ -13,7 +13,7 @@ use crate::domain::case_number::{
 };
 use crate::domain::document::{Direction, SecrecyMarking};
 use crate::store::{
-    CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile, PersonRow, SeriesRow,
+    CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile, PersonRow, SeriesRow, Tx,
 };
 
 /// The largest file a handling may carry.
@@ -180,10 +180,27 @@ pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     /// Who.
     pub actor: String,
+    /// In which role (workflow steps).
+    pub role: Option<String>,
     /// What.
     pub action: String,
+    /// The workflow state before (workflow steps).
+    pub from_state: Option<String>,
+    /// The workflow state after (workflow steps).
+    pub to_state: Option<String>,
     /// Details.
     pub detail: Option<String>,
+}
+
+/// A new ärende, checked and ready to number.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedCase {
+    series_id: i32,
+    title: String,
+    public_title: String,
+    classification: Option<String>,
+    handlaggare_id: Option<i32>,
+    previous_case_id: Option<i32>,
 }
 
 /// The series known to the diarium, with their parsed formats.
@@ -292,6 +309,24 @@ impl Kansli {
         actor: &Actor,
     ) -> Result<CaseView, ServiceError> {
         let book = SeriesBook::load(self).await?;
+        let prepared = self.prepare_case(&book, input).await?;
+        let tx = self.store.begin().await?;
+        let row = self
+            .insert_case(&tx, &book, prepared, actor, self.clock.now())
+            .await?;
+        tx.commit().await?;
+        let number = book.render(&row)?;
+        tracing::Span::current().record("number", number.as_str());
+        tracing::info!("ärende opened");
+        self.view(&book, row, false).await
+    }
+
+    /// Checks everything about a new ärende that can be checked before a transaction.
+    pub(crate) async fn prepare_case(
+        &self,
+        book: &SeriesBook,
+        input: OpenCase,
+    ) -> Result<PreparedCase, ServiceError> {
         let (series, format) = book.by_prefix(&input.series)?;
         let title = required_text("title", &input.title, 500)?;
         let public_title = optional_text("public title", input.public_title.as_deref(), 500)?
@@ -316,39 +351,56 @@ impl Kansli {
             None => None,
         };
         let previous = match &input.previous {
-            Some(number) => Some(self.case_row(&book, number).await?),
+            Some(number) => Some(self.case_row(book, number).await?),
             None => None,
         };
-        let now = self.clock.now();
-        let year = local_year(now);
-        let search_text = search_text(&[
-            &title,
-            &public_title,
-            classification.as_deref().unwrap_or(""),
-        ]);
+        Ok(PreparedCase {
+            series_id: series.id,
+            title,
+            public_title,
+            classification,
+            handlaggare_id: handlaggare.map(|p| p.id),
+            previous_case_id: previous.map(|c| c.id),
+        })
+    }
 
-        let tx = self.store.begin().await?;
+    /// Numbers and registers a prepared ärende inside `tx`, with its audit entry.
+    pub(crate) async fn insert_case(
+        &self,
+        tx: &Tx,
+        book: &SeriesBook,
+        prepared: PreparedCase,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CaseRow, ServiceError> {
+        let (series, format) = book.by_id(prepared.series_id)?;
+        let year = local_year(now);
         let seq = tx.allocate_case_seq(series.id, year).await?;
         let number = format.render(
             &series.prefix,
             &CaseNumberParts {
                 year,
                 seq,
-                classification: classification.clone(),
+                classification: prepared.classification.clone(),
             },
         );
+        let search = search_text(&[
+            &prepared.title,
+            &prepared.public_title,
+            prepared.classification.as_deref().unwrap_or(""),
+            &number,
+        ]);
         let row = tx
             .insert_case(
                 NewCase {
                     series_id: series.id,
                     year,
-                    classification,
-                    // The number is searchable too.
-                    search_text: format!("{search_text} {}", number.to_lowercase()),
-                    title,
-                    public_title,
-                    handlaggare_id: handlaggare.as_ref().map(|p| p.id),
-                    previous_case_id: previous.as_ref().map(|c| c.id),
+                    classification: prepared.classification,
+                    search_text: search,
+                    title: prepared.title,
+                    public_title: prepared.public_title,
+                    handlaggare_id: prepared.handlaggare_id,
+                    previous_case_id: prepared.previous_case_id,
                     opened_at: now,
                     opened_by: actor.as_str().to_owned(),
                 },
@@ -363,10 +415,7 @@ impl Kansli {
             now,
         )
         .await?;
-        tx.commit().await?;
-        tracing::Span::current().record("number", number.as_str());
-        tracing::info!("ärende opened");
-        self.view(&book, row, false).await
+        Ok(row)
     }
 
     /// Finds an ärende by its number as the series renders it, with its handlingar.
@@ -599,6 +648,17 @@ impl Kansli {
         Ok((file, content))
     }
 
+    /// An ärende's number, by its id.
+    pub async fn case_number(&self, id: i32) -> Result<String, ServiceError> {
+        let book = SeriesBook::load(self).await?;
+        let row = self
+            .store
+            .case_by_id(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("ärende id {id} not found")))?;
+        book.render(&row)
+    }
+
     /// The audit trail of an ärende, oldest first.
     pub async fn case_history(&self, number: &str) -> Result<Vec<HistoryEntry>, ServiceError> {
         let book = SeriesBook::load(self).await?;
@@ -611,7 +671,10 @@ impl Kansli {
             .map(|a| HistoryEntry {
                 at: a.at,
                 actor: a.actor,
+                role: a.role,
                 action: a.action,
+                from_state: a.from_state,
+                to_state: a.to_state,
                 detail: a.detail,
             })
             .collect())

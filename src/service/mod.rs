@@ -3,8 +3,10 @@
 //! audit entry land together or not at all.
 
 mod diarium;
+mod engine;
 mod organisation;
 mod postlista;
+pub mod simulation;
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, NewDocumentInput, OpenCase,
     PersonRef,
 };
+pub use engine::{Engine, InstanceEvents, Outcome, Target, VersionInUse};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
 

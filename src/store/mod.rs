@@ -11,6 +11,7 @@ pub mod entity;
 mod diarium;
 mod organisation;
 pub mod scratch;
+mod workflow;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -27,6 +28,10 @@ pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFil
 pub use entity::audit_event::Model as AuditRow;
 pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
+};
+pub use workflow::{
+    AuditInput, DefinitionRow, INSTANCE_SCOPE, InstanceRow, NewInstance, NewOutbox, NewTimer,
+    OutboxRow, TimerRow, timer_status,
 };
 
 /// What went wrong in the store, sorted by what the caller can do about it.

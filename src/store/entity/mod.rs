@@ -4,12 +4,18 @@
 
 pub mod audit_event;
 pub mod case;
+pub mod cron_start;
 pub mod document;
 pub mod file_blob;
+pub mod idempotency_key;
 pub mod municipality;
 pub mod organ;
+pub mod outbox;
 pub mod person;
 pub mod role_assignment;
 pub mod series;
 pub mod series_counter;
+pub mod timer;
 pub mod unit;
+pub mod workflow_definition;
+pub mod workflow_instance;

@@ -1,0 +1,420 @@
+//! `kansli workflow`, `kansli event`, `kansli engine`, `kansli simulate`, `kansli deadline`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Map, Value};
+
+use super::CliError;
+use super::output::Format;
+use crate::config::Settings;
+use crate::domain::calendar::{format_local, parse_date};
+use crate::domain::{deadline, holidays};
+use crate::service::{Actor, Engine, Kansli, Outcome, Target};
+use crate::workflow::{Catalog, Sender, graph};
+
+/// `kansli workflow ...`
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Check every workflow file; every problem is printed as FILE:LINE:COLUMN: message.
+    Check {
+        /// The folder [default: the configured workflows folder].
+        dir: Option<PathBuf>,
+        /// The templates folder [default: the configured one].
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
+    /// The workflows in the folder and the stored versions in use.
+    List,
+    /// Draw a workflow's state machine.
+    Graph {
+        /// The workflow id.
+        name: String,
+        /// mermaid or dot.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Mark where this ärende's workflow stands (drawn from the version it runs on).
+        #[arg(long, value_name = "NUMBER")]
+        case: Option<String>,
+    },
+    /// Start a workflow now (a scheduled workflow starts by itself on its date).
+    Start {
+        /// The workflow id.
+        name: String,
+        /// Set a variable: NAME=VALUE (VALUE as JSON when it parses, otherwise text).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+}
+
+/// Graph formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    /// Mermaid stateDiagram-v2.
+    Mermaid,
+    /// Graphviz dot.
+    Dot,
+}
+
+/// `kansli event ...`
+#[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// Send an event to an ärende's workflow.
+    Send(SendArgs),
+}
+
+/// `kansli event send`
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The ärende's number.
+    pub number: String,
+    /// The event (see `kansli case events NUMBER`).
+    pub event: String,
+    /// The role you send it in (handläggare, chef, förvaltningschef, sekreterare, ...).
+    #[arg(long = "as", value_name = "ROLE")]
+    pub role: String,
+    /// Send it to the child instance of this unit (e.g. BUF) instead of the ärende's own.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Apply at most once per key, however often the command is repeated.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `kansli engine ...`
+#[derive(Debug, Subcommand)]
+pub enum EngineCommand {
+    /// Make the due scheduled starts and fire the due timers once, then exit.
+    Tick,
+}
+
+/// `kansli simulate`
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The workflow.
+    #[arg(long)]
+    pub workflow: String,
+    /// First day (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: String,
+    /// Last day (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: String,
+    /// An organisation file [default: the demo municipality].
+    #[arg(long)]
+    pub organisation: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `kansli deadline ...`
+#[derive(Debug, Subcommand)]
+pub enum DeadlineCommand {
+    /// The last day for laglighetsprövning of a decision whose justering was announced on the
+    /// anslagstavla on --posted: three weeks, moved to the next vardag (lag 1930:173).
+    Appeal {
+        /// The day the notice was posted (YYYY-MM-DD).
+        #[arg(long)]
+        posted: String,
+    },
+    /// The days of a year that are not vardagar.
+    Holidays {
+        /// The year.
+        year: i32,
+    },
+}
+
+/// Loads the configured catalog, or the one in `dir`.
+pub(super) fn load_catalog(settings: &Settings) -> Result<Catalog, CliError> {
+    crate::app::catalog(settings).map_err(problems)
+}
+
+fn problems(list: Vec<crate::workflow::Problem>) -> CliError {
+    let lines: Vec<String> = list.iter().map(ToString::to_string).collect();
+    CliError::Usage(format!(
+        "{} problem(s) in the workflows:\n{}",
+        lines.len(),
+        lines.join("\n")
+    ))
+}
+
+pub(super) async fn workflow(
+    settings: &Settings,
+    kansli: Option<&Kansli>,
+    command: WorkflowCommand,
+    actor: &Actor,
+) -> Result<(), CliError> {
+    match command {
+        WorkflowCommand::Check { dir, templates } => {
+            let dir = dir.unwrap_or_else(|| settings.workflows.dir.clone());
+            let templates = templates.unwrap_or_else(|| settings.workflows.templates.clone());
+            let catalog = Catalog::load(&dir, &templates).map_err(problems)?;
+            let ids: Vec<String> = catalog.iter().map(|e| e.workflow.id.clone()).collect();
+            println!("{} arbetsflöden utan fel: {}", ids.len(), ids.join(", "));
+            Ok(())
+        }
+        WorkflowCommand::List => {
+            let catalog = load_catalog(settings)?;
+            let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
+            let engine = Engine::new(kansli.clone(), Arc::new(catalog), crate::app::worker_name());
+            println!("I mappen:");
+            for e in engine.catalog().iter() {
+                let schedule = e
+                    .workflow
+                    .schedule
+                    .as_ref()
+                    .map(|s| format!(" (startar enligt \"{}\")", s.expression))
+                    .unwrap_or_default();
+                println!(
+                    "  {:<24} {}{schedule}  [{}]",
+                    e.workflow.id,
+                    e.workflow.title,
+                    &e.hash[..12]
+                );
+            }
+            let versions = engine.versions().await?;
+            println!("Lagrade versioner:");
+            if versions.is_empty() {
+                println!("  inga ännu (en version lagras när en instans först använder den)");
+            }
+            for v in versions {
+                println!(
+                    "  {:<24} v{:<3} [{}] {:<10} {} pågående, {} avslutade",
+                    v.workflow,
+                    v.version,
+                    v.hash,
+                    if v.current { "aktuell" } else { "äldre" },
+                    v.running,
+                    v.finished
+                );
+            }
+            Ok(())
+        }
+        WorkflowCommand::Graph { name, format, case } => {
+            let catalog = load_catalog(settings)?;
+            let (workflow, current) = match &case {
+                Some(number) => {
+                    let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
+                    let engine =
+                        Engine::new(kansli.clone(), Arc::new(catalog), crate::app::worker_name());
+                    let (wf, state) = engine.workflow_of(number).await?;
+                    if wf.id != name {
+                        return Err(CliError::Usage(format!(
+                            "ärende {number} runs {}, not {name}",
+                            wf.id
+                        )));
+                    }
+                    (wf, Some(state))
+                }
+                None => (
+                    catalog
+                        .get(&name)
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("no workflow {name:?} in the folder"))
+                        })?
+                        .workflow
+                        .clone(),
+                    None,
+                ),
+            };
+            match format {
+                GraphFormat::Mermaid => print!("{}", graph::mermaid(&workflow, current.as_deref())),
+                GraphFormat::Dot => print!("{}", graph::dot(&workflow, current.as_deref())),
+            }
+            Ok(())
+        }
+        WorkflowCommand::Start { name, vars } => {
+            let catalog = load_catalog(settings)?;
+            let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
+            let mut variables = Map::new();
+            for pair in vars {
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| CliError::Usage(format!("--var {pair:?}: write NAME=VALUE")))?;
+                let value = serde_json::from_str::<Value>(v)
+                    .unwrap_or_else(|_| Value::String(v.to_owned()));
+                variables.insert(k.trim().to_owned(), value);
+            }
+            let engine = Engine::new(kansli.clone(), Arc::new(catalog), crate::app::worker_name());
+            let (instance, number) = engine.start(&name, variables, actor).await?;
+            println!("Arbetsflöde {name} startat (instans {instance}).");
+            if let Some(n) = number {
+                println!("{n}");
+            }
+            Ok(())
+        }
+    }
+}
+
+pub(super) async fn event(
+    settings: &Settings,
+    kansli: &Kansli,
+    command: EventCommand,
+    actor: &Actor,
+) -> Result<(), CliError> {
+    let EventCommand::Send(args) = command;
+    let sender: Sender = args
+        .role
+        .parse()
+        .map_err(|e: String| CliError::Usage(format!("--as: {e}")))?;
+    let engine = Engine::new(
+        kansli.clone(),
+        Arc::new(load_catalog(settings)?),
+        crate::app::worker_name(),
+    );
+    let target = Target {
+        case_number: args.number.clone(),
+        unit: args.unit.clone(),
+    };
+    match engine
+        .send(
+            &target,
+            &args.event,
+            sender,
+            actor,
+            args.idempotency_key.as_deref(),
+        )
+        .await?
+    {
+        Outcome::Applied { from, to } if from == to => {
+            println!("{}: {} (kvar i {to})", args.number, args.event)
+        }
+        Outcome::Applied { from, to } => {
+            println!("{}: {} ({from} → {to})", args.number, args.event)
+        }
+        Outcome::AlreadyApplied => println!(
+            "{}: redan utfört med samma nyckel; inget gjordes",
+            args.number
+        ),
+    }
+    Ok(())
+}
+
+pub(super) async fn events(
+    settings: &Settings,
+    kansli: &Kansli,
+    number: &str,
+    format: Format,
+) -> Result<(), CliError> {
+    let engine = Engine::new(
+        kansli.clone(),
+        Arc::new(load_catalog(settings)?),
+        crate::app::worker_name(),
+    );
+    let list = engine.events_of(number).await?;
+    if let Format::Json = format {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?
+        );
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("Ärende {number} har inget arbetsflöde.");
+    }
+    for i in list {
+        let who = i
+            .unit
+            .as_deref()
+            .map(|u| format!(" [{u}]"))
+            .unwrap_or_default();
+        let done = if i.finished { ", avslutat" } else { "" };
+        println!("{} v{}{who}: {}{done}", i.workflow, i.version, i.state);
+        for (event, by) in i.events {
+            println!("    {event:<24} av {}", by.join(", "));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn engine(
+    settings: &Settings,
+    kansli: &Kansli,
+    command: EngineCommand,
+) -> Result<(), CliError> {
+    let EngineCommand::Tick = command;
+    let engine = Engine::new(
+        kansli.clone(),
+        Arc::new(load_catalog(settings)?),
+        crate::app::worker_name(),
+    );
+    let (started, fired) = engine.tick().await?;
+    for s in &started {
+        println!("Startat: {s}");
+    }
+    println!("{} start(er), {fired} timer(s) utlösta.", started.len());
+    Ok(())
+}
+
+pub(super) async fn simulate(settings: &Settings, args: SimulateArgs) -> Result<(), CliError> {
+    let from = parse_date("--from", &args.from).map_err(CliError::Usage)?;
+    let to = parse_date("--to", &args.to).map_err(CliError::Usage)?;
+    let organisation = match &args.organisation {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::Usage(format!(
+                "--organisation: cannot read {}: {e}",
+                path.display()
+            ))
+        })?,
+        None => crate::service::DEMO_ORGANISATION.to_owned(),
+    };
+    let plan = crate::service::simulation::simulate(
+        load_catalog(settings)?,
+        &args.workflow,
+        from,
+        to,
+        &organisation,
+    )
+    .await?;
+    if let Format::Json = args.format {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).map_err(anyhow::Error::from)?
+        );
+        return Ok(());
+    }
+    println!(
+        "Simulering av {} {from} – {to} (ingen svarar):",
+        args.workflow
+    );
+    for line in plan {
+        println!(
+            "{}  {:<12} {:<4} {}",
+            format_local(line.at),
+            line.case.unwrap_or_default(),
+            line.unit.unwrap_or_default(),
+            line.what
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn deadline(command: DeadlineCommand) -> Result<(), CliError> {
+    match command {
+        DeadlineCommand::Appeal { posted } => {
+            let posted = parse_date("--posted", &posted).map_err(CliError::Usage)?;
+            let dates = deadline::AppealDates::for_posting(posted);
+            println!("Anslaget: {posted}");
+            println!("Anslaget tas ned: {}", dates.notice_taken_down);
+            println!("Sista dag för överklagande:");
+            println!("{}", dates.appeal_last_day);
+        }
+        DeadlineCommand::Holidays { year } => {
+            if !(1900..=2200).contains(&year) {
+                return Err(CliError::Usage(format!("year {year} is outside 1900–2200")));
+            }
+            for (date, why) in holidays::non_vardagar(year) {
+                println!("{date}  {why}");
+            }
+        }
+    }
+    Ok(())
+}
+
+impl From<Vec<crate::workflow::Problem>> for CliError {
+    fn from(list: Vec<crate::workflow::Problem>) -> Self {
+        problems(list)
+    }
+}

@@ -1,0 +1,1198 @@
+//! Running workflows durably. The pure engine decides; this module writes each decision in one
+//! transaction: the instance's new state (guarded by its row version), the audit entry, the
+//! timers, the outbox rows, the handlingar, and any child instances with their own first steps.
+//!
+//! Timers and queued events are rows that a worker claims by lease before firing them, and
+//! marks fired in the same transaction that applies their event: a worker that dies after the
+//! claim leaves the row to be claimed again when the lease runs out, and a worker that lost its
+//! lease cannot commit. Scheduled starts are keyed by (workflow, period), so a start is made
+//! once however many workers race for it, and a start missed during downtime is made once later.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Europe::Stockholm;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::diarium::SeriesBook;
+use super::{Actor, Kansli, OpenCase, ServiceError};
+use crate::domain::calendar::{add_local, format_local, local_date, local_year, next_office_time};
+use crate::domain::organisation::Role;
+use crate::store::{
+    AuditInput, CaseRow, INSTANCE_SCOPE, InstanceRow, NewDocument, NewInstance, NewOutbox,
+    NewTimer, OrgSnapshot, TimerRow, Tx, timer_status,
+};
+use crate::workflow::engine::allowed_events;
+use crate::workflow::model::{Recipient, Sender};
+use crate::workflow::{
+    Catalog, ChildView, Decision, Effect, Event, InstanceView, TransitionError, Workflow, apply,
+    catalog, start,
+};
+
+/// How long a claimed timer is held before another worker may take it over.
+pub const TIMER_LEASE: Duration = Duration::seconds(60);
+
+/// What sending an event did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// Applied: the state before and after.
+    Applied {
+        /// Before.
+        from: String,
+        /// After.
+        to: String,
+    },
+    /// The idempotency key was used before; nothing was done this time.
+    AlreadyApplied,
+}
+
+/// Which instance of an ärende an event is for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The ärende's number.
+    pub case_number: String,
+    /// A child instance's unit; the ärende's root instance when `None`.
+    pub unit: Option<String>,
+}
+
+/// An instance and the events it takes now.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceEvents {
+    /// Instance id.
+    pub instance_id: i32,
+    /// Workflow.
+    pub workflow: String,
+    /// Definition version it runs on.
+    pub version: i32,
+    /// The unit of a child.
+    pub unit: Option<String>,
+    /// Current state.
+    pub state: String,
+    /// Whether finished.
+    pub finished: bool,
+    /// Events and who may send them.
+    pub events: Vec<(String, Vec<String>)>,
+}
+
+/// A workflow version, as stored, with its use.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInUse {
+    /// Workflow id.
+    pub workflow: String,
+    /// Version number.
+    pub version: i32,
+    /// Content hash (first 12 characters).
+    pub hash: String,
+    /// Whether it is the file in the folder now.
+    pub current: bool,
+    /// Instances running on it.
+    pub running: usize,
+    /// Instances finished on it.
+    pub finished: usize,
+}
+
+/// The workflow engine over the diarium.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    kansli: Kansli,
+    catalog: Arc<Catalog>,
+    owner: String,
+    definitions: Arc<Mutex<HashMap<i32, Arc<Workflow>>>>,
+    only_scheduling: Option<String>,
+}
+
+/// A loaded instance with what its guards need.
+struct Loaded {
+    row: InstanceRow,
+    workflow: Arc<Workflow>,
+    variables: Map<String, Value>,
+    children: Vec<ChildView>,
+}
+
+/// A child instance to create inside the transaction of its parent's step.
+struct ChildStart {
+    workflow: String,
+    parent_id: i32,
+    case_id: Option<i32>,
+    unit_code: String,
+    unit_name: String,
+    inherited: Map<String, Value>,
+}
+
+/// Who takes a step, for the audit trail.
+struct StepBy<'a> {
+    actor: &'a Actor,
+    sender: Sender,
+    event: &'a str,
+}
+
+impl Engine {
+    /// An engine over `kansli` running the workflows of `catalog`. `owner` names this worker in
+    /// timer leases (e.g. host and process id).
+    pub fn new(kansli: Kansli, catalog: Arc<Catalog>, owner: impl Into<String>) -> Self {
+        Self {
+            kansli,
+            catalog,
+            owner: owner.into(),
+            definitions: Arc::default(),
+            only_scheduling: None,
+        }
+    }
+
+    /// Makes scheduled starts for this workflow only (a simulation of one workflow).
+    pub fn only_scheduling(mut self, workflow_id: &str) -> Self {
+        self.only_scheduling = Some(workflow_id.to_owned());
+        self
+    }
+
+    /// Makes the due scheduled starts, then fires the due timers: one look at what is due.
+    pub async fn tick(&self) -> Result<(Vec<String>, usize), ServiceError> {
+        let started = self.run_schedules().await?;
+        let fired = self.fire_due_timers().await?;
+        Ok((started, fired))
+    }
+
+    fn schedules(
+        &self,
+    ) -> impl Iterator<Item = (&Arc<Workflow>, &crate::workflow::model::Schedule)> {
+        self.catalog
+            .iter()
+            .filter(|e| {
+                self.only_scheduling
+                    .as_ref()
+                    .is_none_or(|only| *only == e.workflow.id)
+            })
+            .filter_map(|e| e.workflow.schedule.as_ref().map(|s| (&e.workflow, s)))
+    }
+
+    /// The services underneath.
+    pub fn kansli(&self) -> &Kansli {
+        &self.kansli
+    }
+
+    /// The workflows.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.kansli.clock.now()
+    }
+
+    /// Starts a root instance of a workflow now, opening its ärende when the workflow says so.
+    pub async fn start(
+        &self,
+        workflow_id: &str,
+        variables: Map<String, Value>,
+        actor: &Actor,
+    ) -> Result<(i32, Option<String>), ServiceError> {
+        let now = self.now();
+        let period = local_year(now).to_string();
+        self.start_root(workflow_id, variables, &period, None, actor, now)
+            .await
+    }
+
+    async fn start_root(
+        &self,
+        workflow_id: &str,
+        variables: Map<String, Value>,
+        period: &str,
+        cron_period: Option<&str>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(i32, Option<String>), ServiceError> {
+        let entry = self.catalog.get(workflow_id).ok_or_else(|| {
+            ServiceError::Invalid(format!("no workflow {workflow_id:?} in the catalog"))
+        })?;
+        let workflow = entry.workflow.clone();
+        let mut vars = variables;
+        vars.entry("year").or_insert(json!(local_year(now)));
+        vars.insert("period".into(), json!(period));
+        let defaults = start(&workflow, Map::new(), now).variables;
+
+        let book = SeriesBook::load(&self.kansli).await?;
+        let prepared = match &workflow.case {
+            Some(spec) => {
+                let text = |t: &str| {
+                    let mut all = defaults.clone();
+                    all.extend(vars.clone());
+                    crate::workflow::engine::substitute(t, &all)
+                };
+                let previous = if spec.link_previous {
+                    match self
+                        .kansli
+                        .store
+                        .latest_case_of_workflow(workflow_id)
+                        .await?
+                    {
+                        Some(id) => match self.kansli.store.case_by_id(id).await? {
+                            Some(row) => Some(book.render(&row)?),
+                            None => None,
+                        },
+                        None => None,
+                    }
+                } else {
+                    None
+                };
+                let handlaggare = spec
+                    .handlaggare
+                    .as_deref()
+                    .map(&text)
+                    .filter(|h| !h.is_empty());
+                Some(
+                    self.kansli
+                        .prepare_case(
+                            &book,
+                            OpenCase {
+                                series: spec.series.clone(),
+                                title: text(&spec.title),
+                                public_title: spec.public_title.as_deref().map(&text),
+                                classification: spec.classification.clone(),
+                                handlaggare,
+                                previous,
+                            },
+                        )
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        let org = self.kansli.store.org_snapshot().await?;
+
+        let tx = self.kansli.store.begin().await?;
+        if let Some(period) = cron_period
+            && !tx.record_cron_start(workflow_id, period, now).await?
+        {
+            return Err(ServiceError::Conflict(format!(
+                "{workflow_id} was already started for {period}"
+            )));
+        }
+        let case = match prepared {
+            Some(p) => Some(self.kansli.insert_case(&tx, &book, p, actor, now).await?),
+            None => None,
+        };
+        let case_number = match &case {
+            Some(row) => Some(book.render(row)?),
+            None => None,
+        };
+        if let Some(number) = &case_number {
+            vars.insert("case_number".into(), json!(number));
+        }
+        let decision = start(&workflow, vars, now);
+        let definition_id = tx
+            .definition_id(workflow_id, &entry.hash, &entry.source, now)
+            .await?;
+        let row = tx
+            .insert_instance(NewInstance {
+                definition_id,
+                workflow_id: workflow_id.to_owned(),
+                case_id: case.as_ref().map(|c| c.id),
+                parent_id: None,
+                unit_code: None,
+                state: decision.to.clone(),
+                variables: Value::Object(decision.variables.clone()).to_string(),
+                at: now,
+                finished: decision.finished,
+            })
+            .await?;
+        if let Some(period) = cron_period {
+            tx.link_cron_start(workflow_id, period, row.id).await?;
+        }
+        let by = StepBy {
+            actor,
+            sender: Sender::System,
+            event: "start",
+        };
+        let mut pending = self
+            .persist(
+                &tx,
+                &org,
+                &row,
+                &workflow,
+                case.as_ref(),
+                &decision,
+                &by,
+                now,
+            )
+            .await?;
+        self.start_children(&tx, &org, &mut pending, actor, now)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(workflow = workflow_id, instance = row.id, case = ?case_number, "workflow started");
+        Ok((row.id, case_number))
+    }
+
+    /// Sends an event to an ärende's instance. With an idempotency key, the same key twice is
+    /// applied once.
+    pub async fn send(
+        &self,
+        target: &Target,
+        event: &str,
+        sender: Sender,
+        actor: &Actor,
+        idempotency_key: Option<&str>,
+    ) -> Result<Outcome, ServiceError> {
+        let instance = self.target_instance(target).await?;
+        if let Some(key) = idempotency_key
+            && self.kansli.store.idempotency_key_used(key).await?
+        {
+            return Ok(Outcome::AlreadyApplied);
+        }
+        let loaded = self.load(instance).await?;
+        let now = self.now();
+        let decision = decide(&loaded, event, sender, now)?;
+        let org = self.kansli.store.org_snapshot().await?;
+        let case = match loaded.row.case_id {
+            Some(id) => self.kansli.store.case_by_id(id).await?,
+            None => None,
+        };
+        let tx = self.kansli.store.begin().await?;
+        if let Some(key) = idempotency_key
+            && !tx
+                .record_idempotency_key(
+                    key,
+                    loaded.row.id,
+                    &format!("{} -> {}", decision.from, decision.to),
+                    now,
+                )
+                .await?
+        {
+            return Ok(Outcome::AlreadyApplied);
+        }
+        let by = StepBy {
+            actor,
+            sender,
+            event,
+        };
+        self.apply_loaded(&tx, &org, &loaded, case.as_ref(), &decision, &by, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Outcome::Applied {
+            from: decision.from,
+            to: decision.to,
+        })
+    }
+
+    /// Fires every timer due now, in batches, until none is left; returns how many fired.
+    pub async fn fire_due_timers(&self) -> Result<usize, ServiceError> {
+        let mut fired = 0;
+        loop {
+            let now = self.now();
+            let claimed = self
+                .kansli
+                .store
+                .claim_due_timers(&self.owner, now, TIMER_LEASE, 100)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(fired);
+            }
+            for timer in claimed {
+                match self.fire(&timer, now).await {
+                    Ok(true) => fired += 1,
+                    Ok(false) => {}
+                    Err(ServiceError::Conflict(_)) => {
+                        // The instance moved meanwhile: give the timer back to be retried.
+                        self.kansli
+                            .store
+                            .release_timer(timer.id, &self.owner)
+                            .await?;
+                    }
+                    Err(e) => {
+                        tracing::error!(timer = timer.id, error.message = %e, "timer failed");
+                        self.kansli
+                            .store
+                            .release_timer(timer.id, &self.owner)
+                            .await?;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Claims due timers and stops, as a worker that dies right after claiming would. For
+    /// crash tests and nothing else.
+    pub async fn claim_and_abandon(&self) -> Result<usize, ServiceError> {
+        Ok(self
+            .kansli
+            .store
+            .claim_due_timers(&self.owner, self.now(), TIMER_LEASE, 1000)
+            .await?
+            .len())
+    }
+
+    async fn fire(&self, timer: &TimerRow, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+        let row = self
+            .kansli
+            .store
+            .instance(timer.instance_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("timer {} has no instance", timer.id))?;
+        let loaded = self.load(row).await?;
+        let actor = Actor::system();
+        let decision = if loaded.row.finished_at.is_some() {
+            Err(TransitionError::Finished {
+                state: loaded.row.state.clone(),
+            })
+        } else {
+            decide(&loaded, &timer.event, Sender::System, now).map_err(|e| match e {
+                ServiceError::Invalid(m) => TransitionError::UnknownState(m),
+                other => TransitionError::UnknownState(other.to_string()),
+            })
+        };
+        let tx = self.kansli.store.begin().await?;
+        let decision = match decision {
+            Ok(d) => d,
+            Err(refusal) => {
+                // The instance no longer takes this event (it moved on): record why and stop.
+                if !tx
+                    .finish_timer(
+                        timer.id,
+                        &self.owner,
+                        timer_status::DISCARDED,
+                        Some(refusal.to_string()),
+                        now,
+                    )
+                    .await?
+                {
+                    return Ok(false);
+                }
+                tx.commit().await?;
+                return Ok(false);
+            }
+        };
+        if !tx
+            .finish_timer(timer.id, &self.owner, timer_status::FIRED, None, now)
+            .await?
+        {
+            // Another worker took the timer over after our lease ran out.
+            return Ok(false);
+        }
+        let org = self.kansli.store.org_snapshot().await?;
+        let case = match loaded.row.case_id {
+            Some(id) => self.kansli.store.case_by_id(id).await?,
+            None => None,
+        };
+        let by = StepBy {
+            actor: &actor,
+            sender: Sender::System,
+            event: &timer.event,
+        };
+        self.apply_loaded(&tx, &org, &loaded, case.as_ref(), &decision, &by, now)
+            .await?;
+        // A repeating timer comes back while the instance stays where the timer belongs.
+        let still_there = !decision.finished
+            && (timer.state == INSTANCE_SCOPE
+                || (timer.state == decision.to && !decision.state_changed));
+        if let (Some(every), Some(left)) = (timer.repeat_every_secs, timer.repeats_left)
+            && left > 0
+            && still_there
+        {
+            tx.insert_timer(NewTimer {
+                instance_id: timer.instance_id,
+                name: timer.name.clone(),
+                event: timer.event.clone(),
+                state: timer.state.clone(),
+                due_at: add_local(timer.due_at, Duration::seconds(every)),
+                repeat_every: Some(Duration::seconds(every)),
+                repeats_left: Some((left - 1) as u32),
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Makes the scheduled starts that are due: for each scheduled workflow, the latest
+    /// occurrence at or before now within its catch-up window, unless that period was started.
+    pub async fn run_schedules(&self) -> Result<Vec<String>, ServiceError> {
+        let now = self.now();
+        let mut started = Vec::new();
+        for (workflow, schedule) in self.schedules() {
+            let from = (now - schedule.catch_up).with_timezone(&Stockholm);
+            let Some(occurrence) = schedule
+                .cron
+                .after(&from)
+                .take_while(|t| t.with_timezone(&Utc) <= now)
+                .last()
+            else {
+                continue;
+            };
+            let period = occurrence.format("%Y-%m-%dT%H:%M").to_string();
+            let id = &workflow.id;
+            if self.kansli.store.cron_started(id, &period).await? {
+                continue;
+            }
+            let vars = Map::from_iter([(
+                "year".to_owned(),
+                json!(
+                    occurrence
+                        .date_naive()
+                        .format("%Y")
+                        .to_string()
+                        .parse::<i32>()
+                        .unwrap_or_default()
+                ),
+            )]);
+            match self
+                .start_root(
+                    id,
+                    vars,
+                    &occurrence.format("%Y").to_string(),
+                    Some(&period),
+                    &Actor::system(),
+                    now,
+                )
+                .await
+            {
+                Ok((_, number)) => {
+                    started.push(format!("{id} {period} {}", number.unwrap_or_default()))
+                }
+                // Another worker made this start first.
+                Err(ServiceError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(started)
+    }
+
+    /// The next moment anything is due: a timer, or a scheduled start after `after`.
+    pub async fn next_due(
+        &self,
+        after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ServiceError> {
+        let timer = self.kansli.store.next_timer_due().await?;
+        let cron = self
+            .schedules()
+            .filter_map(|(_, s)| s.cron.after(&after.with_timezone(&Stockholm)).next())
+            .map(|t| t.with_timezone(&Utc))
+            .min();
+        Ok([timer, cron].into_iter().flatten().min())
+    }
+
+    /// The instances of an ärende and the events each takes now.
+    pub async fn events_of(&self, case_number: &str) -> Result<Vec<InstanceEvents>, ServiceError> {
+        let case = self.case(case_number).await?;
+        let mut out = Vec::new();
+        for row in self.kansli.store.instances_of_case(case.id).await? {
+            let loaded = self.load(row).await?;
+            let version = self
+                .kansli
+                .store
+                .definition(loaded.row.definition_id)
+                .await?
+                .map_or(0, |d| d.version);
+            let events = match loaded.workflow.states.get(&loaded.row.state) {
+                Some(state) if !state.is_final => allowed_events(state)
+                    .into_iter()
+                    .map(|(e, by)| (e, by.iter().map(Sender::to_string).collect()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.push(InstanceEvents {
+                instance_id: loaded.row.id,
+                workflow: loaded.row.workflow_id.clone(),
+                version,
+                unit: loaded.row.unit_code.clone(),
+                state: loaded.row.state.clone(),
+                finished: loaded.row.finished_at.is_some(),
+                events,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The workflow an ärende's root instance runs on (its stored version) and its state.
+    pub async fn workflow_of(
+        &self,
+        case_number: &str,
+    ) -> Result<(Arc<Workflow>, String), ServiceError> {
+        let case = self.case(case_number).await?;
+        let root = self
+            .kansli
+            .store
+            .instances_of_case(case.id)
+            .await?
+            .into_iter()
+            .find(|i| i.parent_id.is_none())
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("ärende {case_number} runs no workflow"))
+            })?;
+        let state = root.state.clone();
+        Ok((self.load(root).await?.workflow, state))
+    }
+
+    /// Stored workflow versions and how many instances run on each.
+    pub async fn versions(&self) -> Result<Vec<VersionInUse>, ServiceError> {
+        let instances = self.kansli.store.all_instances().await?;
+        Ok(self
+            .kansli
+            .store
+            .definitions()
+            .await?
+            .into_iter()
+            .map(|d| {
+                let on = instances.iter().filter(|i| i.definition_id == d.id);
+                let (finished, running): (Vec<_>, Vec<_>) =
+                    on.partition(|i| i.finished_at.is_some());
+                VersionInUse {
+                    current: self
+                        .catalog
+                        .get(&d.workflow_id)
+                        .is_some_and(|e| e.hash == d.content_hash),
+                    workflow: d.workflow_id,
+                    version: d.version,
+                    hash: d.content_hash.chars().take(12).collect(),
+                    running: running.len(),
+                    finished: finished.len(),
+                }
+            })
+            .collect())
+    }
+
+    async fn case(&self, number: &str) -> Result<CaseRow, ServiceError> {
+        let book = SeriesBook::load(&self.kansli).await?;
+        self.kansli.case_row(&book, number).await
+    }
+
+    async fn target_instance(&self, target: &Target) -> Result<InstanceRow, ServiceError> {
+        let case = self.case(&target.case_number).await?;
+        let instances = self.kansli.store.instances_of_case(case.id).await?;
+        let found = match &target.unit {
+            None => instances.into_iter().rev().find(|i| i.parent_id.is_none()),
+            Some(unit) => instances.into_iter().rev().find(|i| {
+                i.unit_code
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(unit))
+            }),
+        };
+        found.ok_or_else(|| {
+            ServiceError::NotFound(match &target.unit {
+                None => format!("ärende {} runs no workflow", target.case_number),
+                Some(u) => format!(
+                    "ärende {} has no workflow instance for unit {u}",
+                    target.case_number
+                ),
+            })
+        })
+    }
+
+    async fn definition(&self, id: i32) -> Result<Arc<Workflow>, ServiceError> {
+        if let Some(found) = self
+            .definitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return Ok(found.clone());
+        }
+        let row = self
+            .kansli
+            .store
+            .definition(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("stored workflow definition {id} is missing"))?;
+        let path = std::path::PathBuf::from(format!("{}.yaml", row.workflow_id));
+        let workflow = catalog::parse(&path, &row.source).map_err(|problems| {
+            anyhow::anyhow!(
+                "stored version {} of {} no longer validates: {}",
+                row.version,
+                row.workflow_id,
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
+        let workflow = Arc::new(workflow);
+        self.definitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, workflow.clone());
+        Ok(workflow)
+    }
+
+    async fn load(&self, row: InstanceRow) -> Result<Loaded, ServiceError> {
+        let workflow = self.definition(row.definition_id).await?;
+        let variables = match serde_json::from_str::<Value>(&row.variables) {
+            Ok(Value::Object(map)) => map,
+            _ => {
+                return Err(anyhow::anyhow!("instance {} has unreadable variables", row.id).into());
+            }
+        };
+        let children = self
+            .kansli
+            .store
+            .children(row.id)
+            .await?
+            .into_iter()
+            .map(|c| ChildView {
+                unit_code: c.unit_code.unwrap_or_default(),
+                state: c.state,
+            })
+            .collect();
+        Ok(Loaded {
+            row,
+            workflow,
+            variables,
+            children,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_loaded(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        loaded: &Loaded,
+        case: Option<&CaseRow>,
+        decision: &Decision,
+        by: &StepBy<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        tx.update_instance(
+            loaded.row.id,
+            loaded.row.row_version,
+            &decision.to,
+            &Value::Object(decision.variables.clone()).to_string(),
+            now,
+            decision.finished,
+        )
+        .await?;
+        let mut pending = self
+            .persist(
+                tx,
+                org,
+                &loaded.row,
+                &loaded.workflow,
+                case,
+                decision,
+                by,
+                now,
+            )
+            .await?;
+        self.start_children(tx, org, &mut pending, by.actor, now)
+            .await
+    }
+
+    /// Writes everything a decision implies except the instance row itself: audit, timers,
+    /// effects. Returns the child instances to start.
+    #[allow(clippy::too_many_arguments)]
+    async fn persist(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        instance: &InstanceRow,
+        workflow: &Workflow,
+        case: Option<&CaseRow>,
+        decision: &Decision,
+        by: &StepBy<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ChildStart>, ServiceError> {
+        let unit = instance.unit_code.as_deref();
+        tx.append_step(AuditInput {
+            case_id: instance.case_id,
+            instance_id: Some(instance.id),
+            actor: by.actor.as_str().to_owned(),
+            role: Some(by.sender.to_string()),
+            action: by.event.to_owned(),
+            from_state: (!decision.from.is_empty()).then(|| decision.from.clone()),
+            to_state: Some(decision.to.clone()),
+            detail: Some(match unit {
+                Some(u) => format!("{} ({u})", workflow.title),
+                None => workflow.title.clone(),
+            }),
+            at: now,
+        })
+        .await?;
+
+        if decision.state_changed && !decision.from.is_empty() {
+            tx.cancel_timers(instance.id, Some(&decision.from), None)
+                .await?;
+        }
+        if decision.finished {
+            tx.cancel_timers(instance.id, None, None).await?;
+        }
+        for name in &decision.cancel_timers {
+            tx.cancel_timers(instance.id, None, Some(name)).await?;
+        }
+        let mut deadline = None;
+        for plan in &decision.timers {
+            if !plan.state_scoped {
+                // Setting a timer again replaces it.
+                tx.cancel_timers(instance.id, None, Some(&plan.name))
+                    .await?;
+            }
+            let due_at = if plan.vardag {
+                next_office_time(plan.due_at)
+            } else {
+                plan.due_at
+            };
+            if plan.name == "svarstid" {
+                deadline = Some(due_at);
+            }
+            tx.insert_timer(NewTimer {
+                instance_id: instance.id,
+                name: plan.name.clone(),
+                event: plan.event.clone(),
+                state: if plan.state_scoped {
+                    decision.to.clone()
+                } else {
+                    INSTANCE_SCOPE.to_owned()
+                },
+                due_at,
+                repeat_every: plan.repeat.map(|(every, _)| every),
+                repeats_left: plan.repeat.map(|(_, max)| max),
+            })
+            .await?;
+        }
+        if deadline.is_none() {
+            deadline = self
+                .kansli
+                .store
+                .timers_of(instance.id)
+                .await?
+                .into_iter()
+                .find(|t| t.name == "svarstid" && t.status == timer_status::PENDING)
+                .map(|t| t.due_at);
+        }
+
+        let mut children = Vec::new();
+        for effect in &decision.effects {
+            match effect {
+                Effect::Email { template, to } => {
+                    let recipients = recipients(org, to, unit, case);
+                    let context = context(org, workflow, instance, decision, case, deadline);
+                    let status = if recipients.is_empty() {
+                        "no_recipients"
+                    } else {
+                        "pending"
+                    };
+                    tx.insert_outbox(NewOutbox {
+                        instance_id: Some(instance.id),
+                        case_id: instance.case_id,
+                        template: template.clone(),
+                        recipients: Value::Array(recipients).to_string(),
+                        context: Value::Object(context).to_string(),
+                        status,
+                        at: now,
+                    })
+                    .await?;
+                }
+                Effect::Document {
+                    template,
+                    direction,
+                    description,
+                } => {
+                    let case = case.ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{}: effect document {template} needs an ärende",
+                            workflow.id
+                        )
+                    })?;
+                    let seq = tx.allocate_document_seq(case.id).await?;
+                    tx.insert_document(
+                        NewDocument {
+                            case_id: case.id,
+                            date: local_date(now),
+                            direction: direction.code().to_owned(),
+                            counterpart: unit
+                                .and_then(|u| org.units.iter().find(|x| x.code == u))
+                                .map(|u| u.name.clone()),
+                            counterpart_protected: false,
+                            description: description.clone(),
+                            description_protected: false,
+                            secrecy: None,
+                            file: None,
+                            registered_at: now,
+                            registered_by: by.actor.as_str().to_owned(),
+                        },
+                        seq,
+                    )
+                    .await?;
+                    tx.append_audit(
+                        Some(case.id),
+                        by.actor.as_str(),
+                        "handling registrerad",
+                        Some(format!(":{seq} {description} (mall {template})")),
+                        now,
+                    )
+                    .await?;
+                }
+                Effect::StartChildren {
+                    workflow: child,
+                    per,
+                } => {
+                    for u in org.units.iter().filter(|u| u.kind == per.code()) {
+                        children.push(ChildStart {
+                            workflow: child.clone(),
+                            parent_id: instance.id,
+                            case_id: instance.case_id,
+                            unit_code: u.code.clone(),
+                            unit_name: u.name.clone(),
+                            inherited: inherited(&decision.variables),
+                        });
+                    }
+                }
+                Effect::NotifyParent { event } => {
+                    if let Some(parent) = instance.parent_id {
+                        tx.insert_timer(NewTimer {
+                            instance_id: parent,
+                            name: format!("händelse:{event}"),
+                            event: event.clone(),
+                            state: INSTANCE_SCOPE.to_owned(),
+                            due_at: now,
+                            repeat_every: None,
+                            repeats_left: None,
+                        })
+                        .await?;
+                    }
+                }
+                Effect::Refer { organ } => {
+                    let name = org
+                        .organs
+                        .iter()
+                        .find(|o| o.code == *organ)
+                        .map_or(organ.clone(), |o| format!("{} ({})", o.name, o.code));
+                    tx.append_audit(
+                        instance.case_id,
+                        by.actor.as_str(),
+                        "anmält till organ",
+                        Some(name),
+                        now,
+                    )
+                    .await?;
+                }
+                Effect::CloseCase { reason } => {
+                    if let Some(id) = instance.case_id
+                        && let Some(current) = tx.case_by_id(id).await?
+                        && current.status == "open"
+                    {
+                        tx.set_case_status(
+                            id,
+                            current.row_version,
+                            "closed",
+                            Some((now, by.actor.as_str().to_owned())),
+                        )
+                        .await?;
+                        tx.append_audit(
+                            Some(id),
+                            by.actor.as_str(),
+                            "ärende avslutat",
+                            Some(reason.clone()),
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+            }
+        }
+        Ok(children)
+    }
+
+    async fn start_children(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        pending: &mut Vec<ChildStart>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        while let Some(child) = pending.pop() {
+            let entry = self.catalog.get(&child.workflow).ok_or_else(|| {
+                anyhow::anyhow!("child workflow {} is not in the catalog", child.workflow)
+            })?;
+            let mut vars = child.inherited.clone();
+            vars.insert("unit_code".into(), json!(child.unit_code));
+            vars.insert("unit_name".into(), json!(child.unit_name));
+            let decision = start(&entry.workflow, vars, now);
+            let definition_id = tx
+                .definition_id(&entry.workflow.id, &entry.hash, &entry.source, now)
+                .await?;
+            let row = tx
+                .insert_instance(NewInstance {
+                    definition_id,
+                    workflow_id: entry.workflow.id.clone(),
+                    case_id: child.case_id,
+                    parent_id: Some(child.parent_id),
+                    unit_code: Some(child.unit_code.clone()),
+                    state: decision.to.clone(),
+                    variables: Value::Object(decision.variables.clone()).to_string(),
+                    at: now,
+                    finished: decision.finished,
+                })
+                .await?;
+            let case = match child.case_id {
+                Some(id) => tx.case_by_id(id).await?,
+                None => None,
+            };
+            let by = StepBy {
+                actor,
+                sender: Sender::System,
+                event: "start",
+            };
+            let mut more = self
+                .persist(
+                    tx,
+                    org,
+                    &row,
+                    &entry.workflow,
+                    case.as_ref(),
+                    &decision,
+                    &by,
+                    now,
+                )
+                .await?;
+            pending.append(&mut more);
+        }
+        Ok(())
+    }
+}
+
+/// Asks the engine, mapping its refusal to a service error that says why.
+fn decide(
+    loaded: &Loaded,
+    event: &str,
+    sender: Sender,
+    now: DateTime<Utc>,
+) -> Result<Decision, ServiceError> {
+    if loaded.row.finished_at.is_some() {
+        return Err(ServiceError::Invalid(
+            TransitionError::Finished {
+                state: loaded.row.state.clone(),
+            }
+            .to_string(),
+        ));
+    }
+    let view = InstanceView {
+        state: &loaded.row.state,
+        variables: &loaded.variables,
+        children: &loaded.children,
+    };
+    apply(
+        &loaded.workflow,
+        view,
+        &Event {
+            name: event.to_owned(),
+            sender,
+        },
+        now,
+    )
+    .map_err(|e| ServiceError::Invalid(e.to_string()))
+}
+
+/// The variables a child takes over from its parent.
+fn inherited(parent: &Map<String, Value>) -> Map<String, Value> {
+    ["year", "period", "case_number"]
+        .iter()
+        .filter_map(|k| parent.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect()
+}
+
+/// Resolves an email's recipients to names and addresses from the organisation.
+fn recipients(
+    org: &OrgSnapshot,
+    to: &[Recipient],
+    unit: Option<&str>,
+    case: Option<&CaseRow>,
+) -> Vec<Value> {
+    let unit_id = unit
+        .and_then(|u| org.units.iter().find(|x| x.code == u))
+        .map(|u| u.id);
+    let mut out: Vec<Value> = Vec::new();
+    let mut push = |name: &str, email: &str| {
+        if !out.iter().any(|v| v["email"] == email) {
+            out.push(json!({ "name": name, "email": email }));
+        }
+    };
+    for r in to {
+        match r {
+            Recipient::Handlaggare => {
+                let person = case
+                    .and_then(|c| c.handlaggare_id)
+                    .and_then(|id| org.people.iter().find(|p| p.id == id));
+                match person {
+                    Some(p) => push(&p.name, &p.email),
+                    None => {
+                        for p in holders(org, Role::Handlaggare, None) {
+                            push(&p.0, &p.1);
+                        }
+                    }
+                }
+            }
+            Recipient::Role(role) => {
+                for p in holders(org, *role, unit_id) {
+                    push(&p.0, &p.1);
+                }
+            }
+            Recipient::Unit => {
+                if let Some(u) = unit.and_then(|u| org.units.iter().find(|x| x.code == u))
+                    && let Some(email) = &u.email
+                {
+                    push(&u.name, email);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn holders(org: &OrgSnapshot, role: Role, unit_id: Option<i32>) -> Vec<(String, String)> {
+    org.roles
+        .iter()
+        .filter(|r| r.role == role.code() && unit_id.is_none_or(|u| r.unit_id == u))
+        .filter_map(|r| org.people.iter().find(|p| p.id == r.person_id))
+        .map(|p| (p.name.clone(), p.email.clone()))
+        .collect()
+}
+
+/// What a message's template may use: the instance's variables and the facts around it.
+fn context(
+    org: &OrgSnapshot,
+    workflow: &Workflow,
+    instance: &InstanceRow,
+    decision: &Decision,
+    case: Option<&CaseRow>,
+    deadline: Option<DateTime<Utc>>,
+) -> Map<String, Value> {
+    let mut c = decision.variables.clone();
+    c.insert("workflow_title".into(), json!(workflow.title));
+    c.insert("state".into(), json!(decision.to));
+    c.insert(
+        "municipality".into(),
+        json!(
+            org.municipality
+                .as_ref()
+                .map(|m| m.name.clone())
+                .unwrap_or_default()
+        ),
+    );
+    if let Some(u) = instance
+        .unit_code
+        .as_deref()
+        .and_then(|u| org.units.iter().find(|x| x.code == u))
+    {
+        c.insert("unit_name".into(), json!(u.name));
+    }
+    if let Some(p) = case
+        .and_then(|c| c.handlaggare_id)
+        .and_then(|id| org.people.iter().find(|p| p.id == id))
+    {
+        c.insert("handlaggare_name".into(), json!(p.name));
+        c.insert("handlaggare_email".into(), json!(p.email));
+    }
+    if let Some(d) = deadline {
+        c.insert("deadline".into(), json!(local_date(d).to_string()));
+        c.insert("deadline_at".into(), json!(format_local(d)));
+    }
+    c
+}
+
+impl From<TransitionError> for ServiceError {
+    fn from(e: TransitionError) -> Self {
+        ServiceError::Invalid(e.to_string())
+    }
+}

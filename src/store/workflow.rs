@@ -1,0 +1,585 @@
+//! Rows of the workflow engine: definitions by content hash, instances guarded by a row
+//! version, timers claimed by lease, cron starts keyed by period, idempotency keys, outbox.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, Set,
+};
+
+use super::entity::{
+    audit_event, case, cron_start, idempotency_key, outbox, timer, workflow_definition,
+    workflow_instance,
+};
+use super::{Store, StoreError, Tx};
+
+/// A stored workflow version.
+pub type DefinitionRow = workflow_definition::Model;
+/// A workflow instance.
+pub type InstanceRow = workflow_instance::Model;
+/// A timer or queued event.
+pub type TimerRow = timer::Model;
+/// An outbox message.
+pub type OutboxRow = outbox::Model;
+
+/// Timer states.
+pub mod timer_status {
+    /// Waiting to fire.
+    pub const PENDING: &str = "pending";
+    /// Fired and applied.
+    pub const FIRED: &str = "fired";
+    /// Stopped because its state was left or an effect cancelled it.
+    pub const CANCELED: &str = "canceled";
+    /// Fired, but the instance no longer took its event.
+    pub const DISCARDED: &str = "discarded";
+}
+
+/// The scope of a timer set by an effect rather than declared on a state: it survives state
+/// changes until it fires, is cancelled, or the instance finishes.
+pub const INSTANCE_SCOPE: &str = "*";
+
+/// A new instance.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    /// Stored definition.
+    pub definition_id: i32,
+    /// Workflow id.
+    pub workflow_id: String,
+    /// The ärende.
+    pub case_id: Option<i32>,
+    /// The parent instance.
+    pub parent_id: Option<i32>,
+    /// The unit a child runs for.
+    pub unit_code: Option<String>,
+    /// Initial state.
+    pub state: String,
+    /// Variables as JSON.
+    pub variables: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Whether the initial state is final.
+    pub finished: bool,
+}
+
+/// A timer to store.
+#[derive(Debug, Clone)]
+pub struct NewTimer {
+    /// The instance.
+    pub instance_id: i32,
+    /// Name.
+    pub name: String,
+    /// Event it sends.
+    pub event: String,
+    /// The state it belongs to, or [`INSTANCE_SCOPE`].
+    pub state: String,
+    /// When due.
+    pub due_at: DateTime<Utc>,
+    /// Repeat interval.
+    pub repeat_every: Option<Duration>,
+    /// Remaining repeats.
+    pub repeats_left: Option<u32>,
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewOutbox {
+    /// The instance whose step caused it.
+    pub instance_id: Option<i32>,
+    /// The ärende.
+    pub case_id: Option<i32>,
+    /// Template id.
+    pub template: String,
+    /// Recipients as a JSON array of `{name, email}`.
+    pub recipients: String,
+    /// The template context as a JSON object.
+    pub context: String,
+    /// `pending`, or `no_recipients` when nobody could be found.
+    pub status: &'static str,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// An audit entry of a workflow step.
+#[derive(Debug, Clone, Default)]
+pub struct AuditInput {
+    /// The ärende.
+    pub case_id: Option<i32>,
+    /// The instance.
+    pub instance_id: Option<i32>,
+    /// Who.
+    pub actor: String,
+    /// In which role.
+    pub role: Option<String>,
+    /// What (the event, or a description).
+    pub action: String,
+    /// State before.
+    pub from_state: Option<String>,
+    /// State after.
+    pub to_state: Option<String>,
+    /// Details.
+    pub detail: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl Tx {
+    /// The stored definition with this content hash, storing it as the workflow's next version
+    /// when it is new.
+    pub async fn definition_id(
+        &self,
+        workflow_id: &str,
+        hash: &str,
+        source: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i32, StoreError> {
+        if let Some(found) = workflow_definition::Entity::find()
+            .filter(workflow_definition::Column::ContentHash.eq(hash))
+            .one(&self.txn)
+            .await?
+        {
+            return Ok(found.id);
+        }
+        let latest = workflow_definition::Entity::find()
+            .filter(workflow_definition::Column::WorkflowId.eq(workflow_id))
+            .order_by_desc(workflow_definition::Column::Version)
+            .one(&self.txn)
+            .await?
+            .map_or(0, |d| d.version);
+        let row = workflow_definition::ActiveModel {
+            workflow_id: Set(workflow_id.to_owned()),
+            version: Set(latest + 1),
+            content_hash: Set(hash.to_owned()),
+            source: Set(source.to_owned()),
+            stored_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await
+        .map_err(|e| StoreError::from_write(e, "the definition was stored concurrently; retry"))?;
+        Ok(row.id)
+    }
+
+    /// Creates an instance.
+    pub async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRow, StoreError> {
+        Ok(workflow_instance::ActiveModel {
+            definition_id: Set(new.definition_id),
+            workflow_id: Set(new.workflow_id),
+            case_id: Set(new.case_id),
+            parent_id: Set(new.parent_id),
+            unit_code: Set(new.unit_code),
+            state: Set(new.state),
+            variables: Set(new.variables),
+            row_version: Set(1),
+            created_at: Set(new.at),
+            updated_at: Set(new.at),
+            finished_at: Set(new.finished.then_some(new.at)),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await?)
+    }
+
+    /// Moves an instance on, provided nobody did since `row_version` was read.
+    pub async fn update_instance(
+        &self,
+        id: i32,
+        row_version: i32,
+        state: &str,
+        variables: &str,
+        at: DateTime<Utc>,
+        finished: bool,
+    ) -> Result<(), StoreError> {
+        let result = workflow_instance::Entity::update_many()
+            .col_expr(workflow_instance::Column::State, Expr::value(state))
+            .col_expr(workflow_instance::Column::Variables, Expr::value(variables))
+            .col_expr(
+                workflow_instance::Column::RowVersion,
+                Expr::value(row_version + 1),
+            )
+            .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(at))
+            .col_expr(
+                workflow_instance::Column::FinishedAt,
+                Expr::value(finished.then_some(at)),
+            )
+            .filter(workflow_instance::Column::Id.eq(id))
+            .filter(workflow_instance::Column::RowVersion.eq(row_version))
+            .exec(&self.txn)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::Conflict(format!(
+                "workflow instance {id} was moved on by someone else meanwhile; load it again and retry"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stores a timer.
+    pub async fn insert_timer(&self, new: NewTimer) -> Result<(), StoreError> {
+        timer::ActiveModel {
+            instance_id: Set(new.instance_id),
+            name: Set(new.name),
+            event: Set(new.event),
+            state: Set(new.state),
+            due_at: Set(new.due_at),
+            repeat_every_secs: Set(new.repeat_every.map(|d| d.num_seconds())),
+            repeats_left: Set(new.repeats_left.map(|n| n as i32)),
+            status: Set(timer_status::PENDING.into()),
+            lease_owner: Set(None),
+            lease_until: Set(None),
+            fired_at: Set(None),
+            note: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await?;
+        Ok(())
+    }
+
+    /// Cancels an instance's pending timers: those of `state`, those named `name`, or all.
+    pub async fn cancel_timers(
+        &self,
+        instance_id: i32,
+        state: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let mut update = timer::Entity::update_many()
+            .col_expr(timer::Column::Status, Expr::value(timer_status::CANCELED))
+            .filter(timer::Column::InstanceId.eq(instance_id))
+            .filter(timer::Column::Status.eq(timer_status::PENDING));
+        if let Some(state) = state {
+            update = update.filter(timer::Column::State.eq(state));
+        }
+        if let Some(name) = name {
+            update = update.filter(timer::Column::Name.eq(name));
+        }
+        Ok(update.exec(&self.txn).await?.rows_affected)
+    }
+
+    /// Marks a claimed timer done, if this owner still holds it. Returns false when the lease
+    /// was lost (another worker took it over), in which case the caller must roll back.
+    pub async fn finish_timer(
+        &self,
+        id: i32,
+        owner: &str,
+        status: &str,
+        note: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = timer::Entity::update_many()
+            .col_expr(timer::Column::Status, Expr::value(status))
+            .col_expr(timer::Column::FiredAt, Expr::value(Some(at)))
+            .col_expr(timer::Column::Note, Expr::value(note))
+            .filter(timer::Column::Id.eq(id))
+            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .filter(timer::Column::LeaseOwner.eq(owner))
+            .exec(&self.txn)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Records a scheduled start; false when the period was already started.
+    pub async fn record_cron_start(
+        &self,
+        workflow_id: &str,
+        period: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let insert = Query::insert()
+            .into_table(cron_start::Entity)
+            .columns([
+                cron_start::Column::WorkflowId,
+                cron_start::Column::Period,
+                cron_start::Column::StartedAt,
+            ])
+            .values_panic([workflow_id.into(), period.into(), at.into()])
+            .on_conflict(
+                OnConflict::columns([cron_start::Column::WorkflowId, cron_start::Column::Period])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        Ok(self.txn.execute(&insert).await?.rows_affected() == 1)
+    }
+
+    /// Links a recorded start to the instance it made.
+    pub async fn link_cron_start(
+        &self,
+        workflow_id: &str,
+        period: &str,
+        instance_id: i32,
+    ) -> Result<(), StoreError> {
+        cron_start::Entity::update_many()
+            .col_expr(
+                cron_start::Column::InstanceId,
+                Expr::value(Some(instance_id)),
+            )
+            .filter(cron_start::Column::WorkflowId.eq(workflow_id))
+            .filter(cron_start::Column::Period.eq(period))
+            .exec(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Records an idempotency key; false when it was already used.
+    pub async fn record_idempotency_key(
+        &self,
+        key: &str,
+        instance_id: i32,
+        outcome: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let insert = Query::insert()
+            .into_table(idempotency_key::Entity)
+            .columns([
+                idempotency_key::Column::Key,
+                idempotency_key::Column::InstanceId,
+                idempotency_key::Column::Outcome,
+                idempotency_key::Column::CreatedAt,
+            ])
+            .values_panic([key.into(), instance_id.into(), outcome.into(), at.into()])
+            .on_conflict(
+                OnConflict::column(idempotency_key::Column::Key)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        Ok(self.txn.execute(&insert).await?.rows_affected() == 1)
+    }
+
+    /// Queues a message.
+    pub async fn insert_outbox(&self, new: NewOutbox) -> Result<(), StoreError> {
+        outbox::ActiveModel {
+            instance_id: Set(new.instance_id),
+            case_id: Set(new.case_id),
+            template: Set(new.template),
+            recipients: Set(new.recipients),
+            context: Set(new.context),
+            status: Set(new.status.to_owned()),
+            created_at: Set(new.at),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends a workflow step to the audit trail.
+    pub async fn append_step(&self, entry: AuditInput) -> Result<(), StoreError> {
+        audit_event::ActiveModel {
+            case_id: Set(entry.case_id),
+            instance_id: Set(entry.instance_id),
+            actor: Set(entry.actor),
+            role: Set(entry.role),
+            action: Set(entry.action),
+            from_state: Set(entry.from_state),
+            to_state: Set(entry.to_state),
+            detail: Set(entry.detail),
+            at: Set(entry.at),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await?;
+        Ok(())
+    }
+
+    /// An ärende, read inside the transaction.
+    pub async fn case_by_id(&self, id: i32) -> Result<Option<super::CaseRow>, StoreError> {
+        Ok(case::Entity::find_by_id(id).one(&self.txn).await?)
+    }
+}
+
+impl Store {
+    /// A stored definition.
+    pub async fn definition(&self, id: i32) -> Result<Option<DefinitionRow>, StoreError> {
+        Ok(workflow_definition::Entity::find_by_id(id)
+            .one(self.db())
+            .await?)
+    }
+
+    /// Every stored definition, by workflow and version.
+    pub async fn definitions(&self) -> Result<Vec<DefinitionRow>, StoreError> {
+        Ok(workflow_definition::Entity::find()
+            .order_by_asc(workflow_definition::Column::WorkflowId)
+            .order_by_asc(workflow_definition::Column::Version)
+            .all(self.db())
+            .await?)
+    }
+
+    /// An instance.
+    pub async fn instance(&self, id: i32) -> Result<Option<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find_by_id(id)
+            .one(self.db())
+            .await?)
+    }
+
+    /// The instances of an ärende, oldest first.
+    pub async fn instances_of_case(&self, case_id: i32) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::CaseId.eq(case_id))
+            .order_by_asc(workflow_instance::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+
+    /// Every instance, for counting by definition.
+    pub async fn all_instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find().all(self.db()).await?)
+    }
+
+    /// The children of an instance.
+    pub async fn children(&self, parent_id: i32) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::ParentId.eq(parent_id))
+            .order_by_asc(workflow_instance::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+
+    /// The ärende the latest root instance of a workflow opened.
+    pub async fn latest_case_of_workflow(
+        &self,
+        workflow_id: &str,
+    ) -> Result<Option<i32>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::WorkflowId.eq(workflow_id))
+            .filter(workflow_instance::Column::ParentId.is_null())
+            .filter(workflow_instance::Column::CaseId.is_not_null())
+            .order_by_desc(workflow_instance::Column::Id)
+            .one(self.db())
+            .await?
+            .and_then(|i| i.case_id))
+    }
+
+    /// Claims up to `limit` due timers for `owner` until `now + lease`. A timer whose lease ran
+    /// out (its worker died) is claimable again.
+    pub async fn claim_due_timers(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<TimerRow>, StoreError> {
+        let due = Query::select()
+            .column(timer::Column::Id)
+            .from(timer::Entity)
+            .and_where(timer::Column::Status.eq(timer_status::PENDING))
+            .and_where(timer::Column::DueAt.lte(now))
+            .and_where(
+                timer::Column::LeaseUntil
+                    .is_null()
+                    .or(timer::Column::LeaseUntil.lt(now)),
+            )
+            .order_by(timer::Column::DueAt, sea_orm::Order::Asc)
+            .order_by(timer::Column::Id, sea_orm::Order::Asc)
+            .limit(limit)
+            .to_owned();
+        let claim = Query::update()
+            .table(timer::Entity)
+            .value(timer::Column::LeaseOwner, owner)
+            .value(timer::Column::LeaseUntil, now + lease)
+            .and_where(timer::Column::Id.in_subquery(due))
+            .and_where(timer::Column::Status.eq(timer_status::PENDING))
+            .and_where(
+                timer::Column::LeaseUntil
+                    .is_null()
+                    .or(timer::Column::LeaseUntil.lt(now)),
+            )
+            .returning_all()
+            .to_owned();
+        let tx = self.begin().await?;
+        let rows = tx.txn.query_all(&claim).await?;
+        tx.commit().await?;
+        let mut timers = rows
+            .iter()
+            .map(|r| timer::Model::from_query_result(r, ""))
+            .collect::<Result<Vec<_>, _>>()?;
+        timers.sort_by_key(|t| (t.due_at, t.id));
+        Ok(timers)
+    }
+
+    /// Gives a claimed timer back (after a conflict), so it is retried at once.
+    pub async fn release_timer(&self, id: i32, owner: &str) -> Result<(), StoreError> {
+        timer::Entity::update_many()
+            .col_expr(
+                timer::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                timer::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(timer::Column::Id.eq(id))
+            .filter(timer::Column::LeaseOwner.eq(owner))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
+    /// When the next pending timer is due.
+    pub async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(timer::Entity::find()
+            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .order_by_asc(timer::Column::DueAt)
+            .one(self.db())
+            .await?
+            .map(|t| t.due_at))
+    }
+
+    /// The timers of an instance.
+    pub async fn timers_of(&self, instance_id: i32) -> Result<Vec<TimerRow>, StoreError> {
+        Ok(timer::Entity::find()
+            .filter(timer::Column::InstanceId.eq(instance_id))
+            .order_by_asc(timer::Column::DueAt)
+            .all(self.db())
+            .await?)
+    }
+
+    /// Whether a scheduled start was made.
+    pub async fn cron_started(&self, workflow_id: &str, period: &str) -> Result<bool, StoreError> {
+        Ok(
+            cron_start::Entity::find_by_id((workflow_id.to_owned(), period.to_owned()))
+                .one(self.db())
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// The number of starts made for a workflow.
+    pub async fn cron_starts(&self, workflow_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(cron_start::Entity::find()
+            .filter(cron_start::Column::WorkflowId.eq(workflow_id))
+            .order_by_asc(cron_start::Column::Period)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|c| c.period)
+            .collect())
+    }
+
+    /// Whether an idempotency key was used.
+    pub async fn idempotency_key_used(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(idempotency_key::Entity::find_by_id(key.to_owned())
+            .one(self.db())
+            .await?
+            .is_some())
+    }
+
+    /// Outbox messages, oldest first; of one ärende when given.
+    pub async fn outbox(&self, case_id: Option<i32>) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut query = outbox::Entity::find().order_by_asc(outbox::Column::Id);
+        if let Some(id) = case_id {
+            query = query.filter(outbox::Column::CaseId.eq(id));
+        }
+        Ok(query.all(self.db()).await?)
+    }
+
+    /// Audit entries with ids above `after`, oldest first: for following a simulation.
+    pub async fn audit_since(&self, after: i32) -> Result<Vec<super::AuditRow>, StoreError> {
+        Ok(audit_event::Entity::find()
+            .filter(audit_event::Column::Id.gt(after))
+            .order_by_asc(audit_event::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+}

@@ -1,0 +1,193 @@
+//! The workflows in a folder: every file parsed and validated, references between files and to
+//! templates checked, and every problem reported with its file, line and column.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::definition::RawWorkflow;
+use super::model::{Problem, Workflow, validate};
+
+/// A workflow with the source it was read from.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The validated workflow.
+    pub workflow: Arc<Workflow>,
+    /// The file's text, stored with each version.
+    pub source: String,
+    /// Hex SHA-256 of the source.
+    pub hash: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+}
+
+/// Every valid workflow of a folder, by id.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    entries: BTreeMap<String, Entry>,
+}
+
+/// The workflows shipped with Kansli, for a binary run outside the source tree.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "aktiva-atgarder.yaml",
+        include_str!("../../workflows/aktiva-atgarder.yaml"),
+    ),
+    (
+        "aktiva-atgarder-enkat.yaml",
+        include_str!("../../workflows/aktiva-atgarder-enkat.yaml"),
+    ),
+];
+
+impl Catalog {
+    /// Loads every `*.yaml` file in `dir`, checking templates under `templates`.
+    pub fn load(dir: &Path, templates: &Path) -> Result<Self, Vec<Problem>> {
+        let mut files = Vec::new();
+        let read = std::fs::read_dir(dir).map_err(|e| {
+            vec![Problem {
+                file: dir.to_owned(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the folder: {e}"),
+            }]
+        })?;
+        for entry in read.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => files.push((path, text)),
+                    Err(e) => {
+                        return Err(vec![Problem {
+                            file: path,
+                            line: 0,
+                            column: 0,
+                            message: format!("cannot read: {e}"),
+                        }]);
+                    }
+                }
+            }
+        }
+        files.sort();
+        Self::from_sources(files, Some(templates))
+    }
+
+    /// Builds a catalog from file names and texts; `templates` (when given) is checked for the
+    /// templates the workflows name.
+    pub fn from_sources(
+        files: Vec<(PathBuf, String)>,
+        templates: Option<&Path>,
+    ) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut entries = BTreeMap::new();
+        for (path, source) in files {
+            match parse(&path, &source) {
+                Ok(workflow) => {
+                    let hash = hex::encode(Sha256::digest(source.as_bytes()));
+                    entries.insert(
+                        workflow.id.clone(),
+                        Entry {
+                            workflow: Arc::new(workflow),
+                            source,
+                            hash,
+                            path,
+                        },
+                    );
+                }
+                Err(mut p) => problems.append(&mut p),
+            }
+        }
+        for entry in entries.values() {
+            let refs = &entry.workflow.references;
+            let problem = |line, column, message| Problem {
+                file: entry.path.clone(),
+                line,
+                column,
+                message,
+            };
+            for (child, line, column) in &refs.workflows {
+                if !entries.contains_key(child) {
+                    problems.push(problem(
+                        *line,
+                        *column,
+                        format!(
+                            "start_children names workflow {child:?}, which is not in the folder"
+                        ),
+                    ));
+                }
+            }
+            if let Some(root) = templates {
+                for (id, line, column) in &refs.email_templates {
+                    for part in ["subject.hbs", "text.hbs", "html.hbs"] {
+                        let path = root.join("email").join(id).join(part);
+                        if !path.is_file() {
+                            problems.push(problem(
+                                *line,
+                                *column,
+                                format!("email template {id:?} is missing {}", path.display()),
+                            ));
+                        }
+                    }
+                }
+                for (id, line, column) in &refs.document_templates {
+                    let path = root.join("documents").join(format!("{id}.html.hbs"));
+                    if !path.is_file() {
+                        problems.push(problem(
+                            *line,
+                            *column,
+                            format!("document template {id:?} is missing {}", path.display()),
+                        ));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(Self { entries })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The workflows shipped with Kansli.
+    pub fn shipped() -> Result<Self, Vec<Problem>> {
+        Self::from_sources(
+            SHIPPED
+                .iter()
+                .map(|(name, text)| (PathBuf::from("workflows").join(name), (*text).to_owned()))
+                .collect(),
+            None,
+        )
+    }
+
+    /// A workflow by id.
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.entries.get(id)
+    }
+
+    /// Every workflow, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+}
+
+/// Parses and validates one file's text.
+pub fn parse(path: &Path, source: &str) -> Result<Workflow, Vec<Problem>> {
+    let raw: RawWorkflow = serde_saphyr::from_str(source).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        // The library's message carries a rendered snippet after the first line; keep the
+        // first line, since the position is given separately.
+        let message = e.to_string();
+        let message = message.lines().next().unwrap_or_default().to_owned();
+        vec![Problem {
+            file: path.to_owned(),
+            line,
+            column,
+            message,
+        }]
+    })?;
+    validate(&path.to_owned(), raw)
+}

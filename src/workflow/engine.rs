@@ -1,0 +1,435 @@
+//! The engine: a pure function from (workflow, instance, event, now) to a [`Decision`], the
+//! next state and the side effects as data, or a [`TransitionError`] that says why not. It does
+//! no IO and never reads the clock, so every rule can be tested and a year simulated without a
+//! database; the service writes a decision in one transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
+
+use super::model::{
+    EffectSpec, Guard, Recipient, Sender, State, TimerSpec, TimerWhen, Transition, Workflow,
+    placeholders,
+};
+use crate::domain::calendar::{add_local, sub_local};
+use crate::domain::document::Direction;
+use crate::domain::organisation::UnitKind;
+
+/// What the engine needs to know about an instance.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceView<'a> {
+    /// The current state.
+    pub state: &'a str,
+    /// The variables.
+    pub variables: &'a Map<String, Value>,
+    /// The child instances, for guards about them.
+    pub children: &'a [ChildView],
+}
+
+/// A child instance, as its parent's guards see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildView {
+    /// The unit it runs for.
+    pub unit_code: String,
+    /// Its state.
+    pub state: String,
+}
+
+/// An event sent to an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Its name.
+    pub name: String,
+    /// Who sends it.
+    pub sender: Sender,
+}
+
+/// A timer to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerPlan {
+    /// Its name.
+    pub name: String,
+    /// The event it sends.
+    pub event: String,
+    /// When.
+    pub due_at: DateTime<Utc>,
+    /// Repeat interval and remaining count.
+    pub repeat: Option<(Duration, u32)>,
+    /// Move to the next vardag's office hours.
+    pub vardag: bool,
+    /// Declared on the state (stops when the state is left) rather than set by an effect
+    /// (runs until it fires, is cancelled, or the instance finishes).
+    pub state_scoped: bool,
+}
+
+/// A side effect, resolved against the instance's variables.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send an email from a template.
+    Email {
+        /// Template id.
+        template: String,
+        /// Recipients.
+        to: Vec<Recipient>,
+    },
+    /// Render a document and register it as a handling.
+    Document {
+        /// Template id.
+        template: String,
+        /// Direction.
+        direction: Direction,
+        /// The handling's description.
+        description: String,
+    },
+    /// Start one child per unit of a kind.
+    StartChildren {
+        /// Child workflow.
+        workflow: String,
+        /// Unit kind.
+        per: UnitKind,
+    },
+    /// Send an event to the parent.
+    NotifyParent {
+        /// The event.
+        event: String,
+    },
+    /// Put the ärende on an organ's agenda.
+    Refer {
+        /// Organ code.
+        organ: String,
+    },
+    /// Close the ärende.
+    CloseCase {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What an event does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The state before.
+    pub from: String,
+    /// The state after.
+    pub to: String,
+    /// Whether the state was left (exit and entry effects ran, its timers stop).
+    pub state_changed: bool,
+    /// The variables after the event.
+    pub variables: Map<String, Value>,
+    /// Side effects, in order: exit, transition, entry.
+    pub effects: Vec<Effect>,
+    /// Timers to start.
+    pub timers: Vec<TimerPlan>,
+    /// Timers to stop by name (besides all of the old state's, when it was left).
+    pub cancel_timers: Vec<String>,
+    /// The instance reached a final state.
+    pub finished: bool,
+}
+
+/// Why an event was refused. Nothing changes when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The instance is done.
+    #[error("the instance is finished (state {state}) and takes no events")]
+    Finished {
+        /// Its final state.
+        state: String,
+    },
+    /// No transition of the current state takes this event.
+    #[error("event {event:?} is not allowed in state {state}; allowed now: {allowed}")]
+    NotAllowed {
+        /// The event.
+        event: String,
+        /// The state.
+        state: String,
+        /// The events the state takes.
+        allowed: String,
+    },
+    /// The sender's role may not send this event.
+    #[error("{sender} may not send {event:?} in state {state}; it may be sent by: {allowed}")]
+    SenderNotPermitted {
+        /// The event.
+        event: String,
+        /// The state.
+        state: String,
+        /// Who tried.
+        sender: String,
+        /// Who may.
+        allowed: String,
+    },
+    /// Every transition for the event has a condition that does not hold.
+    #[error("event {event:?} in state {state}: the condition does not hold ({conditions})")]
+    GuardFailed {
+        /// The event.
+        event: String,
+        /// The state.
+        state: String,
+        /// The conditions that failed.
+        conditions: String,
+    },
+    /// The instance is in a state the workflow does not have (its definition changed).
+    #[error("state {0} is not in the workflow")]
+    UnknownState(String),
+}
+
+/// Starts an instance: enters the initial state with `variables` over the declared defaults.
+pub fn start(workflow: &Workflow, variables: Map<String, Value>, now: DateTime<Utc>) -> Decision {
+    let mut vars: Map<String, Value> = workflow
+        .variables
+        .iter()
+        .filter_map(|(name, v)| v.default.clone().map(|d| (name.clone(), d)))
+        .collect();
+    vars.extend(variables);
+    let initial = &workflow.states[&workflow.initial];
+    let mut decision = Decision {
+        from: String::new(),
+        to: initial.name.clone(),
+        state_changed: true,
+        variables: vars,
+        effects: Vec::new(),
+        timers: Vec::new(),
+        cancel_timers: Vec::new(),
+        finished: initial.is_final,
+    };
+    enter(&mut decision, initial, now);
+    decision
+}
+
+/// Applies an event to an instance.
+pub fn apply(
+    workflow: &Workflow,
+    instance: InstanceView<'_>,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<Decision, TransitionError> {
+    let state = workflow
+        .states
+        .get(instance.state)
+        .ok_or_else(|| TransitionError::UnknownState(instance.state.to_owned()))?;
+    if state.is_final {
+        return Err(TransitionError::Finished {
+            state: state.name.clone(),
+        });
+    }
+    let candidates: Vec<&Transition> = state
+        .transitions
+        .iter()
+        .filter(|t| t.event == event.name)
+        .collect();
+    if candidates.is_empty() {
+        return Err(TransitionError::NotAllowed {
+            event: event.name.clone(),
+            state: state.name.clone(),
+            allowed: allowed_events(state)
+                .into_iter()
+                .map(|(e, _)| e)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let permitted: Vec<&Transition> = candidates
+        .iter()
+        .copied()
+        .filter(|t| t.by.contains(&event.sender))
+        .collect();
+    if permitted.is_empty() {
+        let mut allowed: Vec<String> = candidates
+            .iter()
+            .flat_map(|t| t.by.iter().map(Sender::to_string))
+            .collect();
+        allowed.dedup();
+        return Err(TransitionError::SenderNotPermitted {
+            event: event.name.clone(),
+            state: state.name.clone(),
+            sender: event.sender.to_string(),
+            allowed: allowed.join(", "),
+        });
+    }
+    let Some(transition) = permitted
+        .iter()
+        .find(|t| t.guard.as_ref().is_none_or(|g| holds(g, instance)))
+    else {
+        return Err(TransitionError::GuardFailed {
+            event: event.name.clone(),
+            state: state.name.clone(),
+            conditions: permitted
+                .iter()
+                .filter_map(|t| t.guard.as_ref().map(Guard::to_string))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    };
+
+    let target = match &transition.to {
+        Some(to) => workflow
+            .states
+            .get(to)
+            .ok_or_else(|| TransitionError::UnknownState(to.clone()))?,
+        None => state,
+    };
+    let state_changed = transition.to.is_some();
+    let mut decision = Decision {
+        from: state.name.clone(),
+        to: target.name.clone(),
+        state_changed,
+        variables: instance.variables.clone(),
+        effects: Vec::new(),
+        timers: Vec::new(),
+        cancel_timers: Vec::new(),
+        finished: target.is_final,
+    };
+    if state_changed {
+        run(&mut decision, &state.on_exit, now);
+    }
+    run(&mut decision, &transition.effects, now);
+    if state_changed {
+        enter(&mut decision, target, now);
+    }
+    Ok(decision)
+}
+
+/// The events a state takes, with who may send each.
+pub fn allowed_events(state: &State) -> Vec<(String, Vec<Sender>)> {
+    let mut out: Vec<(String, Vec<Sender>)> = Vec::new();
+    for t in &state.transitions {
+        match out.iter_mut().find(|(e, _)| *e == t.event) {
+            Some((_, by)) => {
+                for s in &t.by {
+                    if !by.contains(s) {
+                        by.push(*s);
+                    }
+                }
+            }
+            None => out.push((t.event.clone(), t.by.clone())),
+        }
+    }
+    out
+}
+
+fn holds(guard: &Guard, instance: InstanceView<'_>) -> bool {
+    match guard {
+        Guard::AllChildrenIn(states) => {
+            !instance.children.is_empty()
+                && instance.children.iter().all(|c| states.contains(&c.state))
+        }
+        Guard::AnyChildIn(states) => instance.children.iter().any(|c| states.contains(&c.state)),
+        Guard::Variable(name, value) => instance.variables.get(name) == Some(value),
+        Guard::Not(inner) => !holds(inner, instance),
+        Guard::All(all) => all.iter().all(|g| holds(g, instance)),
+    }
+}
+
+fn enter(decision: &mut Decision, state: &State, now: DateTime<Utc>) {
+    run(decision, &state.on_entry, now);
+    let mut planned: Vec<TimerPlan> = Vec::new();
+    // `before` timers refer to others of the state, so plan the `after` ones first.
+    for spec in state
+        .timers
+        .iter()
+        .filter(|t| matches!(t.when, TimerWhen::After(_)))
+    {
+        planned.push(plan(spec, now, &planned, true));
+    }
+    for spec in state
+        .timers
+        .iter()
+        .filter(|t| matches!(t.when, TimerWhen::Before { .. }))
+    {
+        let timer = plan(spec, now, &planned, true);
+        // A reminder that would be due before the state was even entered is not sent late.
+        if timer.due_at > now {
+            planned.push(timer);
+        }
+    }
+    decision.timers.extend(planned);
+}
+
+fn plan(
+    spec: &TimerSpec,
+    now: DateTime<Utc>,
+    planned: &[TimerPlan],
+    state_scoped: bool,
+) -> TimerPlan {
+    let due_at = match &spec.when {
+        TimerWhen::After(d) => add_local(now, *d),
+        TimerWhen::Before { timer, by } => {
+            let anchor = planned
+                .iter()
+                .find(|t| t.name == *timer)
+                .map_or(now, |t| t.due_at);
+            sub_local(anchor, *by)
+        }
+    };
+    TimerPlan {
+        name: spec.name.clone(),
+        event: spec.event.clone(),
+        due_at,
+        repeat: spec.repeat,
+        vardag: spec.vardag,
+        state_scoped,
+    }
+}
+
+fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
+    for effect in effects {
+        let resolved = match effect {
+            EffectSpec::Set(values) => {
+                for (k, v) in values {
+                    decision.variables.insert(k.clone(), v.clone());
+                }
+                continue;
+            }
+            EffectSpec::SetTimer(spec) => {
+                let timer = plan(spec, now, &decision.timers, false);
+                decision.timers.retain(|t| t.name != timer.name);
+                decision.timers.push(timer);
+                continue;
+            }
+            EffectSpec::CancelTimer(name) => {
+                decision.cancel_timers.push(name.clone());
+                decision.timers.retain(|t| t.name != *name);
+                continue;
+            }
+            EffectSpec::Email { template, to } => Effect::Email {
+                template: template.clone(),
+                to: to.clone(),
+            },
+            EffectSpec::Document {
+                template,
+                direction,
+                description,
+            } => Effect::Document {
+                template: template.clone(),
+                direction: *direction,
+                description: substitute(description, &decision.variables),
+            },
+            EffectSpec::StartChildren { workflow, per } => Effect::StartChildren {
+                workflow: workflow.clone(),
+                per: *per,
+            },
+            EffectSpec::NotifyParent { event } => Effect::NotifyParent {
+                event: event.clone(),
+            },
+            EffectSpec::Refer { organ } => Effect::Refer {
+                organ: substitute(organ, &decision.variables),
+            },
+            EffectSpec::CloseCase { reason } => Effect::CloseCase {
+                reason: substitute(reason, &decision.variables),
+            },
+        };
+        decision.effects.push(resolved);
+    }
+}
+
+/// Replaces every `${name}` with the variable's value; an unset variable becomes empty text.
+pub fn substitute(text: &str, variables: &Map<String, Value>) -> String {
+    let mut out = text.to_owned();
+    for name in placeholders(text) {
+        let value = match variables.get(name) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        out = out.replace(&format!("${{{name}}}"), &value);
+    }
+    out
+}

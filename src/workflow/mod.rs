@@ -1,0 +1,17 @@
+//! Workflows as data: the YAML format ([`definition`]), its validation into a model that cannot
+//! hold a broken graph ([`model`]), the folder of workflows ([`catalog`]), and the pure engine
+//! that decides what an event does ([`engine`]). Nothing here does IO except reading the folder,
+//! and nothing reads the clock: `now` is always passed in.
+
+pub mod catalog;
+pub mod definition;
+pub mod duration;
+pub mod engine;
+pub mod graph;
+pub mod model;
+
+pub use catalog::Catalog;
+pub use engine::{
+    ChildView, Decision, Effect, Event, InstanceView, TimerPlan, TransitionError, apply, start,
+};
+pub use model::{Problem, Sender, Workflow};

@@ -1,0 +1,814 @@
+//! A validated workflow: every state named exists and is reachable, every event has a sender,
+//! every duration and cron expression parses, every variable used is declared. Built only by
+//! [`validate`], so the engine never meets a broken definition.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use chrono::Duration;
+use indexmap::IndexMap;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use super::definition::{RawEffect, RawGuard, RawTimer, RawTransition, RawWorkflow};
+use super::duration::parse_duration;
+use crate::domain::document::Direction;
+use crate::domain::organisation::{Role, UnitKind};
+
+/// Variables every instance has without declaring them.
+pub const BUILT_IN_VARIABLES: &[&str] =
+    &["year", "period", "case_number", "unit_code", "unit_name"];
+
+/// A problem in a workflow file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 when unknown.
+    pub line: u64,
+    /// 1-based column, 0 when unknown.
+    pub column: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+/// Who may send an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Sender {
+    /// Timers, child instances, the scheduler.
+    System,
+    /// A person holding a role.
+    Role(Role),
+}
+
+impl fmt::Display for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sender::System => f.write_str("system"),
+            Sender::Role(r) => f.write_str(r.label()),
+        }
+    }
+}
+
+impl FromStr for Sender {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "system" {
+            return Ok(Sender::System);
+        }
+        s.parse::<Role>()
+            .map(Sender::Role)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A validated workflow.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// Its id (the file name without `.yaml`).
+    pub id: String,
+    /// Shown to people.
+    pub title: String,
+    /// The ärende a root instance opens.
+    pub case: Option<CaseSpec>,
+    /// The cron schedule.
+    pub schedule: Option<Schedule>,
+    /// Declared variables with their defaults.
+    pub variables: IndexMap<String, Variable>,
+    /// The initial state.
+    pub initial: String,
+    /// The states, in file order.
+    pub states: IndexMap<String, State>,
+    /// The workflows started as children, and the templates used: for cross-file checks.
+    pub references: References,
+}
+
+/// What a workflow refers to outside itself.
+#[derive(Debug, Clone, Default)]
+pub struct References {
+    /// Child workflows, with where they are named.
+    pub workflows: Vec<(String, u64, u64)>,
+    /// Email templates, with where they are named.
+    pub email_templates: Vec<(String, u64, u64)>,
+    /// Document templates, with where they are named.
+    pub document_templates: Vec<(String, u64, u64)>,
+}
+
+/// The ärende a root workflow opens.
+#[derive(Debug, Clone)]
+pub struct CaseSpec {
+    /// Series prefix.
+    pub series: String,
+    /// Title template.
+    pub title: String,
+    /// Public title template.
+    pub public_title: Option<String>,
+    /// KLASSA code.
+    pub classification: Option<String>,
+    /// Handläggare template.
+    pub handlaggare: Option<String>,
+    /// Link to the previous period's ärende.
+    pub link_previous: bool,
+}
+
+/// A cron schedule in Europe/Stockholm.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The expression as written.
+    pub expression: String,
+    /// Parsed.
+    pub cron: cron::Schedule,
+    /// How long a missed start may be late.
+    pub catch_up: Duration,
+}
+
+/// A declared variable.
+#[derive(Debug, Clone)]
+pub struct Variable {
+    /// Its type.
+    pub kind: VariableKind,
+    /// Its default.
+    pub default: Option<Value>,
+}
+
+/// The type of a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariableKind {
+    /// Text.
+    String,
+    /// Whole number.
+    Integer,
+    /// Yes or no.
+    Boolean,
+    /// A day, `YYYY-MM-DD`.
+    Date,
+}
+
+impl VariableKind {
+    fn accepts(self, value: &Value) -> bool {
+        match self {
+            VariableKind::String => value.is_string(),
+            VariableKind::Integer => value.is_i64() || value.is_u64(),
+            VariableKind::Boolean => value.is_boolean(),
+            VariableKind::Date => value
+                .as_str()
+                .is_some_and(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()),
+        }
+    }
+}
+
+/// A state.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Its name.
+    pub name: String,
+    /// What it means.
+    pub description: Option<String>,
+    /// Whether the instance is done here.
+    pub is_final: bool,
+    /// Effects on entry.
+    pub on_entry: Vec<EffectSpec>,
+    /// Effects on exit.
+    pub on_exit: Vec<EffectSpec>,
+    /// Timers that run while in the state.
+    pub timers: Vec<TimerSpec>,
+    /// Transitions, in file order; the first whose guard holds is taken.
+    pub transitions: Vec<Transition>,
+}
+
+/// A transition.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The event.
+    pub event: String,
+    /// Who may send it.
+    pub by: Vec<Sender>,
+    /// The next state; `None` stays.
+    pub to: Option<String>,
+    /// The condition.
+    pub guard: Option<Guard>,
+    /// Effects.
+    pub effects: Vec<EffectSpec>,
+    /// For people.
+    pub description: Option<String>,
+}
+
+/// When a timer is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerWhen {
+    /// This long after the state is entered.
+    After(Duration),
+    /// This long before another timer of the state.
+    Before {
+        /// The other timer.
+        timer: String,
+        /// How long before.
+        by: Duration,
+    },
+}
+
+/// A timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerSpec {
+    /// Name.
+    pub name: String,
+    /// The event it sends.
+    pub event: String,
+    /// When it is due.
+    pub when: TimerWhen,
+    /// Repeat interval and count.
+    pub repeat: Option<(Duration, u32)>,
+    /// Only on vardagar, in office hours.
+    pub vardag: bool,
+}
+
+/// A condition on a transition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Guard {
+    /// Every child is in one of these states (and there is at least one).
+    AllChildrenIn(BTreeSet<String>),
+    /// Some child is in one of these states.
+    AnyChildIn(BTreeSet<String>),
+    /// A variable equals a value.
+    Variable(String, Value),
+    /// Negation.
+    Not(Box<Guard>),
+    /// Conjunction.
+    All(Vec<Guard>),
+}
+
+impl fmt::Display for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+        match self {
+            Guard::AllChildrenIn(s) => write!(f, "all children in [{}]", list(s)),
+            Guard::AnyChildIn(s) => write!(f, "some child in [{}]", list(s)),
+            Guard::Variable(n, v) => write!(f, "{n} = {v}"),
+            Guard::Not(g) => write!(f, "not ({g})"),
+            Guard::All(gs) => {
+                let parts: Vec<String> = gs.iter().map(|g| g.to_string()).collect();
+                write!(f, "{}", parts.join(" and "))
+            }
+        }
+    }
+}
+
+/// An effect as declared; strings may still hold `${variable}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EffectSpec {
+    /// Send an email.
+    Email {
+        /// Template id.
+        template: String,
+        /// Recipients.
+        to: Vec<Recipient>,
+    },
+    /// Register a rendered document.
+    Document {
+        /// Template id.
+        template: String,
+        /// Direction.
+        direction: Direction,
+        /// Description template.
+        description: String,
+    },
+    /// Start children.
+    StartChildren {
+        /// Child workflow.
+        workflow: String,
+        /// Unit kind.
+        per: UnitKind,
+    },
+    /// Event to the parent.
+    NotifyParent {
+        /// The event.
+        event: String,
+    },
+    /// Set variables.
+    Set(IndexMap<String, Value>),
+    /// Start a timer.
+    SetTimer(TimerSpec),
+    /// Stop a timer.
+    CancelTimer(String),
+    /// Move to an organ's agenda.
+    Refer {
+        /// Organ template.
+        organ: String,
+    },
+    /// Close the ärende.
+    CloseCase {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Who an email goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// Holders of a role in the instance's unit (or, for handläggare, the ärende's).
+    Role(Role),
+    /// The ärende's handläggare.
+    Handlaggare,
+    /// The unit's own address.
+    Unit,
+}
+
+struct Checker<'a> {
+    file: &'a PathBuf,
+    problems: Vec<Problem>,
+    variables: HashSet<String>,
+    refs: References,
+}
+
+impl Checker<'_> {
+    fn at<T>(&mut self, span: &Spanned<T>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.clone(),
+            line: span.referenced.line(),
+            column: span.referenced.column(),
+            message: message.into(),
+        });
+    }
+
+    fn at_pos(&mut self, line: u64, column: u64, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.clone(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    /// Checks every `${name}` in a text against the declared variables.
+    fn text(&mut self, line: u64, column: u64, what: &str, text: &str) {
+        for name in placeholders(text) {
+            if !self.variables.contains(name) && !BUILT_IN_VARIABLES.contains(&name) {
+                self.at_pos(
+                    line,
+                    column,
+                    format!("{what} uses undefined variable ${{{name}}}"),
+                );
+            }
+        }
+    }
+}
+
+/// The `${name}` placeholders in a text.
+pub fn placeholders(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                out.push(after[..end].trim());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Validates a parsed file. `file` names it in problems; its stem must equal the id.
+pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Problem>> {
+    let mut c = Checker {
+        file,
+        problems: Vec::new(),
+        variables: raw.variables.keys().cloned().collect(),
+        refs: References::default(),
+    };
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if raw.id.value != stem {
+        c.at(
+            &raw.id,
+            format!("id {:?} must equal the file name {stem:?}", raw.id.value),
+        );
+    }
+
+    let mut variables = IndexMap::new();
+    for (name, spec) in &raw.variables {
+        if BUILT_IN_VARIABLES.contains(&name.as_str()) {
+            c.at(
+                spec,
+                format!("variable {name} is built in and cannot be declared"),
+            );
+        }
+        let kind = match spec.value.kind.as_str() {
+            "string" => VariableKind::String,
+            "integer" => VariableKind::Integer,
+            "boolean" => VariableKind::Boolean,
+            "date" => VariableKind::Date,
+            other => {
+                c.at(spec, format!("variable {name}: unknown type {other:?}; use string, integer, boolean or date"));
+                continue;
+            }
+        };
+        if let Some(default) = &spec.value.default
+            && !kind.accepts(default)
+        {
+            c.at(
+                spec,
+                format!(
+                    "variable {name}: default {default} is not a {}",
+                    spec.value.kind
+                ),
+            );
+        }
+        variables.insert(
+            name.clone(),
+            Variable {
+                kind,
+                default: spec.value.default.clone(),
+            },
+        );
+    }
+
+    let case = raw.case.as_ref().map(|case| {
+        let (l, col) = (case.referenced.line(), case.referenced.column());
+        let v = &case.value;
+        c.text(l, col, "case title", &v.title);
+        if let Some(t) = &v.public_title {
+            c.text(l, col, "case public_title", t);
+        }
+        if let Some(h) = &v.handlaggare {
+            c.text(l, col, "case handlaggare", h);
+        }
+        CaseSpec {
+            series: v.series.clone(),
+            title: v.title.clone(),
+            public_title: v.public_title.clone(),
+            classification: v.classification.clone(),
+            handlaggare: v.handlaggare.clone(),
+            link_previous: v.link_previous,
+        }
+    });
+
+    let schedule = raw.schedule.as_ref().and_then(|s| {
+        let parsed = match cron::Schedule::from_str(&s.value.cron) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                c.at(s, format!("schedule: bad cron expression {:?} ({e}); write six fields, seconds first, e.g. \"0 0 7 1 10 *\"", s.value.cron));
+                None
+            }
+        };
+        let catch_up = match s.value.catch_up.as_deref().map(parse_duration).transpose() {
+            Ok(d) => d.unwrap_or(Duration::days(14)),
+            Err(e) => {
+                c.at(s, format!("schedule: catch_up: {e}"));
+                Duration::days(14)
+            }
+        };
+        parsed.map(|cron| Schedule { expression: s.value.cron.clone(), cron, catch_up })
+    });
+
+    let names: HashSet<&String> = raw.states.keys().collect();
+    if !names.contains(&raw.initial.value) {
+        c.at(
+            &raw.initial,
+            format!("initial state {:?} is not defined", raw.initial.value),
+        );
+    }
+
+    let mut states = IndexMap::new();
+    for (name, spec) in &raw.states {
+        let s = &spec.value;
+        let on_entry = effects(&mut c, &s.on_entry);
+        let on_exit = effects(&mut c, &s.on_exit);
+        let mut timers = Vec::new();
+        for t in &s.timers {
+            if let Some(timer) = timer(&mut c, t, &t.value) {
+                timers.push(timer);
+            }
+        }
+        let timer_names: HashSet<&str> =
+            timers.iter().map(|t: &TimerSpec| t.name.as_str()).collect();
+        for t in &timers {
+            if let TimerWhen::Before { timer, .. } = &t.when
+                && !timer_names.contains(timer.as_str())
+            {
+                c.at(spec, format!("state {name}: timer {} is due before timer {timer:?}, which the state does not have", t.name));
+            }
+        }
+        if timer_names.len() != timers.len() {
+            c.at(spec, format!("state {name}: two timers have the same name"));
+        }
+        let mut transitions = Vec::new();
+        for t in &s.on {
+            if let Some(tr) = transition(&mut c, &names, t) {
+                transitions.push(tr);
+            }
+        }
+        if s.is_final && !transitions.is_empty() {
+            c.at(spec, format!("state {name} is final but has transitions"));
+        }
+        if s.is_final && !timers.is_empty() {
+            c.at(spec, format!("state {name} is final but has timers"));
+        }
+        if !s.is_final && transitions.is_empty() {
+            c.at(spec, format!("state {name} has no transitions and is not final: an instance would stop there forever"));
+        }
+        for t in &timers {
+            if !s.is_final && !transitions.iter().any(|tr| tr.event == t.event) {
+                c.at(
+                    spec,
+                    format!(
+                        "state {name}: timer {} sends {:?}, which no transition of the state takes",
+                        t.name, t.event
+                    ),
+                );
+            }
+        }
+        states.insert(
+            name.clone(),
+            State {
+                name: name.clone(),
+                description: s.description.clone(),
+                is_final: s.is_final,
+                on_entry,
+                on_exit,
+                timers,
+                transitions,
+            },
+        );
+    }
+
+    // Reachability from the initial state.
+    if states.contains_key(&raw.initial.value) {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut queue = VecDeque::from([raw.initial.value.as_str()]);
+        while let Some(s) = queue.pop_front() {
+            if !seen.insert(s) {
+                continue;
+            }
+            if let Some(state) = states.get(s) {
+                for t in &state.transitions {
+                    if let Some(to) = &t.to {
+                        queue.push_back(to.as_str());
+                    }
+                }
+            }
+        }
+        for (name, spec) in &raw.states {
+            if !seen.contains(name.as_str()) {
+                c.at(
+                    spec,
+                    format!(
+                        "state {name} cannot be reached from the initial state {}",
+                        raw.initial.value
+                    ),
+                );
+            }
+        }
+        if !states.values().any(|s| s.is_final) {
+            c.at(&raw.initial, "the workflow has no final state");
+        }
+    }
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Workflow {
+        id: raw.id.value,
+        title: raw.title,
+        case,
+        schedule,
+        variables,
+        initial: raw.initial.value,
+        states,
+        references: c.refs,
+    })
+}
+
+fn transition(
+    c: &mut Checker<'_>,
+    names: &HashSet<&String>,
+    t: &Spanned<RawTransition>,
+) -> Option<Transition> {
+    let v = &t.value;
+    if v.event.trim().is_empty() {
+        c.at(t, "a transition needs an event name");
+    }
+    let mut by = Vec::new();
+    for sender in &v.by {
+        match sender.parse::<Sender>() {
+            Ok(s) => by.push(s),
+            Err(e) => c.at(t, format!("event {}: {e}", v.event)),
+        }
+    }
+    if v.by.is_empty() {
+        c.at(
+            t,
+            format!(
+                "event {} can be sent by no role: list roles or system under `by`",
+                v.event
+            ),
+        );
+    }
+    if let Some(to) = &v.to
+        && !names.contains(to)
+    {
+        c.at(
+            t,
+            format!(
+                "event {} goes to state {to:?}, which is not defined",
+                v.event
+            ),
+        );
+    }
+    let guard = v.guard.as_ref().map(|g| guard(c, t, g));
+    let effects = effects(c, &v.effects);
+    Some(Transition {
+        event: v.event.clone(),
+        by,
+        to: v.to.clone(),
+        guard,
+        effects,
+        description: v.description.clone(),
+    })
+}
+
+fn guard(c: &mut Checker<'_>, at: &Spanned<RawTransition>, g: &RawGuard) -> Guard {
+    match g {
+        RawGuard::AllChildrenIn(s) => Guard::AllChildrenIn(s.iter().cloned().collect()),
+        RawGuard::AnyChildIn(s) => Guard::AnyChildIn(s.iter().cloned().collect()),
+        RawGuard::Variable { name, equals } => {
+            if !c.variables.contains(name) && !BUILT_IN_VARIABLES.contains(&name.as_str()) {
+                c.at(at, format!("guard uses undefined variable {name}"));
+            }
+            Guard::Variable(name.clone(), equals.clone())
+        }
+        RawGuard::Not(inner) => Guard::Not(Box::new(guard(c, at, inner))),
+        RawGuard::All(all) => Guard::All(all.iter().map(|g| guard(c, at, g)).collect()),
+    }
+}
+
+fn timer(c: &mut Checker<'_>, at: &Spanned<impl Sized>, t: &RawTimer) -> Option<TimerSpec> {
+    let (l, col) = (at.referenced.line(), at.referenced.column());
+    let when = match (&t.after, &t.before) {
+        (Some(after), None) => match parse_duration(after) {
+            Ok(d) => TimerWhen::After(d),
+            Err(e) => {
+                c.at_pos(l, col, format!("timer {}: after: {e}", t.name));
+                return None;
+            }
+        },
+        (None, Some(before)) => match parse_duration(&before.by) {
+            Ok(by) => TimerWhen::Before {
+                timer: before.timer.clone(),
+                by,
+            },
+            Err(e) => {
+                c.at_pos(l, col, format!("timer {}: before.by: {e}", t.name));
+                return None;
+            }
+        },
+        _ => {
+            c.at_pos(
+                l,
+                col,
+                format!("timer {}: give exactly one of `after` and `before`", t.name),
+            );
+            return None;
+        }
+    };
+    let repeat = match &t.repeat {
+        Some(r) => match parse_duration(&r.every) {
+            Ok(every) => Some((every, r.max)),
+            Err(e) => {
+                c.at_pos(l, col, format!("timer {}: repeat.every: {e}", t.name));
+                return None;
+            }
+        },
+        None => None,
+    };
+    let vardag = match t.calendar.as_deref() {
+        None | Some("any") => false,
+        Some("vardag") => true,
+        Some(other) => {
+            c.at_pos(
+                l,
+                col,
+                format!(
+                    "timer {}: calendar {other:?} is neither vardag nor any",
+                    t.name
+                ),
+            );
+            false
+        }
+    };
+    Some(TimerSpec {
+        name: t.name.clone(),
+        event: t.event.clone(),
+        when,
+        repeat,
+        vardag,
+    })
+}
+
+fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> {
+    let mut out = Vec::new();
+    for e in list {
+        let (l, col) = (e.referenced.line(), e.referenced.column());
+        let spec = match &e.value {
+            RawEffect::Email { template, to } => {
+                c.refs.email_templates.push((template.clone(), l, col));
+                let mut recipients = Vec::new();
+                for r in to {
+                    match r.trim() {
+                        "handläggare" | "handlaggare" => recipients.push(Recipient::Handlaggare),
+                        "unit" | "enhet" => recipients.push(Recipient::Unit),
+                        other => match other.parse::<Role>() {
+                            Ok(role) => recipients.push(Recipient::Role(role)),
+                            Err(err) => c.at(e, format!("email {template}: {err}")),
+                        },
+                    }
+                }
+                if recipients.is_empty() {
+                    c.at(e, format!("email {template} has no recipients"));
+                }
+                EffectSpec::Email {
+                    template: template.clone(),
+                    to: recipients,
+                }
+            }
+            RawEffect::Document {
+                template,
+                direction,
+                description,
+            } => {
+                c.refs.document_templates.push((template.clone(), l, col));
+                c.text(l, col, "document description", description);
+                let direction = direction.parse::<Direction>().unwrap_or_else(|err| {
+                    c.at(e, format!("document {template}: {err}"));
+                    Direction::Internal
+                });
+                EffectSpec::Document {
+                    template: template.clone(),
+                    direction,
+                    description: description.clone(),
+                }
+            }
+            RawEffect::StartChildren { workflow, per } => {
+                c.refs.workflows.push((workflow.clone(), l, col));
+                let per = per.parse::<UnitKind>().unwrap_or_else(|err| {
+                    c.at(e, format!("start_children: {err}"));
+                    UnitKind::Forvaltning
+                });
+                EffectSpec::StartChildren {
+                    workflow: workflow.clone(),
+                    per,
+                }
+            }
+            RawEffect::NotifyParent { event } => EffectSpec::NotifyParent {
+                event: event.clone(),
+            },
+            RawEffect::Set(values) => {
+                for name in values.keys() {
+                    if !c.variables.contains(name) {
+                        c.at(e, format!("set: undefined variable {name}"));
+                    }
+                }
+                EffectSpec::Set(values.clone())
+            }
+            RawEffect::SetTimer(t) => match timer(c, e, t) {
+                Some(t) => EffectSpec::SetTimer(t),
+                None => continue,
+            },
+            RawEffect::CancelTimer(name) => EffectSpec::CancelTimer(name.clone()),
+            RawEffect::Refer { organ } => {
+                c.text(l, col, "refer organ", organ);
+                EffectSpec::Refer {
+                    organ: organ.clone(),
+                }
+            }
+            RawEffect::CloseCase { reason } => {
+                c.text(l, col, "close_case reason", reason);
+                EffectSpec::CloseCase {
+                    reason: reason.clone(),
+                }
+            }
+        };
+        out.push(spec);
+    }
+    out
+}
