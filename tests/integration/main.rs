@@ -11,5 +11,7 @@ mod helpers;
 mod cli;
 mod concurrency;
 mod diarium;
+mod engine;
 mod organisation;
 mod postlista;
+mod workflow_validation;
