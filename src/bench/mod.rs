@@ -2,6 +2,7 @@
 //! machine, so a number means something. Benchmarks are never tests: they print, they do not
 //! assert.
 
+mod engine;
 mod registry;
 
 use clap::Subcommand;
@@ -14,11 +15,15 @@ pub enum BenchCommand {
     /// Diarienummer allocated per second, with 1 and 8 writers, beside the database's own rate
     /// for single-row insert transactions.
     Registry(registry::RegistryArgs),
+    /// The questionnaire-case workload through the engine: cases per second and step
+    /// latencies at concurrency 1 and 200, beside the raw database rate.
+    Engine(engine::EngineArgs),
 }
 
 /// Runs a benchmark.
 pub async fn run(command: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
         BenchCommand::Registry(args) => registry::run(args, settings).await,
+        BenchCommand::Engine(args) => engine::run(args, settings).await,
     }
 }

@@ -376,6 +376,12 @@ impl Engine {
     }
 
     /// Fires every timer due now, in batches, until none is left; returns how many fired.
+    ///
+    /// Group commit: a claimed batch is applied in one transaction (one disk flush), each timer
+    /// under its own savepoint and reading through the transaction, so a later step of the same
+    /// instance sees the earlier one. A step that conflicts with a concurrent writer is rolled
+    /// back to its savepoint and given back, and the instance's later timers in the batch wait
+    /// for the next round, which keeps every instance's events in order.
     pub async fn fire_due_timers(&self) -> Result<usize, ServiceError> {
         let mut fired = 0;
         loop {
@@ -383,31 +389,46 @@ impl Engine {
             let claimed = self
                 .kansli
                 .store
-                .claim_due_timers(&self.owner, now, TIMER_LEASE, 100)
+                .claim_due_timers(&self.owner, now, TIMER_LEASE, 200)
                 .await?;
             if claimed.is_empty() {
                 return Ok(fired);
             }
-            for timer in claimed {
-                match self.fire(&timer, now).await {
-                    Ok(true) => fired += 1,
-                    Ok(false) => {}
+            let org = self.kansli.store.org_snapshot().await?;
+            let tx = self.kansli.store.begin().await?;
+            let mut deferred: Vec<i32> = Vec::new();
+            let mut blocked: Vec<i32> = Vec::new();
+            let mut failure = None;
+            for timer in &claimed {
+                if blocked.contains(&timer.instance_id) || failure.is_some() {
+                    deferred.push(timer.id);
+                    continue;
+                }
+                let step = tx.savepoint().await?;
+                match self.fire(&step, &org, timer, now).await {
+                    Ok(did) => {
+                        step.commit().await?;
+                        fired += usize::from(did);
+                    }
                     Err(ServiceError::Conflict(_)) => {
-                        // The instance moved meanwhile: give the timer back to be retried.
-                        self.kansli
-                            .store
-                            .release_timer(timer.id, &self.owner)
-                            .await?;
+                        step.rollback().await?;
+                        blocked.push(timer.instance_id);
+                        deferred.push(timer.id);
                     }
                     Err(e) => {
+                        step.rollback().await?;
                         tracing::error!(timer = timer.id, error.message = %e, "timer failed");
-                        self.kansli
-                            .store
-                            .release_timer(timer.id, &self.owner)
-                            .await?;
-                        return Err(e);
+                        deferred.push(timer.id);
+                        failure = Some(e);
                     }
                 }
+            }
+            tx.commit().await?;
+            for id in deferred {
+                self.kansli.store.release_timer(id, &self.owner).await?;
+            }
+            if let Some(e) = failure {
+                return Err(e);
             }
         }
     }
@@ -423,43 +444,40 @@ impl Engine {
             .len())
     }
 
-    async fn fire(&self, timer: &TimerRow, now: DateTime<Utc>) -> Result<bool, ServiceError> {
-        let row = self
-            .kansli
-            .store
+    /// Fires one claimed timer inside `tx`. Returns false when the timer was no longer this
+    /// worker's to fire, or its event no longer applies (then it is recorded as discarded).
+    async fn fire(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        timer: &TimerRow,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        let row = tx
             .instance(timer.instance_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("timer {} has no instance", timer.id))?;
-        let loaded = self.load(row).await?;
-        let actor = Actor::system();
+        let loaded = self.load_in(tx, row).await?;
         let decision = if loaded.row.finished_at.is_some() {
             Err(TransitionError::Finished {
                 state: loaded.row.state.clone(),
-            })
+            }
+            .to_string())
         } else {
-            decide(&loaded, &timer.event, Sender::System, now).map_err(|e| match e {
-                ServiceError::Invalid(m) => TransitionError::UnknownState(m),
-                other => TransitionError::UnknownState(other.to_string()),
-            })
+            decide(&loaded, &timer.event, Sender::System, now).map_err(|e| e.to_string())
         };
-        let tx = self.kansli.store.begin().await?;
         let decision = match decision {
             Ok(d) => d,
             Err(refusal) => {
                 // The instance no longer takes this event (it moved on): record why and stop.
-                if !tx
-                    .finish_timer(
-                        timer.id,
-                        &self.owner,
-                        timer_status::DISCARDED,
-                        Some(refusal.to_string()),
-                        now,
-                    )
-                    .await?
-                {
-                    return Ok(false);
-                }
-                tx.commit().await?;
+                tx.finish_timer(
+                    timer.id,
+                    &self.owner,
+                    timer_status::DISCARDED,
+                    Some(refusal),
+                    now,
+                )
+                .await?;
                 return Ok(false);
             }
         };
@@ -470,17 +488,17 @@ impl Engine {
             // Another worker took the timer over after our lease ran out.
             return Ok(false);
         }
-        let org = self.kansli.store.org_snapshot().await?;
         let case = match loaded.row.case_id {
-            Some(id) => self.kansli.store.case_by_id(id).await?,
+            Some(id) => tx.case_by_id(id).await?,
             None => None,
         };
+        let actor = Actor::system();
         let by = StepBy {
             actor: &actor,
             sender: Sender::System,
             event: &timer.event,
         };
-        self.apply_loaded(&tx, &org, &loaded, case.as_ref(), &decision, &by, now)
+        self.apply_loaded(tx, org, &loaded, case.as_ref(), &decision, &by, now)
             .await?;
         // A repeating timer comes back while the instance stays where the timer belongs.
         let still_there = !decision.finished
@@ -501,7 +519,6 @@ impl Engine {
             })
             .await?;
         }
-        tx.commit().await?;
         Ok(true)
     }
 
@@ -716,6 +733,20 @@ impl Engine {
     }
 
     async fn load(&self, row: InstanceRow) -> Result<Loaded, ServiceError> {
+        let children = self.kansli.store.children(row.id).await?;
+        self.loaded(row, children).await
+    }
+
+    async fn load_in(&self, tx: &Tx, row: InstanceRow) -> Result<Loaded, ServiceError> {
+        let children = tx.children(row.id).await?;
+        self.loaded(row, children).await
+    }
+
+    async fn loaded(
+        &self,
+        row: InstanceRow,
+        children: Vec<InstanceRow>,
+    ) -> Result<Loaded, ServiceError> {
         let workflow = self.definition(row.definition_id).await?;
         let variables = match serde_json::from_str::<Value>(&row.variables) {
             Ok(Value::Object(map)) => map,
@@ -723,11 +754,7 @@ impl Engine {
                 return Err(anyhow::anyhow!("instance {} has unreadable variables", row.id).into());
             }
         };
-        let children = self
-            .kansli
-            .store
-            .children(row.id)
-            .await?
+        let children = children
             .into_iter()
             .map(|c| ChildView {
                 unit_code: c.unit_code.unwrap_or_default(),
@@ -850,13 +877,9 @@ impl Engine {
             .await?;
         }
         if deadline.is_none() {
-            deadline = self
-                .kansli
-                .store
-                .timers_of(instance.id)
+            deadline = tx
+                .pending_timer(instance.id, "svarstid")
                 .await?
-                .into_iter()
-                .find(|t| t.name == "svarstid" && t.status == timer_status::PENDING)
                 .map(|t| t.due_at);
         }
 

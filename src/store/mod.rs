@@ -188,6 +188,20 @@ impl Tx {
         Ok(self.txn.commit().await?)
     }
 
+    /// Undoes every write in the transaction (or, for a savepoint, since the savepoint).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.txn.rollback().await?)
+    }
+
+    /// A savepoint inside this transaction: committing it keeps its writes in the outer
+    /// transaction, rolling it back undoes only them. Group commit applies each step of a
+    /// batch under its own savepoint, so one refused step does not undo the others.
+    pub async fn savepoint(&self) -> Result<Tx, StoreError> {
+        Ok(Tx {
+            txn: self.txn.begin().await?,
+        })
+    }
+
     /// Runs raw statements inside the transaction; for benchmarks.
     pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
         self.txn.execute_unprepared(sql).await?;

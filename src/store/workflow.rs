@@ -2,7 +2,7 @@
 //! version, timers claimed by lease, cron starts keyed by period, idempotency keys, outbox.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, Set,
@@ -383,6 +383,36 @@ impl Tx {
         Ok(())
     }
 
+    /// An instance, read inside the transaction (so a batch sees its own earlier steps).
+    pub async fn instance(&self, id: i32) -> Result<Option<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find_by_id(id)
+            .one(&self.txn)
+            .await?)
+    }
+
+    /// The children of an instance, read inside the transaction.
+    pub async fn children(&self, parent_id: i32) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::ParentId.eq(parent_id))
+            .order_by_asc(workflow_instance::Column::Id)
+            .all(&self.txn)
+            .await?)
+    }
+
+    /// The pending timer of an instance with this name, read inside the transaction.
+    pub async fn pending_timer(
+        &self,
+        instance_id: i32,
+        name: &str,
+    ) -> Result<Option<TimerRow>, StoreError> {
+        Ok(timer::Entity::find()
+            .filter(timer::Column::InstanceId.eq(instance_id))
+            .filter(timer::Column::Name.eq(name))
+            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .one(&self.txn)
+            .await?)
+    }
+
     /// An ärende, read inside the transaction.
     pub async fn case_by_id(&self, id: i32) -> Result<Option<super::CaseRow>, StoreError> {
         Ok(case::Entity::find_by_id(id).one(&self.txn).await?)
@@ -473,6 +503,10 @@ impl Store {
             .order_by(timer::Column::DueAt, sea_orm::Order::Asc)
             .order_by(timer::Column::Id, sea_orm::Order::Asc)
             .limit(limit)
+            // Two claimers that picked the same rows would lock them in different orders and
+            // deadlock; on PostgreSQL each skips the rows another is claiming. (SQLite has one
+            // writer at a time, and sea-query writes no lock clause for it.)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
         let claim = Query::update()
             .table(timer::Entity)

@@ -381,7 +381,11 @@ fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
             EffectSpec::SetTimer(spec) => {
                 let timer = plan(spec, now, &decision.timers, false);
                 decision.timers.retain(|t| t.name != timer.name);
-                decision.timers.push(timer);
+                // As for a state's timers: a reminder already overdue is not sent late.
+                let overdue = matches!(spec.when, TimerWhen::Before { .. }) && timer.due_at <= now;
+                if !overdue {
+                    decision.timers.push(timer);
+                }
                 continue;
             }
             EffectSpec::CancelTimer(name) => {
