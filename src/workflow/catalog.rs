@@ -181,7 +181,12 @@ pub fn parse(path: &Path, source: &str) -> Result<Workflow, Vec<Problem>> {
         // The library's message carries a rendered snippet after the first line; keep the
         // first line, since the position is given separately.
         let message = e.to_string();
-        let message = message.lines().next().unwrap_or_default().to_owned();
+        let first = message.lines().next().unwrap_or_default();
+        // It also opens with "error: line N column M: ", which the problem says already.
+        let message = match first.strip_prefix("error: line ") {
+            Some(rest) => rest.split_once(": ").map_or(first, |(_, m)| m).to_owned(),
+            None => first.to_owned(),
+        };
         vec![Problem {
             file: path.to_owned(),
             line,

@@ -467,7 +467,16 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
         let parsed = match cron::Schedule::from_str(&s.value.cron) {
             Ok(p) => Some(p),
             Err(e) => {
-                c.at(s, format!("schedule: bad cron expression {:?} ({e}); write six fields, seconds first, e.g. \"0 0 7 1 10 *\"", s.value.cron));
+                // The cron crate's message draws a caret under the input over several lines;
+                // its last line says what is wrong, and a problem must fit on one line.
+                let reason = e.to_string();
+                let reason = reason
+                    .lines()
+                    .map(|l| l.trim().trim_matches(|c| c == '(' || c == ')'))
+                    .rfind(|l| !l.is_empty() && *l != "^")
+                    .unwrap_or_default()
+                    .to_owned();
+                c.at(s, format!("schedule: bad cron expression {:?} ({reason}); write six fields, seconds first, e.g. \"0 0 7 1 10 *\"", s.value.cron));
                 None
             }
         };
@@ -500,8 +509,9 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
                 timers.push(timer);
             }
         }
-        let timer_names: HashSet<&str> =
-            timers.iter().map(|t: &TimerSpec| t.name.as_str()).collect();
+        // Names from the file, not from the timers that parsed: a timer with a bad duration is
+        // reported once, not again by every timer that refers to it.
+        let timer_names: HashSet<&str> = s.timers.iter().map(|t| t.value.name.as_str()).collect();
         for t in &timers {
             if let TimerWhen::Before { timer, .. } = &t.when
                 && !timer_names.contains(timer.as_str())
@@ -509,7 +519,7 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
                 c.at(spec, format!("state {name}: timer {} is due before timer {timer:?}, which the state does not have", t.name));
             }
         }
-        if timer_names.len() != timers.len() {
+        if timer_names.len() != s.timers.len() {
             c.at(spec, format!("state {name}: two timers have the same name"));
         }
         let mut transitions = Vec::new();
@@ -585,6 +595,10 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
     }
 
     if !c.problems.is_empty() {
+        // A variable used twice in one text, or a guard naming it twice, is one problem.
+        let mut seen = HashSet::new();
+        c.problems
+            .retain(|p| seen.insert((p.line, p.column, p.message.clone())));
         return Err(c.problems);
     }
     Ok(Workflow {
@@ -743,7 +757,7 @@ fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> 
                         },
                     }
                 }
-                if recipients.is_empty() {
+                if to.is_empty() {
                     c.at(e, format!("email {template} has no recipients"));
                 }
                 EffectSpec::Email {
@@ -784,7 +798,9 @@ fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> 
             },
             RawEffect::Set(values) => {
                 for name in values.keys() {
-                    if !c.variables.contains(name) {
+                    if BUILT_IN_VARIABLES.contains(&name.as_str()) {
+                        c.at(e, format!("set: {name} is built in and cannot be set"));
+                    } else if !c.variables.contains(name) {
                         c.at(e, format!("set: undefined variable {name}"));
                     }
                 }
