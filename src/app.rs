@@ -36,3 +36,15 @@ pub fn worker_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "kansli".into());
     format!("{host}:{}", std::process::id())
 }
+
+/// The mail transport named in `settings`.
+pub fn mailer(settings: &Settings) -> Result<Arc<dyn crate::mail::Mailer>, crate::mail::MailError> {
+    Ok(match settings.mail.transport {
+        crate::config::MailTransport::File => {
+            Arc::new(crate::mail::FileMailer::new(&settings.mail.dir))
+        }
+        crate::config::MailTransport::Smtp => {
+            Arc::new(crate::mail::SmtpMailer::new(&settings.mail.smtp)?)
+        }
+    })
+}

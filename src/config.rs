@@ -107,14 +107,34 @@ impl Default for ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
+    /// `file` (write `.eml` files into `dir`) or `smtp`.
+    pub transport: MailTransport,
     /// The folder the file transport writes `.eml` files into.
     pub dir: PathBuf,
+    /// The address people reach Kansli at, for links in emails.
+    pub base_url: String,
+    /// The SMTP server, for `transport = "smtp"`.
+    pub smtp: crate::mail::SmtpSettings,
+}
+
+/// How mail leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// `.eml` files in a folder.
+    #[default]
+    File,
+    /// An SMTP server.
+    Smtp,
 }
 
 impl Default for MailSettings {
     fn default() -> Self {
         Self {
+            transport: MailTransport::File,
             dir: PathBuf::from("var/mail"),
+            base_url: "http://127.0.0.1:8080".into(),
+            smtp: crate::mail::SmtpSettings::default(),
         }
     }
 }
@@ -206,6 +226,35 @@ impl Settings {
                     .map_err(|_| bad(format!("{value:?} is not HOST:PORT")))?;
             }
             "KANSLI_MAIL_DIR" => self.mail.dir = PathBuf::from(value),
+            "KANSLI_MAIL_TRANSPORT" => {
+                self.mail.transport = match value {
+                    "file" => MailTransport::File,
+                    "smtp" => MailTransport::Smtp,
+                    _ => return Err(bad(format!("{value:?} is neither file nor smtp"))),
+                }
+            }
+            "KANSLI_MAIL_BASE_URL" => self.mail.base_url = value.to_owned(),
+            "KANSLI_MAIL_SMTP_HOST" => self.mail.smtp.host = value.to_owned(),
+            "KANSLI_MAIL_SMTP_PORT" => {
+                self.mail.smtp.port = value
+                    .parse()
+                    .map_err(|_| bad(format!("{value:?} is not a port number")))?;
+            }
+            "KANSLI_MAIL_SMTP_SECURITY" => {
+                self.mail.smtp.security = match value {
+                    "starttls" => crate::mail::SmtpSecurity::Starttls,
+                    "tls" => crate::mail::SmtpSecurity::Tls,
+                    "none" => crate::mail::SmtpSecurity::None,
+                    _ => return Err(bad(format!("{value:?} is not starttls, tls or none"))),
+                }
+            }
+            "KANSLI_MAIL_SMTP_USERNAME" => self.mail.smtp.username = Some(value.to_owned()),
+            "KANSLI_MAIL_SMTP_PASSWORD" => self.mail.smtp.password = Some(value.to_owned()),
+            "KANSLI_MAIL_SMTP_PASSWORD_FILE" => {
+                let secret = std::fs::read_to_string(value)
+                    .map_err(|e| bad(format!("cannot read {value}: {e}")))?;
+                self.mail.smtp.password = Some(secret.trim_end_matches(['\n', '\r']).to_owned());
+            }
             "KANSLI_WORKFLOWS_DIR" => self.workflows.dir = PathBuf::from(value),
             "KANSLI_WORKFLOWS_TEMPLATES" => self.workflows.templates = PathBuf::from(value),
             "KANSLI_ENGINE_TICK_SECONDS" => {

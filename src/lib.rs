@@ -12,6 +12,8 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod mail;
+pub mod render;
 pub mod service;
 pub mod store;
 pub mod telemetry;

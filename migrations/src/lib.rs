@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_organisation;
 mod m20261122_000002_create_diarium;
 mod m20261122_000003_create_engine;
+mod m20261122_000004_extend_outbox;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_organisation::Migration),
             Box::new(m20261122_000002_create_diarium::Migration),
             Box::new(m20261122_000003_create_engine::Migration),
+            Box::new(m20261122_000004_extend_outbox::Migration),
         ]
     }
 }

@@ -39,14 +39,14 @@ initial: invited
 states:
   invited:
     on_entry:
-      - email: { template: invitation, to: [handläggare] }
+      - email: { template: enkat-inbjudan, to: [handläggare] }
     timers:
       - { name: reminder, after: 1m, event: remind }
     on:
       - event: remind
         by: [system]
         effects:
-          - email: { template: reminder, to: [handläggare] }
+          - email: { template: enkat-paminnelse, to: [handläggare] }
       - { event: answer, by: [chef], to: answered }
   answered:
     timers:
@@ -63,7 +63,7 @@ const WRITES_PER_STEP: usize = 5;
 const STEPS_PER_CASE: usize = 4;
 const CONCURRENCY: [usize; 2] = [1, 200];
 
-pub(super) async fn run(args: EngineArgs, _settings: &Settings) -> anyhow::Result<()> {
+pub(super) async fn run(args: EngineArgs, settings: &Settings) -> anyhow::Result<()> {
     println!(
         "{:<9} {:>5} {:>8} {:>17} {:>17} {:>17} {:>12} {:>6}",
         "backend",
@@ -82,12 +82,12 @@ pub(super) async fn run(args: EngineArgs, _settings: &Settings) -> anyhow::Resul
             "sqlite://{}",
             dir.join(format!("engine-{conc}.db")).display()
         );
-        measure("sqlite", &url, conc, args.cases).await?;
+        measure("sqlite", &url, conc, args.cases, settings).await?;
     }
     if let Some(server) = &args.postgres {
         for conc in CONCURRENCY {
             let url = scratch::create_postgres_database(server, "kansli_bench").await?;
-            let result = measure("postgres", &url, conc, args.cases).await;
+            let result = measure("postgres", &url, conc, args.cases, settings).await;
             scratch::drop_postgres_database(server, &url).await?;
             result?;
         }
@@ -98,7 +98,13 @@ pub(super) async fn run(args: EngineArgs, _settings: &Settings) -> anyhow::Resul
     Ok(())
 }
 
-async fn measure(name: &str, url: &str, conc: usize, cases: usize) -> anyhow::Result<()> {
+async fn measure(
+    name: &str,
+    url: &str,
+    conc: usize,
+    cases: usize,
+    settings: &Settings,
+) -> anyhow::Result<()> {
     let pool = match url.starts_with("sqlite") {
         true => 8,
         false => conc.clamp(2, 40) as u32,
@@ -110,8 +116,12 @@ async fn measure(name: &str, url: &str, conc: usize, cases: usize) -> anyhow::Re
     kansli
         .import_organisation("demo", crate::service::DEMO_ORGANISATION)
         .await?;
-    let catalog = Catalog::from_sources(vec![("bench.yaml".into(), WORKFLOW.into())], None)
-        .map_err(|p| anyhow::anyhow!("bench workflow: {p:?}"))?;
+    let templates = settings.workflows.templates.as_path();
+    let catalog = Catalog::from_sources(
+        vec![("bench.yaml".into(), WORKFLOW.into())],
+        Some(templates),
+    )
+    .map_err(|p| anyhow::anyhow!("bench workflow: {p:?}"))?;
     let engine = Engine::new(kansli, Arc::new(catalog), "bench");
     let actor = Actor::new("bench");
 

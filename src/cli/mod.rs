@@ -6,6 +6,7 @@
 //! conflict with a concurrent change (retry).
 
 mod case;
+mod mail;
 mod output;
 mod workflow;
 
@@ -65,6 +66,9 @@ pub enum Command {
     /// Send events to an ärende's workflow.
     #[command(subcommand)]
     Event(workflow::EventCommand),
+    /// The outbox: list, show, retry, send.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Run the engine's due work once.
     #[command(subcommand)]
     Engine(workflow::EngineCommand),
@@ -228,6 +232,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                     workflow::event(&settings, &kansli, command, &actor).await
                 }
                 Command::Engine(command) => workflow::engine(&settings, &kansli, command).await,
+                Command::Mail(command) => mail::mail(&settings, &kansli, command, &actor).await,
                 Command::Config(_)
                 | Command::Bench(_)
                 | Command::Serve(_)

@@ -48,16 +48,22 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
             lines.join("\n")
         )
     })?;
+    let renderer = catalog.shared_renderer();
     let engine = crate::service::Engine::new(
         kansli.clone(),
         std::sync::Arc::new(catalog),
         crate::app::worker_name(),
+    )
+    .with_base_url(&settings.mail.base_url);
+    let postman = crate::service::Postman::new(
+        kansli.clone(),
+        crate::app::mailer(&settings)?,
+        renderer,
+        crate::app::worker_name(),
     );
     if settings.engine.tick_seconds > 0 {
-        tokio::spawn(run_engine(
-            engine,
-            std::time::Duration::from_secs(settings.engine.tick_seconds),
-        ));
+        let every = std::time::Duration::from_secs(settings.engine.tick_seconds);
+        tokio::spawn(run_engine(engine, postman, every));
     }
     let addr = args.addr.unwrap_or(settings.server.addr);
     let listener = TcpListener::bind(addr)
@@ -81,13 +87,24 @@ pub fn router(kansli: Kansli) -> Router {
         .with_state(kansli)
 }
 
-/// The engine's background loop: scheduled starts and due timers, every `every`. A failed
+/// The engine's background loop: the outbox, scheduled starts and due timers, every `every`. A failed
 /// look is logged and retried at the next; claimed work whose lease runs out is taken again.
-async fn run_engine(engine: crate::service::Engine, every: std::time::Duration) {
+async fn run_engine(
+    engine: crate::service::Engine,
+    postman: crate::service::Postman,
+    every: std::time::Duration,
+) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
+        match postman.dispatch_all_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "outbox dispatched"),
+            Err(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "dispatch failed")
+            }
+        }
         match engine.tick().await {
             Ok((started, fired)) => {
                 for s in started {

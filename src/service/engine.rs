@@ -18,11 +18,13 @@ use serde_json::{Map, Value, json};
 
 use super::diarium::SeriesBook;
 use super::{Actor, Kansli, OpenCase, ServiceError};
-use crate::domain::calendar::{add_local, format_local, local_date, local_year, next_office_time};
+use crate::domain::calendar::{add_local, local_date, local_year, next_office_time};
 use crate::domain::organisation::Role;
+use crate::mail::Address;
+use crate::render::{MessageContext, Municipality};
 use crate::store::{
     AuditInput, CaseRow, INSTANCE_SCOPE, InstanceRow, NewDocument, NewInstance, NewOutbox,
-    NewTimer, OrgSnapshot, TimerRow, Tx, timer_status,
+    NewTimer, OrgSnapshot, TimerRow, Tx, outbox_status, timer_status,
 };
 use crate::workflow::engine::allowed_events;
 use crate::workflow::model::{Recipient, Sender};
@@ -101,6 +103,7 @@ pub struct Engine {
     owner: String,
     definitions: Arc<Mutex<HashMap<i32, Arc<Workflow>>>>,
     only_scheduling: Option<String>,
+    base_url: String,
 }
 
 /// A loaded instance with what its guards need.
@@ -138,7 +141,14 @@ impl Engine {
             owner: owner.into(),
             definitions: Arc::default(),
             only_scheduling: None,
+            base_url: "http://127.0.0.1:8080".into(),
         }
+    }
+
+    /// The address people reach the server at, for links in emails.
+    pub fn with_base_url(mut self, base_url: &str) -> Self {
+        self.base_url = base_url.trim_end_matches('/').to_owned();
+        self
     }
 
     /// Makes scheduled starts for this workflow only (a simulation of one workflow).
@@ -887,23 +897,15 @@ impl Engine {
         for effect in &decision.effects {
             match effect {
                 Effect::Email { template, to } => {
-                    let recipients = recipients(org, to, unit, case);
-                    let context = context(org, workflow, instance, decision, case, deadline);
-                    let status = if recipients.is_empty() {
-                        "no_recipients"
-                    } else {
-                        "pending"
+                    let letter = Letter {
+                        org,
+                        workflow,
+                        instance,
+                        decision,
+                        case,
+                        deadline,
                     };
-                    tx.insert_outbox(NewOutbox {
-                        instance_id: Some(instance.id),
-                        case_id: instance.case_id,
-                        template: template.clone(),
-                        recipients: Value::Array(recipients).to_string(),
-                        context: Value::Object(context).to_string(),
-                        status,
-                        at: now,
-                    })
-                    .await?;
+                    self.queue_email(tx, &letter, template, to, now).await?;
                 }
                 Effect::Document {
                     template,
@@ -1121,14 +1123,17 @@ fn recipients(
     to: &[Recipient],
     unit: Option<&str>,
     case: Option<&CaseRow>,
-) -> Vec<Value> {
+) -> Vec<Address> {
     let unit_id = unit
         .and_then(|u| org.units.iter().find(|x| x.code == u))
         .map(|u| u.id);
-    let mut out: Vec<Value> = Vec::new();
+    let mut out: Vec<Address> = Vec::new();
     let mut push = |name: &str, email: &str| {
-        if !out.iter().any(|v| v["email"] == email) {
-            out.push(json!({ "name": name, "email": email }));
+        if !out.iter().any(|a| a.email == email) {
+            out.push(Address {
+                name: name.to_owned(),
+                email: email.to_owned(),
+            });
         }
     };
     for r in to {
@@ -1172,46 +1177,172 @@ fn holders(org: &OrgSnapshot, role: Role, unit_id: Option<i32>) -> Vec<(String, 
         .collect()
 }
 
-/// What a message's template may use: the instance's variables and the facts around it.
-fn context(
-    org: &OrgSnapshot,
-    workflow: &Workflow,
-    instance: &InstanceRow,
-    decision: &Decision,
-    case: Option<&CaseRow>,
+/// What a step's email is written from.
+struct Letter<'a> {
+    org: &'a OrgSnapshot,
+    workflow: &'a Workflow,
+    instance: &'a InstanceRow,
+    decision: &'a Decision,
+    case: Option<&'a CaseRow>,
     deadline: Option<DateTime<Utc>>,
-) -> Map<String, Value> {
-    let mut c = decision.variables.clone();
-    c.insert("workflow_title".into(), json!(workflow.title));
-    c.insert("state".into(), json!(decision.to));
-    c.insert(
-        "municipality".into(),
-        json!(
-            org.municipality
-                .as_ref()
-                .map(|m| m.name.clone())
-                .unwrap_or_default()
-        ),
-    );
-    if let Some(u) = instance
-        .unit_code
-        .as_deref()
-        .and_then(|u| org.units.iter().find(|x| x.code == u))
-    {
-        c.insert("unit_name".into(), json!(u.name));
+}
+
+impl Letter<'_> {
+    /// The typed context for one recipient.
+    fn context(&self, recipient: &Address, base_url: &str) -> MessageContext {
+        let org = self.org;
+        let vars = &self.decision.variables;
+        let text = |k: &str| match vars.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(v) => v.to_string(),
+        };
+        let municipality = org.municipality.as_ref();
+        let handlaggare = self
+            .case
+            .and_then(|c| c.handlaggare_id)
+            .and_then(|id| org.people.iter().find(|p| p.id == id));
+        let unit = self
+            .instance
+            .unit_code
+            .as_deref()
+            .and_then(|u| org.units.iter().find(|x| x.code == u));
+        MessageContext {
+            kommun: Municipality {
+                name: municipality.map(|m| m.name.clone()).unwrap_or_default(),
+                email: municipality
+                    .map(|m| m.sender_email.clone())
+                    .unwrap_or_default(),
+                phone: municipality
+                    .and_then(|m| m.phone.clone())
+                    .unwrap_or_default(),
+                website: municipality
+                    .and_then(|m| m.website.clone())
+                    .unwrap_or_default(),
+            },
+            municipality: municipality.map(|m| m.name.clone()).unwrap_or_default(),
+            case_number: text("case_number"),
+            case_title: self
+                .case
+                .map(|c| c.public_title.clone())
+                .unwrap_or_else(|| self.workflow.title.clone()),
+            year: text("year"),
+            unit_name: unit.map(|u| u.name.clone()).unwrap_or_default(),
+            recipient_name: recipient.name.clone(),
+            // The personal questionnaire link comes with the questionnaire (issue 5); until
+            // then the link leads to the service.
+            link: format!("{}/", base_url.trim_end_matches('/')),
+            deadline: self
+                .deadline
+                .map(|d| local_date(d).to_string())
+                .unwrap_or_default(),
+            handlaggare_name: handlaggare.map(|p| p.name.clone()).unwrap_or_default(),
+            handlaggare_email: handlaggare.map(|p| p.email.clone()).unwrap_or_default(),
+            comment: text("comment"),
+        }
     }
-    if let Some(p) = case
-        .and_then(|c| c.handlaggare_id)
-        .and_then(|id| org.people.iter().find(|p| p.id == id))
-    {
-        c.insert("handlaggare_name".into(), json!(p.name));
-        c.insert("handlaggare_email".into(), json!(p.email));
+}
+
+/// A Message-ID unique to one queued message: random, in the sender's domain.
+fn new_message_id(sender: &str) -> String {
+    let domain = sender.rsplit_once('@').map_or("kansli.invalid", |(_, d)| d);
+    format!("<{:032x}.kansli@{domain}>", rand::random::<u128>())
+}
+
+impl Engine {
+    /// Renders a step's email for each recipient and queues it in the step's transaction.
+    async fn queue_email(
+        &self,
+        tx: &Tx,
+        letter: &Letter<'_>,
+        template: &str,
+        to: &[Recipient],
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let renderer = self.catalog.renderer().ok_or_else(|| {
+            anyhow::anyhow!("email {template}: the workflows were loaded without their templates")
+        })?;
+        let municipality = letter.org.municipality.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "email {template}: no municipality is imported, so there is no sender address"
+            )
+        })?;
+        let from = Address {
+            name: municipality.name.clone(),
+            email: municipality.sender_email.clone(),
+        };
+        let reply_to = letter
+            .case
+            .and_then(|c| c.handlaggare_id)
+            .and_then(|id| letter.org.people.iter().find(|p| p.id == id))
+            .map(|p| Address {
+                name: p.name.clone(),
+                email: p.email.clone(),
+            });
+        let recipients = recipients(
+            letter.org,
+            to,
+            letter.instance.unit_code.as_deref(),
+            letter.case,
+        );
+        if recipients.is_empty() {
+            let context = letter.context(
+                &Address {
+                    name: String::new(),
+                    email: String::new(),
+                },
+                &self.base_url,
+            );
+            tx.insert_outbox(NewOutbox {
+                instance_id: Some(letter.instance.id),
+                case_id: letter.instance.case_id,
+                template: template.to_owned(),
+                recipients: "[]".into(),
+                context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
+                status: outbox_status::NO_RECIPIENTS,
+                at: now,
+                message_id: None,
+                sender: None,
+                reply_to: None,
+                recipient_email: None,
+                subject: None,
+                text_body: None,
+                html_body: None,
+                attachments: None,
+            })
+            .await?;
+            return Ok(());
+        }
+        for recipient in recipients {
+            let context = letter.context(&recipient, &self.base_url);
+            let mut rendered = renderer
+                .email(template, &context)
+                .map_err(|e| anyhow::anyhow!("email {template}: {e}"))?;
+            // Every message names its ärende, whatever the template says.
+            if !context.case_number.is_empty() && !rendered.subject.contains(&context.case_number) {
+                rendered.subject = format!("{} ({})", rendered.subject, context.case_number);
+            }
+            tx.insert_outbox(NewOutbox {
+                instance_id: Some(letter.instance.id),
+                case_id: letter.instance.case_id,
+                template: template.to_owned(),
+                recipients: json!([recipient]).to_string(),
+                context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
+                status: outbox_status::PENDING,
+                at: now,
+                message_id: Some(new_message_id(&from.email)),
+                sender: Some(json!(from).to_string()),
+                reply_to: reply_to.as_ref().map(|r| json!(r).to_string()),
+                recipient_email: Some(recipient.email.clone()),
+                subject: Some(rendered.subject),
+                text_body: Some(rendered.text),
+                html_body: Some(rendered.html),
+                attachments: Some("[]".into()),
+            })
+            .await?;
+        }
+        Ok(())
     }
-    if let Some(d) = deadline {
-        c.insert("deadline".into(), json!(local_date(d).to_string()));
-        c.insert("deadline_at".into(), json!(format_local(d)));
-    }
-    c
 }
 
 impl From<TransitionError> for ServiceError {

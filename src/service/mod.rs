@@ -4,6 +4,7 @@
 
 mod diarium;
 mod engine;
+mod mail;
 mod organisation;
 mod postlista;
 pub mod simulation;
@@ -18,6 +19,7 @@ pub use diarium::{
     PersonRef,
 };
 pub use engine::{Engine, InstanceEvents, Outcome, Target, VersionInUse};
+pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
 

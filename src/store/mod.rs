@@ -10,6 +10,7 @@ pub mod entity;
 
 mod diarium;
 mod organisation;
+mod outbox;
 pub mod scratch;
 mod workflow;
 
@@ -29,9 +30,10 @@ pub use entity::audit_event::Model as AuditRow;
 pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
 };
+pub use outbox::{NewOutbox, OutboxFilter, OutboxRow, outbox_status};
 pub use workflow::{
-    AuditInput, DefinitionRow, INSTANCE_SCOPE, InstanceRow, NewInstance, NewOutbox, NewTimer,
-    OutboxRow, TimerRow, timer_status,
+    AuditInput, DefinitionRow, INSTANCE_SCOPE, InstanceRow, NewInstance, NewTimer, TimerRow,
+    timer_status,
 };
 
 /// What went wrong in the store, sorted by what the caller can do about it.

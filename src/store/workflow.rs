@@ -9,8 +9,7 @@ use sea_orm::{
 };
 
 use super::entity::{
-    audit_event, case, cron_start, idempotency_key, outbox, timer, workflow_definition,
-    workflow_instance,
+    audit_event, case, cron_start, idempotency_key, timer, workflow_definition, workflow_instance,
 };
 use super::{Store, StoreError, Tx};
 
@@ -20,8 +19,6 @@ pub type DefinitionRow = workflow_definition::Model;
 pub type InstanceRow = workflow_instance::Model;
 /// A timer or queued event.
 pub type TimerRow = timer::Model;
-/// An outbox message.
-pub type OutboxRow = outbox::Model;
 
 /// Timer states.
 pub mod timer_status {
@@ -79,25 +76,6 @@ pub struct NewTimer {
     pub repeat_every: Option<Duration>,
     /// Remaining repeats.
     pub repeats_left: Option<u32>,
-}
-
-/// A message to queue.
-#[derive(Debug, Clone)]
-pub struct NewOutbox {
-    /// The instance whose step caused it.
-    pub instance_id: Option<i32>,
-    /// The ärende.
-    pub case_id: Option<i32>,
-    /// Template id.
-    pub template: String,
-    /// Recipients as a JSON array of `{name, email}`.
-    pub recipients: String,
-    /// The template context as a JSON object.
-    pub context: String,
-    /// `pending`, or `no_recipients` when nobody could be found.
-    pub status: &'static str,
-    /// When.
-    pub at: DateTime<Utc>,
 }
 
 /// An audit entry of a workflow step.
@@ -347,23 +325,6 @@ impl Tx {
         Ok(self.txn.execute(&insert).await?.rows_affected() == 1)
     }
 
-    /// Queues a message.
-    pub async fn insert_outbox(&self, new: NewOutbox) -> Result<(), StoreError> {
-        outbox::ActiveModel {
-            instance_id: Set(new.instance_id),
-            case_id: Set(new.case_id),
-            template: Set(new.template),
-            recipients: Set(new.recipients),
-            context: Set(new.context),
-            status: Set(new.status.to_owned()),
-            created_at: Set(new.at),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
-        Ok(())
-    }
-
     /// Appends a workflow step to the audit trail.
     pub async fn append_step(&self, entry: AuditInput) -> Result<(), StoreError> {
         audit_event::ActiveModel {
@@ -597,15 +558,6 @@ impl Store {
             .one(self.db())
             .await?
             .is_some())
-    }
-
-    /// Outbox messages, oldest first; of one ärende when given.
-    pub async fn outbox(&self, case_id: Option<i32>) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut query = outbox::Entity::find().order_by_asc(outbox::Column::Id);
-        if let Some(id) = case_id {
-            query = query.filter(outbox::Column::CaseId.eq(id));
-        }
-        Ok(query.all(self.db()).await?)
     }
 
     /// Audit entries with ids above `after`, oldest first: for following a simulation.

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::definition::RawWorkflow;
 use super::model::{Problem, Workflow, validate};
+use crate::render::Renderer;
 
 /// A workflow with the source it was read from.
 #[derive(Debug, Clone)]
@@ -23,23 +24,12 @@ pub struct Entry {
     pub path: PathBuf,
 }
 
-/// Every valid workflow of a folder, by id.
+/// Every valid workflow of a folder, by id, with the templates they render.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     entries: BTreeMap<String, Entry>,
+    renderer: Option<Arc<Renderer>>,
 }
-
-/// The workflows shipped with Kansli, for a binary run outside the source tree.
-pub const SHIPPED: &[(&str, &str)] = &[
-    (
-        "aktiva-atgarder.yaml",
-        include_str!("../../workflows/aktiva-atgarder.yaml"),
-    ),
-    (
-        "aktiva-atgarder-enkat.yaml",
-        include_str!("../../workflows/aktiva-atgarder-enkat.yaml"),
-    ),
-];
 
 impl Catalog {
     /// Loads every `*.yaml` file in `dir`, checking templates under `templates`.
@@ -98,6 +88,21 @@ impl Catalog {
                 Err(mut p) => problems.append(&mut p),
             }
         }
+        let renderer = match templates {
+            Some(root) => match Renderer::load(root) {
+                Ok(r) => Some(Arc::new(r)),
+                Err(errors) => {
+                    problems.extend(errors.into_iter().map(|e| Problem {
+                        file: e.file,
+                        line: 0,
+                        column: 0,
+                        message: e.message,
+                    }));
+                    None
+                }
+            },
+            None => None,
+        };
         for entry in entries.values() {
             let refs = &entry.workflow.references;
             let problem = |line, column, message| Problem {
@@ -117,47 +122,46 @@ impl Catalog {
                     ));
                 }
             }
-            if let Some(root) = templates {
-                for (id, line, column) in &refs.email_templates {
-                    for part in ["subject.hbs", "text.hbs", "html.hbs"] {
-                        let path = root.join("email").join(id).join(part);
-                        if !path.is_file() {
-                            problems.push(problem(
-                                *line,
-                                *column,
-                                format!("email template {id:?} is missing {}", path.display()),
-                            ));
-                        }
-                    }
+            let (Some(root), Some(renderer)) = (templates, &renderer) else {
+                // Without templates there is nothing to check them against; when they failed
+                // to load, their own problems say why.
+                continue;
+            };
+            for (id, line, column) in &refs.email_templates {
+                if !renderer.has_email(id) {
+                    let folder = root.join("email").join(id);
+                    problems.push(problem(*line, *column, format!(
+                        "email template {id:?} is missing: {} needs subject.hbs, text.hbs and html.hbs",
+                        folder.display()
+                    )));
                 }
-                for (id, line, column) in &refs.document_templates {
+            }
+            for (id, line, column) in &refs.document_templates {
+                if !renderer.has_document(id) {
                     let path = root.join("documents").join(format!("{id}.html.hbs"));
-                    if !path.is_file() {
-                        problems.push(problem(
-                            *line,
-                            *column,
-                            format!("document template {id:?} is missing {}", path.display()),
-                        ));
-                    }
+                    problems.push(problem(
+                        *line,
+                        *column,
+                        format!("document template {id:?} is missing {}", path.display()),
+                    ));
                 }
             }
         }
         if problems.is_empty() {
-            Ok(Self { entries })
+            Ok(Self { entries, renderer })
         } else {
             Err(problems)
         }
     }
 
-    /// The workflows shipped with Kansli.
-    pub fn shipped() -> Result<Self, Vec<Problem>> {
-        Self::from_sources(
-            SHIPPED
-                .iter()
-                .map(|(name, text)| (PathBuf::from("workflows").join(name), (*text).to_owned()))
-                .collect(),
-            None,
-        )
+    /// The templates, when the catalog was loaded with them.
+    pub fn renderer(&self) -> Option<&Renderer> {
+        self.renderer.as_deref()
+    }
+
+    /// The templates, shared (the postman renders its failure notices with them).
+    pub fn shared_renderer(&self) -> Option<Arc<Renderer>> {
+        self.renderer.clone()
     }
 
     /// A workflow by id.

@@ -172,7 +172,8 @@ on_both_backends! {
         assert_eq!(state_of(&engine, case, None).await, "justering");
         clock.set(local(2026, 12, 2, 10));
         send(&engine, &root(case), "protokoll_justerat", role(Role::Sekreterare)).await;
-        assert_eq!(outbox_count(&engine, "beslut-expedierat").await, 1);
+        // To every förvaltningschef and the handläggare: one message each.
+        assert_eq!(outbox_count(&engine, "beslut-expedierat").await, 8);
         clock.set(local(2026, 12, 24, 10));
         engine.tick().await.unwrap();
         assert_eq!(state_of(&engine, case, None).await, "anslag", "22 days have not passed");
@@ -334,7 +335,8 @@ on_both_backends! {
             let text = std::fs::read_to_string(root.join(f)).unwrap().replace("after: 28d", "after: 10d");
             (root.join(f), text)
         });
-        let changed = Catalog::from_sources(files.to_vec(), None).unwrap();
+        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let changed = Catalog::from_sources(files.to_vec(), Some(&templates)).unwrap();
         let b = second_worker(db, &clock, changed).await;
         // Old children still run on version 1: no deadline on day 10.
         clock.set(local(2026, 10, 11, 9));

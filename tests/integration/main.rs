@@ -12,6 +12,8 @@ mod cli;
 mod concurrency;
 mod diarium;
 mod engine;
+mod mail;
 mod organisation;
 mod postlista;
+mod smtp;
 mod workflow_validation;

@@ -1,0 +1,44 @@
+//! Turning an [`OutgoingMessage`] into a MIME message: text and HTML as alternatives, files as
+//! attachments, UTF-8 throughout so å, ä and ö survive every hop.
+
+use lettre::Message;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart};
+
+use super::{Address, MailError, OutgoingMessage};
+
+fn mailbox(address: &Address) -> Result<Mailbox, MailError> {
+    let email = address
+        .email
+        .parse()
+        .map_err(|e| MailError::Permanent(format!("bad address {}: {e}", address.email)))?;
+    let name = (!address.name.is_empty()).then(|| address.name.clone());
+    Ok(Mailbox::new(name, email))
+}
+
+/// Builds the MIME message.
+pub fn to_lettre(message: &OutgoingMessage) -> Result<Message, MailError> {
+    let mut builder = Message::builder()
+        .message_id(Some(message.message_id.clone()))
+        .from(mailbox(&message.from)?)
+        .to(mailbox(&message.to)?)
+        .subject(message.subject.clone());
+    if let Some(reply_to) = &message.reply_to {
+        builder = builder.reply_to(mailbox(reply_to)?);
+    }
+    let body = MultiPart::alternative_plain_html(message.text.clone(), message.html.clone());
+    let built = if message.attachments.is_empty() {
+        builder.multipart(body)
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for a in &message.attachments {
+            let content_type = ContentType::parse(&a.media_type)
+                .map_err(|e| MailError::Permanent(format!("attachment {}: {e}", a.name)))?;
+            mixed = mixed.singlepart(
+                LettreAttachment::new(a.name.clone()).body(a.content.clone(), content_type),
+            );
+        }
+        builder.multipart(mixed)
+    };
+    built.map_err(|e| MailError::Permanent(format!("cannot build the message: {e}")))
+}

@@ -1,0 +1,109 @@
+//! The typed contexts templates are rendered with. Every field is always present (missing
+//! values are empty text), so strict mode catches a template that names a field that does not
+//! exist rather than one whose value happens to be missing today.
+
+use serde::Serialize;
+
+/// The municipality, as every message's footer shows it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Municipality {
+    /// "Norrvika kommun".
+    pub name: String,
+    /// The sender address.
+    pub email: String,
+    /// The switchboard.
+    pub phone: String,
+    /// The website.
+    pub website: String,
+}
+
+/// The context of a workflow step's message (invitations, reminders, sign-off, decisions).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MessageContext {
+    /// The municipality (also flattened into `municipality_name` for short templates).
+    pub kommun: Municipality,
+    /// The municipality's name.
+    pub municipality: String,
+    /// The ärende's number.
+    pub case_number: String,
+    /// The ärende's public title.
+    pub case_title: String,
+    /// The year the follow-up concerns.
+    pub year: String,
+    /// The unit (förvaltning) the message concerns.
+    pub unit_name: String,
+    /// The recipient's name.
+    pub recipient_name: String,
+    /// The personal link to act on (the questionnaire, the sign-off).
+    pub link: String,
+    /// The answering deadline, `YYYY-MM-DD`.
+    pub deadline: String,
+    /// The handläggare's name.
+    pub handlaggare_name: String,
+    /// The handläggare's email address.
+    pub handlaggare_email: String,
+    /// A comment, e.g. why an answer was returned.
+    pub comment: String,
+}
+
+impl MessageContext {
+    /// A filled-in example: what templates are checked and snapshot-tested with.
+    pub fn example() -> Self {
+        Self {
+            kommun: Municipality {
+                name: "Norrvika kommun".into(),
+                email: "kansli@norrvika.example".into(),
+                phone: "0999-12 30 00".into(),
+                website: "https://www.norrvika.example".into(),
+            },
+            municipality: "Norrvika kommun".into(),
+            case_number: "KS 2026/41".into(),
+            case_title: "Årlig uppföljning av aktiva åtgärder inom likabehandling 2026".into(),
+            year: "2026".into(),
+            unit_name: "Barn- och utbildningsförvaltningen".into(),
+            recipient_name: "Oskar Lindfors".into(),
+            link: "http://127.0.0.1:8080/enkat/EXEMPEL".into(),
+            deadline: "2026-10-29".into(),
+            handlaggare_name: "Amira Hadžić".into(),
+            handlaggare_email: "amira.hadzic@norrvika.example".into(),
+            comment: "Fyll i åtgärderna för lönekartläggningen.".into(),
+        }
+    }
+}
+
+/// The context of the notice to administrators that a message could not be delivered.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DeliveryFailureContext {
+    /// The municipality.
+    pub kommun: Municipality,
+    /// The municipality's name.
+    pub municipality: String,
+    /// The ärende's number (empty when none).
+    pub case_number: String,
+    /// The outbox id of the failed message.
+    pub message_id: String,
+    /// Its recipient.
+    pub recipient: String,
+    /// Its subject.
+    pub subject: String,
+    /// Delivery attempts made.
+    pub attempts: String,
+    /// The last error.
+    pub error: String,
+}
+
+impl DeliveryFailureContext {
+    /// A filled-in example.
+    pub fn example() -> Self {
+        Self {
+            kommun: MessageContext::example().kommun,
+            municipality: "Norrvika kommun".into(),
+            case_number: "KS 2026/41".into(),
+            message_id: "17".into(),
+            recipient: "oskar.lindfors@norrvika.example".into(),
+            subject: "Uppföljning av aktiva åtgärder 2026".into(),
+            attempts: "8".into(),
+            error: "550 5.1.1 mailbox unavailable".into(),
+        }
+    }
+}

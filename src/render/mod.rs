@@ -1,0 +1,243 @@
+//! Rendering: Handlebars in strict mode over the files in `templates/`. A template that uses a
+//! field its context does not have fails to render, and every email template is rendered once
+//! with an example of its typed context when the templates are loaded, so such a mistake stops
+//! `kansli workflow check` and the server's start instead of a message at three in the morning.
+//!
+//! Email templates are `templates/email/<id>/{subject,text,html}.hbs`, with shared partials in
+//! `templates/partials/` (`{{> sidfot}}`). HTML is escaped in `html.hbs`; subject and text are
+//! plain text and are not.
+
+mod context;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+pub use context::{DeliveryFailureContext, MessageContext, Municipality};
+
+/// A rendered email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body.
+    pub html: String,
+}
+
+/// A template problem, with the file it is in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct TemplateError {
+    /// The template file (or folder).
+    pub file: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Which typed context an email template is rendered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextKind {
+    /// A workflow step's message: [`MessageContext`].
+    Message,
+    /// The notice to administrators that a message could not be delivered:
+    /// [`DeliveryFailureContext`].
+    DeliveryFailure,
+}
+
+/// The template of the delivery-failure notice.
+pub const DELIVERY_FAILURE_TEMPLATE: &str = "leveransfel";
+
+impl ContextKind {
+    /// The context a template id renders with.
+    pub fn of(template: &str) -> Self {
+        if template == DELIVERY_FAILURE_TEMPLATE {
+            ContextKind::DeliveryFailure
+        } else {
+            ContextKind::Message
+        }
+    }
+}
+
+/// The loaded templates.
+#[derive(Debug)]
+pub struct Renderer {
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+    email_ids: Vec<String>,
+    documents: BTreeMap<String, PathBuf>,
+}
+
+impl Renderer {
+    /// Loads every template under `root` and renders each email template once with an example
+    /// of its context; returns every problem found.
+    pub fn load(root: &Path) -> Result<Self, Vec<TemplateError>> {
+        let mut problems = Vec::new();
+        let mut html = Handlebars::new();
+        let mut text = Handlebars::new();
+        html.set_strict_mode(true);
+        text.set_strict_mode(true);
+        text.register_escape_fn(handlebars::no_escape);
+
+        let partials = root.join("partials");
+        for (path, name) in files_with_suffix(&partials, ".hbs") {
+            // `sidfot.html.hbs` is the HTML partial `sidfot`; `sidfot.text.hbs` the text one.
+            let (registry, name) = match name.rsplit_once('.') {
+                Some((n, "html")) => (&mut html, n.to_owned()),
+                Some((n, "text")) => (&mut text, n.to_owned()),
+                _ => {
+                    problems.push(TemplateError {
+                        file: path,
+                        message: "a partial is named NAME.html.hbs or NAME.text.hbs".into(),
+                    });
+                    continue;
+                }
+            };
+            match std::fs::read_to_string(&path) {
+                Ok(source) => {
+                    if let Err(e) = registry.register_partial(&name, source) {
+                        problems.push(TemplateError {
+                            file: path,
+                            message: e.to_string(),
+                        });
+                    }
+                }
+                Err(e) => problems.push(TemplateError {
+                    file: path,
+                    message: e.to_string(),
+                }),
+            }
+        }
+
+        let mut email_ids = Vec::new();
+        let email = root.join("email");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&email)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        dirs.sort();
+        for dir in dirs {
+            let id = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut complete = true;
+            for part in ["subject", "text", "html"] {
+                let registry = if part == "html" { &mut html } else { &mut text };
+                let path = dir.join(format!("{part}.hbs"));
+                let registered = std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|source| {
+                        registry
+                            .register_template_string(
+                                &format!("{id}/{part}"),
+                                source.trim_end_matches('\n'),
+                            )
+                            .map_err(|e| e.to_string())
+                    });
+                if let Err(message) = registered {
+                    problems.push(TemplateError {
+                        file: path,
+                        message,
+                    });
+                    complete = false;
+                }
+            }
+            if complete {
+                email_ids.push(id);
+            }
+        }
+
+        let mut documents = BTreeMap::new();
+        for (path, name) in files_with_suffix(&root.join("documents"), ".html.hbs") {
+            documents.insert(name, path);
+        }
+
+        let renderer = Self {
+            html,
+            text,
+            email_ids,
+            documents,
+        };
+        for id in &renderer.email_ids {
+            let checked = match ContextKind::of(id) {
+                ContextKind::Message => renderer.email(id, &MessageContext::example()),
+                ContextKind::DeliveryFailure => {
+                    renderer.email(id, &DeliveryFailureContext::example())
+                }
+            };
+            if let Err(e) = checked {
+                problems.push(e);
+            }
+        }
+        if problems.is_empty() {
+            Ok(renderer)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Whether an email template exists.
+    pub fn has_email(&self, id: &str) -> bool {
+        self.email_ids.iter().any(|e| e == id)
+    }
+
+    /// Whether a document template exists.
+    pub fn has_document(&self, id: &str) -> bool {
+        self.documents.contains_key(id)
+    }
+
+    /// The email templates, by id.
+    pub fn email_ids(&self) -> &[String] {
+        &self.email_ids
+    }
+
+    /// Renders an email template with a context.
+    pub fn email<C: Serialize>(
+        &self,
+        id: &str,
+        context: &C,
+    ) -> Result<RenderedEmail, TemplateError> {
+        let part = |registry: &Handlebars<'static>, part: &str| {
+            registry
+                .render(&format!("{id}/{part}"), context)
+                .map_err(|e| TemplateError {
+                    file: PathBuf::from(format!("templates/email/{id}/{part}.hbs")),
+                    message: e.to_string(),
+                })
+        };
+        Ok(RenderedEmail {
+            // A subject is one line, whatever the template or a value put in it.
+            subject: part(&self.text, "subject")?
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            text: part(&self.text, "text")?,
+            html: part(&self.html, "html")?,
+        })
+    }
+}
+
+fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<(PathBuf, String)> {
+    let mut out: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter_map(|p| {
+                    let name = p.file_name()?.to_string_lossy().into_owned();
+                    let stem = name.strip_suffix(suffix)?.to_owned();
+                    Some((p, stem))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
