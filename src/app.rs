@@ -48,3 +48,17 @@ pub fn mailer(settings: &Settings) -> Result<Arc<dyn crate::mail::Mailer>, crate
         }
     })
 }
+
+/// The engine over `kansli` with the workflows of `catalog`, its links and office hours as
+/// `settings` say.
+pub fn engine(
+    settings: &Settings,
+    kansli: &crate::service::Kansli,
+    catalog: crate::workflow::Catalog,
+) -> Result<crate::service::Engine, crate::config::ConfigError> {
+    Ok(
+        crate::service::Engine::new(kansli.clone(), Arc::new(catalog), worker_name())
+            .with_base_url(&settings.mail.base_url)
+            .with_office_hours(settings.engine.office_hours()?),
+    )
+}

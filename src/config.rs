@@ -60,11 +60,39 @@ impl Default for WorkflowSettings {
 pub struct EngineSettings {
     /// Seconds between looks for due timers and scheduled starts; 0 turns the engine off.
     pub tick_seconds: u64,
+    /// Office hours for reminders, `"HH-HH"` in Stockholm time, e.g. `"08-17"`.
+    pub office_hours: String,
 }
 
 impl Default for EngineSettings {
     fn default() -> Self {
-        Self { tick_seconds: 5 }
+        Self {
+            tick_seconds: 5,
+            office_hours: "08-17".into(),
+        }
+    }
+}
+
+impl EngineSettings {
+    /// The office hours as `(opens, closes)`.
+    pub fn office_hours(&self) -> Result<(u32, u32), ConfigError> {
+        let bad = || ConfigError::Env {
+            name: "engine.office_hours".into(),
+            message: format!(
+                "{:?} is not HH-HH with opening before closing, e.g. 08-17",
+                self.office_hours
+            ),
+        };
+        let (open, close) = self.office_hours.split_once('-').ok_or_else(bad)?;
+        let (open, close): (u32, u32) = (
+            open.trim().parse().map_err(|_| bad())?,
+            close.trim().parse().map_err(|_| bad())?,
+        );
+        if open < close && close <= 24 {
+            Ok((open, close))
+        } else {
+            Err(bad())
+        }
     }
 }
 
@@ -257,6 +285,10 @@ impl Settings {
             }
             "KANSLI_WORKFLOWS_DIR" => self.workflows.dir = PathBuf::from(value),
             "KANSLI_WORKFLOWS_TEMPLATES" => self.workflows.templates = PathBuf::from(value),
+            "KANSLI_ENGINE_OFFICE_HOURS" => {
+                self.engine.office_hours = value.to_owned();
+                self.engine.office_hours().map_err(|e| bad(e.to_string()))?;
+            }
             "KANSLI_ENGINE_TICK_SECONDS" => {
                 self.engine.tick_seconds = value
                     .parse()

@@ -3,6 +3,7 @@
 //! assert.
 
 mod engine;
+mod mail;
 mod registry;
 
 use clap::Subcommand;
@@ -18,6 +19,9 @@ pub enum BenchCommand {
     /// The questionnaire-case workload through the engine: cases per second and step
     /// latencies at concurrency 1 and 200, beside the raw database rate.
     Engine(engine::EngineArgs),
+    /// Messages rendered and queued, and delivered to an SMTP sink, per second, beside a bare
+    /// lettre client's rate against the same sink.
+    Mail(mail::MailArgs),
 }
 
 /// Runs a benchmark.
@@ -25,5 +29,6 @@ pub async fn run(command: BenchCommand, settings: &Settings) -> anyhow::Result<(
     match command {
         BenchCommand::Registry(args) => registry::run(args, settings).await,
         BenchCommand::Engine(args) => engine::run(args, settings).await,
+        BenchCommand::Mail(args) => mail::run(args, settings).await,
     }
 }

@@ -1,7 +1,6 @@
 //! `kansli workflow`, `kansli event`, `kansli engine`, `kansli simulate`, `kansli deadline`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Map, Value};
@@ -11,7 +10,7 @@ use super::output::Format;
 use crate::config::Settings;
 use crate::domain::calendar::{format_local, parse_date};
 use crate::domain::{deadline, holidays};
-use crate::service::{Actor, Engine, Kansli, Outcome, Target};
+use crate::service::{Actor, Kansli, Outcome, Target};
 use crate::workflow::{Catalog, Sender, graph};
 
 /// `kansli workflow ...`
@@ -158,7 +157,8 @@ pub(super) async fn workflow(
         WorkflowCommand::List => {
             let catalog = load_catalog(settings)?;
             let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
-            let engine = Engine::new(kansli.clone(), Arc::new(catalog), crate::app::worker_name());
+            let engine = crate::app::engine(settings, kansli, catalog)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             println!("I mappen:");
             for e in engine.catalog().iter() {
                 let schedule = e
@@ -197,8 +197,8 @@ pub(super) async fn workflow(
             let (workflow, current) = match &case {
                 Some(number) => {
                     let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
-                    let engine =
-                        Engine::new(kansli.clone(), Arc::new(catalog), crate::app::worker_name());
+                    let engine = crate::app::engine(settings, kansli, catalog)
+                        .map_err(|e| CliError::Usage(e.to_string()))?;
                     let (wf, state) = engine.workflow_of(number).await?;
                     if wf.id != name {
                         return Err(CliError::Usage(format!(
@@ -237,7 +237,8 @@ pub(super) async fn workflow(
                     .unwrap_or_else(|_| Value::String(v.to_owned()));
                 variables.insert(k.trim().to_owned(), value);
             }
-            let engine = Engine::new(kansli.clone(), Arc::new(catalog), crate::app::worker_name());
+            let engine = crate::app::engine(settings, kansli, catalog)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             let (instance, number) = engine.start(&name, variables, actor).await?;
             println!("Arbetsflöde {name} startat (instans {instance}).");
             if let Some(n) = number {
@@ -259,11 +260,8 @@ pub(super) async fn event(
         .role
         .parse()
         .map_err(|e: String| CliError::Usage(format!("--as: {e}")))?;
-    let engine = Engine::new(
-        kansli.clone(),
-        Arc::new(load_catalog(settings)?),
-        crate::app::worker_name(),
-    );
+    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let target = Target {
         case_number: args.number.clone(),
         unit: args.unit.clone(),
@@ -298,11 +296,8 @@ pub(super) async fn events(
     number: &str,
     format: Format,
 ) -> Result<(), CliError> {
-    let engine = Engine::new(
-        kansli.clone(),
-        Arc::new(load_catalog(settings)?),
-        crate::app::worker_name(),
-    );
+    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let list = engine.events_of(number).await?;
     if let Format::Json = format {
         println!(
@@ -335,11 +330,8 @@ pub(super) async fn engine(
     command: EngineCommand,
 ) -> Result<(), CliError> {
     let EngineCommand::Tick = command;
-    let engine = Engine::new(
-        kansli.clone(),
-        Arc::new(load_catalog(settings)?),
-        crate::app::worker_name(),
-    );
+    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let (started, fired) = engine.tick().await?;
     for s in &started {
         println!("Startat: {s}");

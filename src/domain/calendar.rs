@@ -68,9 +68,13 @@ pub const OFFICE_HOURS: (u32, u32) = (8, 17);
 /// The first moment at or after `at` that falls in office hours on a vardag, in Stockholm:
 /// a reminder due on a Saturday night goes out on Monday at 08:00 (or Tuesday after a holiday).
 pub fn next_office_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    next_office_time_within(at, OFFICE_HOURS)
+}
+
+/// Like [`next_office_time`], for office hours `(opens, closes)` in whole hours.
+pub fn next_office_time_within(at: DateTime<Utc>, (open, close): (u32, u32)) -> DateTime<Utc> {
     use chrono::Timelike;
     let local = at.with_timezone(&Stockholm);
-    let (open, close) = OFFICE_HOURS;
     let day = local.date_naive();
     if super::holidays::is_vardag(day) && (open..close).contains(&local.hour()) {
         return at;

@@ -49,12 +49,7 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
         )
     })?;
     let renderer = catalog.shared_renderer();
-    let engine = crate::service::Engine::new(
-        kansli.clone(),
-        std::sync::Arc::new(catalog),
-        crate::app::worker_name(),
-    )
-    .with_base_url(&settings.mail.base_url);
+    let engine = crate::app::engine(&settings, &kansli, catalog)?;
     let postman = crate::service::Postman::new(
         kansli.clone(),
         crate::app::mailer(&settings)?,

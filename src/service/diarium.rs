@@ -659,11 +659,12 @@ impl Kansli {
         book.render(&row)
     }
 
-    /// The audit trail of an ärende, oldest first.
+    /// The history of an ärende, oldest first: every audited step, and every message its steps
+    /// queued (when it was queued, and when it was sent).
     pub async fn case_history(&self, number: &str) -> Result<Vec<HistoryEntry>, ServiceError> {
         let book = SeriesBook::load(self).await?;
         let row = self.case_row(&book, number).await?;
-        Ok(self
+        let mut entries: Vec<HistoryEntry> = self
             .store
             .audit_of(row.id)
             .await?
@@ -677,7 +678,39 @@ impl Kansli {
                 to_state: a.to_state,
                 detail: a.detail,
             })
-            .collect())
+            .collect();
+        for m in self.store.outbox(Some(row.id)).await? {
+            let what = format!(
+                "meddelande {} ({}) till {}: {}",
+                m.id,
+                m.template,
+                m.recipient_email.as_deref().unwrap_or("ingen mottagare"),
+                m.subject.as_deref().unwrap_or("")
+            );
+            entries.push(HistoryEntry {
+                at: m.created_at,
+                actor: "system".into(),
+                role: None,
+                action: "e-post köad".into(),
+                from_state: None,
+                to_state: None,
+                detail: Some(what.clone()),
+            });
+            if let Some(sent) = m.sent_at {
+                entries.push(HistoryEntry {
+                    at: sent,
+                    actor: "system".into(),
+                    role: None,
+                    action: "e-post skickad".into(),
+                    from_state: None,
+                    to_state: None,
+                    detail: Some(what),
+                });
+            }
+        }
+        // Stable: steps and the messages they queued keep their order within a moment.
+        entries.sort_by_key(|e| e.at);
+        Ok(entries)
     }
 
     pub(crate) async fn case_row(

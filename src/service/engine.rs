@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::diarium::SeriesBook;
 use super::{Actor, Kansli, OpenCase, ServiceError};
-use crate::domain::calendar::{add_local, local_date, local_year, next_office_time};
+use crate::domain::calendar::{add_local, local_date, local_year, next_office_time_within};
 use crate::domain::organisation::Role;
 use crate::mail::Address;
 use crate::render::{MessageContext, Municipality};
@@ -104,6 +104,7 @@ pub struct Engine {
     definitions: Arc<Mutex<HashMap<i32, Arc<Workflow>>>>,
     only_scheduling: Option<String>,
     base_url: String,
+    office_hours: (u32, u32),
 }
 
 /// A loaded instance with what its guards need.
@@ -142,7 +143,15 @@ impl Engine {
             definitions: Arc::default(),
             only_scheduling: None,
             base_url: "http://127.0.0.1:8080".into(),
+            office_hours: crate::domain::calendar::OFFICE_HOURS,
         }
+    }
+
+    /// Office hours `(opens, closes)` in whole hours, Stockholm time, for `calendar: vardag`
+    /// timers.
+    pub fn with_office_hours(mut self, hours: (u32, u32)) -> Self {
+        self.office_hours = hours;
+        self
     }
 
     /// The address people reach the server at, for links in emails.
@@ -864,7 +873,7 @@ impl Engine {
                     .await?;
             }
             let due_at = if plan.vardag {
-                next_office_time(plan.due_at)
+                next_office_time_within(plan.due_at, self.office_hours)
             } else {
                 plan.due_at
             };
