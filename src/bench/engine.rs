@@ -17,7 +17,7 @@ use crate::clock::ManualClock;
 use crate::config::Settings;
 use crate::domain::organisation::Role;
 use crate::service::{Actor, Engine, Kansli, Target};
-use crate::store::{Backend, Store, scratch};
+use crate::store::{Backend, Store};
 use crate::workflow::{Catalog, Sender};
 
 /// `kansli bench engine`
@@ -75,27 +75,12 @@ pub(super) async fn run(args: EngineArgs, settings: &Settings) -> anyhow::Result
         "raw cases/s",
         "ratio"
     );
-    let dir = std::env::temp_dir().join(format!("kansli-bench-engine-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    for conc in CONCURRENCY {
-        let url = format!(
-            "sqlite://{}",
-            dir.join(format!("engine-{conc}.db")).display()
-        );
-        measure("sqlite", &url, conc, args.cases, settings).await?;
-    }
-    if let Some(server) = &args.postgres {
-        for conc in CONCURRENCY {
-            let url = scratch::create_postgres_database(server, "kansli_bench").await?;
-            let result = measure("postgres", &url, conc, args.cases, settings).await;
-            scratch::drop_postgres_database(server, &url).await?;
-            result?;
-        }
-    } else {
-        println!("(PostgreSQL skipped: give --postgres URL or set TEST_DATABASE_URL)");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    super::on_backends(
+        args.postgres.as_deref(),
+        &CONCURRENCY,
+        |name, url, conc| async move { measure(name, &url, conc, args.cases, settings).await },
+    )
+    .await
 }
 
 async fn measure(

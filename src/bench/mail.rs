@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::mail::{Address, Mailer, OutgoingMessage, SmtpMailer, SmtpSecurity, SmtpSettings};
 use crate::render::{MessageContext, Renderer};
 use crate::service::{Kansli, Postman};
-use crate::store::{NewOutbox, Store, outbox_status, scratch};
+use crate::store::{NewOutbox, Store, outbox_status};
 
 /// `kansli bench mail`
 #[derive(Debug, clap::Args)]
@@ -58,20 +58,13 @@ pub(super) async fn run(args: MailArgs, settings: &Settings) -> anyhow::Result<(
         "backend", "messages", "enqueued/s", "delivered/s", "bare lettre/s", "ratio"
     );
     let bare = bare_lettre(&smtp, args.messages, args.senders).await?;
-    let dir = std::env::temp_dir().join(format!("kansli-bench-mail-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let url = format!("sqlite://{}", dir.join("mail.db").display());
-    measure("sqlite", &url, &args, &smtp, &renderer, bare).await?;
-    if let Some(server) = &args.postgres {
-        let url = scratch::create_postgres_database(server, "kansli_bench").await?;
-        let result = measure("postgres", &url, &args, &smtp, &renderer, bare).await;
-        scratch::drop_postgres_database(server, &url).await?;
-        result?;
-    } else {
-        println!("(PostgreSQL skipped: give --postgres URL or set TEST_DATABASE_URL)");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    let (args, smtp, renderer) = (&args, &smtp, &renderer);
+    super::on_backends(
+        args.postgres.as_deref(),
+        &[args.senders],
+        |name, url, _| async move { measure(name, &url, args, smtp, renderer, bare).await },
+    )
+    .await
 }
 
 async fn measure(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::service::{Actor, Kansli, OpenCase};
-use crate::store::{Backend, Store, scratch};
+use crate::store::{Backend, Store};
 
 /// `kansli bench registry`
 #[derive(Debug, clap::Args)]
@@ -28,32 +28,12 @@ pub(super) async fn run(args: RegistryArgs, _settings: &Settings) -> anyhow::Res
         "{:<10} {:>7} {:>16} {:>18} {:>7}",
         "backend", "writers", "numbers/s", "raw inserts/s", "ratio"
     );
-    let dir = tempfile_dir()?;
-    for writers in WRITERS {
-        let url = format!(
-            "sqlite://{}",
-            dir.join(format!("bench-{writers}.db")).display()
-        );
-        measure("sqlite", &url, writers, args.cases).await?;
-    }
-    if let Some(server) = &args.postgres {
-        for writers in WRITERS {
-            let url = scratch::create_postgres_database(server, "kansli_bench").await?;
-            let result = measure("postgres", &url, writers, args.cases).await;
-            scratch::drop_postgres_database(server, &url).await?;
-            result?;
-        }
-    } else {
-        println!("(PostgreSQL skipped: give --postgres URL or set TEST_DATABASE_URL)");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
-}
-
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kansli-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    super::on_backends(
+        args.postgres.as_deref(),
+        &WRITERS,
+        |name, url, writers| async move { measure(name, &url, writers, args.cases).await },
+    )
+    .await
 }
 
 async fn measure(name: &str, url: &str, writers: usize, cases: usize) -> anyhow::Result<()> {

@@ -17,11 +17,12 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::diarium::SeriesBook;
+use super::mail::{municipality_of, new_message_id};
 use super::{Actor, Kansli, OpenCase, ServiceError};
 use crate::domain::calendar::{add_local, local_date, local_year, next_office_time_within};
 use crate::domain::organisation::Role;
 use crate::mail::Address;
-use crate::render::{MessageContext, Municipality};
+use crate::render::MessageContext;
 use crate::store::{
     AuditInput, CaseRow, INSTANCE_SCOPE, InstanceRow, NewDocument, NewInstance, NewOutbox,
     NewTimer, OrgSnapshot, TimerRow, Tx, outbox_status, timer_status,
@@ -1206,7 +1207,6 @@ impl Letter<'_> {
             Some(Value::Null) | None => String::new(),
             Some(v) => v.to_string(),
         };
-        let municipality = org.municipality.as_ref();
         let handlaggare = self
             .case
             .and_then(|c| c.handlaggare_id)
@@ -1217,19 +1217,8 @@ impl Letter<'_> {
             .as_deref()
             .and_then(|u| org.units.iter().find(|x| x.code == u));
         MessageContext {
-            kommun: Municipality {
-                name: municipality.map(|m| m.name.clone()).unwrap_or_default(),
-                email: municipality
-                    .map(|m| m.sender_email.clone())
-                    .unwrap_or_default(),
-                phone: municipality
-                    .and_then(|m| m.phone.clone())
-                    .unwrap_or_default(),
-                website: municipality
-                    .and_then(|m| m.website.clone())
-                    .unwrap_or_default(),
-            },
-            municipality: municipality.map(|m| m.name.clone()).unwrap_or_default(),
+            municipality: municipality_of(org).name,
+            kommun: municipality_of(org),
             case_number: text("case_number"),
             case_title: self
                 .case
@@ -1250,12 +1239,6 @@ impl Letter<'_> {
             comment: text("comment"),
         }
     }
-}
-
-/// A Message-ID unique to one queued message: random, in the sender's domain.
-fn new_message_id(sender: &str) -> String {
-    let domain = sender.rsplit_once('@').map_or("kansli.invalid", |(_, d)| d);
-    format!("<{:032x}.kansli@{domain}>", rand::random::<u128>())
 }
 
 impl Engine {

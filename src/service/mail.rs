@@ -20,6 +20,24 @@ use crate::mail::{Address, Attachment, MailError, Mailer, OutgoingMessage};
 use crate::render::{DELIVERY_FAILURE_TEMPLATE, DeliveryFailureContext, Municipality, Renderer};
 use crate::store::{NewOutbox, OutboxFilter, OutboxRow, outbox_status};
 
+/// A Message-ID unique to one queued message: random, in the sender's domain. Fixed when the
+/// message is queued, so every delivery of it carries the same id.
+pub(crate) fn new_message_id(sender: &str) -> String {
+    let domain = sender.rsplit_once('@').map_or("kansli.invalid", |(_, d)| d);
+    format!("<{:032x}.kansli@{domain}>", rand::random::<u128>())
+}
+
+/// The municipality as message footers show it.
+pub(crate) fn municipality_of(org: &crate::store::OrgSnapshot) -> Municipality {
+    let m = org.municipality.as_ref();
+    Municipality {
+        name: m.map(|m| m.name.clone()).unwrap_or_default(),
+        email: m.map(|m| m.sender_email.clone()).unwrap_or_default(),
+        phone: m.and_then(|m| m.phone.clone()).unwrap_or_default(),
+        website: m.and_then(|m| m.website.clone()).unwrap_or_default(),
+    }
+}
+
 /// How long a claimed message is held before another dispatcher may take it over.
 pub const MESSAGE_LEASE: Duration = Duration::seconds(120);
 
@@ -141,15 +159,19 @@ impl Postman {
         self
     }
 
+    /// Claims up to `limit` due messages for this postman.
+    async fn claim(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<OutboxRow>, ServiceError> {
+        Ok(self
+            .kansli
+            .store
+            .claim_due_messages(&self.owner, now, MESSAGE_LEASE, limit)
+            .await?)
+    }
+
     /// Handles the next due message, if any.
     pub async fn try_dispatch_next(&self) -> Result<DispatchOutcome, ServiceError> {
         let now = self.kansli.clock.now();
-        let claimed = self
-            .kansli
-            .store
-            .claim_due_messages(&self.owner, now, MESSAGE_LEASE, 1)
-            .await?;
-        match claimed.into_iter().next() {
+        match self.claim(now, 1).await?.into_iter().next() {
             Some(message) => {
                 self.deliver(message, now).await?;
                 Ok(DispatchOutcome::Dispatched)
@@ -163,11 +185,7 @@ impl Postman {
         let mut handled = 0;
         loop {
             let now = self.kansli.clock.now();
-            let claimed = self
-                .kansli
-                .store
-                .claim_due_messages(&self.owner, now, MESSAGE_LEASE, 50)
-                .await?;
+            let claimed = self.claim(now, 50).await?;
             if claimed.is_empty() {
                 return Ok(handled);
             }
@@ -182,12 +200,7 @@ impl Postman {
     /// dispatcher killed at that moment would. For crash tests and nothing else.
     pub async fn deliver_and_abandon(&self) -> Result<bool, ServiceError> {
         let now = self.kansli.clock.now();
-        let claimed = self
-            .kansli
-            .store
-            .claim_due_messages(&self.owner, now, MESSAGE_LEASE, 1)
-            .await?;
-        let Some(message) = claimed.into_iter().next() else {
+        let Some(message) = self.claim(now, 1).await?.into_iter().next() else {
             return Ok(false);
         };
         let outgoing = self.outgoing(&message).await?;
@@ -197,12 +210,7 @@ impl Postman {
     /// Claims due messages and stops, as a dispatcher killed right after claiming would.
     pub async fn claim_and_abandon(&self) -> Result<usize, ServiceError> {
         let now = self.kansli.clock.now();
-        Ok(self
-            .kansli
-            .store
-            .claim_due_messages(&self.owner, now, MESSAGE_LEASE, 1000)
-            .await?
-            .len())
+        Ok(self.claim(now, 1000).await?.len())
     }
 
     async fn deliver(&self, message: OutboxRow, now: DateTime<Utc>) -> Result<(), ServiceError> {
@@ -271,25 +279,7 @@ impl Postman {
                 Some(id) => Some(self.kansli.case_number(id).await?),
                 None => None,
             };
-            let municipality = org.municipality.clone();
-            let kommun = Municipality {
-                name: municipality
-                    .as_ref()
-                    .map(|m| m.name.clone())
-                    .unwrap_or_default(),
-                email: municipality
-                    .as_ref()
-                    .map(|m| m.sender_email.clone())
-                    .unwrap_or_default(),
-                phone: municipality
-                    .as_ref()
-                    .and_then(|m| m.phone.clone())
-                    .unwrap_or_default(),
-                website: municipality
-                    .as_ref()
-                    .and_then(|m| m.website.clone())
-                    .unwrap_or_default(),
-            };
+            let kommun = municipality_of(&org);
             let context = DeliveryFailureContext {
                 municipality: kommun.name.clone(),
                 kommun: kommun.clone(),
