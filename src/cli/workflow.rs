@@ -151,7 +151,12 @@ pub(super) async fn workflow(
             let templates = templates.unwrap_or_else(|| settings.workflows.templates.clone());
             let catalog = Catalog::load(&dir, &templates).map_err(problems)?;
             let ids: Vec<String> = catalog.iter().map(|e| e.workflow.id.clone()).collect();
-            println!("{} arbetsflöden utan fel: {}", ids.len(), ids.join(", "));
+            println!(
+                "{} arbetsflöden och {} enkäter utan fel: {}",
+                ids.len(),
+                catalog.questionnaires().len(),
+                ids.join(", ")
+            );
             Ok(())
         }
         WorkflowCommand::List => {

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::definition::RawWorkflow;
 use super::model::{Problem, Workflow, validate};
+use crate::questionnaire::Questionnaires;
 use crate::render::Renderer;
 
 /// A workflow with the source it was read from.
@@ -29,6 +30,7 @@ pub struct Entry {
 pub struct Catalog {
     entries: BTreeMap<String, Entry>,
     renderer: Option<Arc<Renderer>>,
+    questionnaires: Arc<Questionnaires>,
 }
 
 impl Catalog {
@@ -60,7 +62,24 @@ impl Catalog {
             }
         }
         files.sort();
-        Self::from_sources(files, Some(templates))
+        let questionnaires = Questionnaires::load(&dir.join("enkater"));
+        match (Self::from_sources(files, Some(templates)), questionnaires) {
+            (Ok(catalog), Ok(q)) => Ok(Self {
+                questionnaires: Arc::new(q),
+                ..catalog
+            }),
+            (Ok(_), Err(p)) => Err(p),
+            (Err(p), Ok(_)) => Err(p),
+            (Err(mut a), Err(b)) => {
+                a.extend(b);
+                Err(a)
+            }
+        }
+    }
+
+    /// The questionnaires in the folder's `enkater/`.
+    pub fn questionnaires(&self) -> &Questionnaires {
+        &self.questionnaires
     }
 
     /// Builds a catalog from file names and texts; `templates` (when given) is checked for the
@@ -148,7 +167,11 @@ impl Catalog {
             }
         }
         if problems.is_empty() {
-            Ok(Self { entries, renderer })
+            Ok(Self {
+                entries,
+                renderer,
+                questionnaires: Arc::default(),
+            })
         } else {
             Err(problems)
         }
