@@ -59,6 +59,31 @@ pub fn engine(
     Ok(
         crate::service::Engine::new(kansli.clone(), Arc::new(catalog), worker_name())
             .with_base_url(&settings.mail.base_url)
-            .with_office_hours(settings.engine.office_hours()?),
+            .with_office_hours(settings.engine.office_hours()?)
+            .with_link_secret(link_secret(settings)?),
+    )
+}
+
+/// The secret personal links are made with, from `server.secret_file`.
+pub fn link_secret(
+    settings: &Settings,
+) -> Result<Arc<crate::service::links::LinkSecret>, crate::config::ConfigError> {
+    crate::service::links::LinkSecret::load_or_create(&settings.server.secret_file)
+        .map(Arc::new)
+        .map_err(|message| crate::config::ConfigError::Env {
+            name: "server.secret_file".into(),
+            message,
+        })
+}
+
+/// The dispatcher for the outbox, with the mail transport and link secret `settings` name.
+pub fn postman(
+    settings: &Settings,
+    kansli: &crate::service::Kansli,
+    renderer: Option<Arc<crate::render::Renderer>>,
+) -> anyhow::Result<crate::service::Postman> {
+    Ok(
+        crate::service::Postman::new(kansli.clone(), mailer(settings)?, renderer, worker_name())
+            .with_links(link_secret(settings)?, &settings.mail.base_url),
     )
 }

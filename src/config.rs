@@ -121,12 +121,16 @@ impl Default for DatabaseSettings {
 pub struct ServerSettings {
     /// The address to listen on.
     pub addr: SocketAddr,
+    /// The file holding the secret personal links are made with (created on first use). Keep
+    /// it out of backups of the database: links need both.
+    pub secret_file: PathBuf,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secret_file: PathBuf::from("var/secret"),
         }
     }
 }
@@ -254,6 +258,7 @@ impl Settings {
                     .map_err(|_| bad(format!("{value:?} is not HOST:PORT")))?;
             }
             "KANSLI_MAIL_DIR" => self.mail.dir = PathBuf::from(value),
+            "KANSLI_SERVER_SECRET_FILE" => self.server.secret_file = PathBuf::from(value),
             "KANSLI_MAIL_TRANSPORT" => {
                 self.mail.transport = match value {
                     "file" => MailTransport::File,

@@ -10,6 +10,7 @@ mod m20261122_000001_create_organisation;
 mod m20261122_000002_create_diarium;
 mod m20261122_000003_create_engine;
 mod m20261122_000004_extend_outbox;
+mod m20261122_000005_create_invitation;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_diarium::Migration),
             Box::new(m20261122_000003_create_engine::Migration),
             Box::new(m20261122_000004_extend_outbox::Migration),
+            Box::new(m20261122_000005_create_invitation::Migration),
         ]
     }
 }

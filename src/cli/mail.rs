@@ -8,7 +8,7 @@ use super::CliError;
 use super::output::Format;
 use crate::config::Settings;
 use crate::domain::calendar::format_local;
-use crate::service::{Actor, Kansli, Postman};
+use crate::service::{Actor, Kansli};
 
 /// `kansli mail ...`
 #[derive(Debug, Subcommand)]
@@ -114,9 +114,8 @@ pub(super) async fn mail(
             let renderer = crate::render::Renderer::load(&settings.workflows.templates)
                 .ok()
                 .map(Arc::new);
-            let mailer =
-                crate::app::mailer(settings).map_err(|e| CliError::Usage(e.to_string()))?;
-            let postman = Postman::new(kansli.clone(), mailer, renderer, crate::app::worker_name());
+            let postman = crate::app::postman(settings, kansli, renderer)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             let n = postman.dispatch_all_pending().await?;
             println!("{n} meddelande(n) hanterade.");
         }

@@ -50,12 +50,7 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     })?;
     let renderer = catalog.shared_renderer();
     let engine = crate::app::engine(&settings, &kansli, catalog)?;
-    let postman = crate::service::Postman::new(
-        kansli.clone(),
-        crate::app::mailer(&settings)?,
-        renderer,
-        crate::app::worker_name(),
-    );
+    let postman = crate::app::postman(&settings, &kansli, renderer)?;
     if settings.engine.tick_seconds > 0 {
         let every = std::time::Duration::from_secs(settings.engine.tick_seconds);
         tokio::spawn(run_engine(engine, postman, every));

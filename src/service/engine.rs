@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::diarium::SeriesBook;
+use super::links::{self, LinkSecret};
 use super::mail::{municipality_of, new_message_id};
 use super::{Actor, Kansli, OpenCase, ServiceError};
 use crate::domain::calendar::{add_local, local_date, local_year, next_office_time_within};
@@ -28,7 +29,7 @@ use crate::store::{
     NewTimer, OrgSnapshot, TimerRow, Tx, outbox_status, timer_status,
 };
 use crate::workflow::engine::allowed_events;
-use crate::workflow::model::{Recipient, Sender};
+use crate::workflow::model::{LinkPurpose, Recipient, Sender};
 use crate::workflow::{
     Catalog, ChildView, Decision, Effect, Event, InstanceView, TransitionError, Workflow, apply,
     catalog, start,
@@ -106,6 +107,7 @@ pub struct Engine {
     only_scheduling: Option<String>,
     base_url: String,
     office_hours: (u32, u32),
+    link_secret: Arc<LinkSecret>,
 }
 
 /// A loaded instance with what its guards need.
@@ -145,7 +147,14 @@ impl Engine {
             only_scheduling: None,
             base_url: "http://127.0.0.1:8080".into(),
             office_hours: crate::domain::calendar::OFFICE_HOURS,
+            link_secret: Arc::new(LinkSecret::random()),
         }
+    }
+
+    /// The secret personal links are made with (the server's, so its links stay valid).
+    pub fn with_link_secret(mut self, secret: Arc<LinkSecret>) -> Self {
+        self.link_secret = secret;
+        self
     }
 
     /// Office hours `(opens, closes)` in whole hours, Stockholm time, for `calendar: vardag`
@@ -862,6 +871,8 @@ impl Engine {
         }
         if decision.finished {
             tx.cancel_timers(instance.id, None, None).await?;
+            // An approved answer cannot be changed through an old link.
+            tx.revoke_invitations(&[instance.id], now).await?;
         }
         for name in &decision.cancel_timers {
             tx.cancel_timers(instance.id, None, Some(name)).await?;
@@ -906,7 +917,7 @@ impl Engine {
         let mut children = Vec::new();
         for effect in &decision.effects {
             match effect {
-                Effect::Email { template, to } => {
+                Effect::Email { template, to, link } => {
                     let letter = Letter {
                         org,
                         workflow,
@@ -915,7 +926,8 @@ impl Engine {
                         case,
                         deadline,
                     };
-                    self.queue_email(tx, &letter, template, to, now).await?;
+                    self.queue_email(tx, &letter, template, to, *link, now)
+                        .await?;
                 }
                 Effect::Document {
                     template,
@@ -1013,6 +1025,9 @@ impl Engine {
                             Some((now, by.actor.as_str().to_owned())),
                         )
                         .await?;
+                        // A closed ärende takes no answers: every link into it dies.
+                        tx.revoke_invitations(&tx.instance_ids_of_case(id).await?, now)
+                            .await?;
                         tx.append_audit(
                             Some(id),
                             by.actor.as_str(),
@@ -1227,8 +1242,7 @@ impl Letter<'_> {
             year: text("year"),
             unit_name: unit.map(|u| u.name.clone()).unwrap_or_default(),
             recipient_name: recipient.name.clone(),
-            // The personal questionnaire link comes with the questionnaire (issue 5); until
-            // then the link leads to the service.
+            // Without a personal link (the effect asks for none), the service's start page.
             link: format!("{}/", base_url.trim_end_matches('/')),
             deadline: self
                 .deadline
@@ -1249,6 +1263,7 @@ impl Engine {
         letter: &Letter<'_>,
         template: &str,
         to: &[Recipient],
+        link: Option<LinkPurpose>,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let renderer = self.catalog.renderer().ok_or_else(|| {
@@ -1306,7 +1321,23 @@ impl Engine {
             return Ok(());
         }
         for recipient in recipients {
-            let context = letter.context(&recipient, &self.base_url);
+            let mut context = letter.context(&recipient, &self.base_url);
+            if let Some(purpose) = link {
+                // A link of the recipient's own. The message is stored with a marker; the
+                // dispatcher writes the link in when it sends (see `links`).
+                let nonce = links::new_nonce();
+                let hash = links::token_hash(&self.link_secret.token(&nonce));
+                tx.insert_invitation(
+                    letter.instance.id,
+                    purpose.code(),
+                    &nonce,
+                    &hash,
+                    &recipient.email,
+                    now,
+                )
+                .await?;
+                context.link = links::marker(&nonce);
+            }
             let mut rendered = renderer
                 .email(template, &context)
                 .map_err(|e| anyhow::anyhow!("email {template}: {e}"))?;

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+use super::links::{self, LinkSecret};
 use super::{Kansli, ServiceError};
 use crate::domain::organisation::Role;
 use crate::mail::{Address, Attachment, MailError, Mailer, OutgoingMessage};
@@ -133,6 +134,7 @@ pub struct Postman {
     renderer: Option<Arc<Renderer>>,
     policy: RetryPolicy,
     owner: String,
+    links: Option<(Arc<LinkSecret>, String)>,
 }
 
 impl Postman {
@@ -150,7 +152,16 @@ impl Postman {
             renderer,
             policy: RetryPolicy::DEFAULT,
             owner: owner.into(),
+            links: None,
         }
+    }
+
+    /// Writes personal links into messages when it sends them, with the engine's secret and the
+    /// server's address. Without it, a message that holds a link waits (it is not sent with a
+    /// link that would not work).
+    pub fn with_links(mut self, secret: Arc<LinkSecret>, base_url: &str) -> Self {
+        self.links = Some((secret, base_url.to_owned()));
+        self
     }
 
     /// With another retry policy.
@@ -218,6 +229,7 @@ impl Postman {
         let outcome = match self.outgoing(&message).await {
             Ok(outgoing) => self.mailer.send(&outgoing).await,
             Err(ServiceError::Invalid(e)) => Err(MailError::Permanent(e)),
+            Err(ServiceError::Unexpected(e)) => Err(MailError::Transient(e.to_string())),
             Err(e) => return Err(e),
         };
         let store = &self.kansli.store;
@@ -384,6 +396,21 @@ impl Postman {
                 content,
             });
         }
+        let text = row.text_body.clone().unwrap_or_default();
+        let html = row.html_body.clone().unwrap_or_default();
+        let (text, html) = match &self.links {
+            Some((secret, base_url)) => (
+                links::fill(&text, base_url, secret),
+                links::fill(&html, base_url, secret),
+            ),
+            None if links::redact(&text) != text || links::redact(&html) != html => {
+                return Err(ServiceError::Unexpected(anyhow::anyhow!(
+                    "message {} holds a personal link, but this dispatcher has no link secret",
+                    row.id
+                )));
+            }
+            None => (text, html),
+        };
         Ok(OutgoingMessage {
             message_id: row.message_id.clone().ok_or_else(|| {
                 ServiceError::Invalid(format!("message {} has no Message-ID", row.id))
@@ -392,8 +419,8 @@ impl Postman {
             reply_to,
             to,
             subject: row.subject.clone().unwrap_or_default(),
-            text: row.text_body.clone().unwrap_or_default(),
-            html: row.html_body.clone().unwrap_or_default(),
+            text,
+            html,
             attachments,
         })
     }
@@ -487,8 +514,17 @@ impl Kansli {
             sent_at: row.sent_at,
             last_error: row.last_error,
             created_at: row.created_at,
-            text: if whole { row.text_body } else { None },
-            html: if whole { row.html_body } else { None },
+            // The stored message shows where its personal link was, never the link.
+            text: if whole {
+                row.text_body.as_deref().map(links::redact)
+            } else {
+                None
+            },
+            html: if whole {
+                row.html_body.as_deref().map(links::redact)
+            } else {
+                None
+            },
         })
     }
 }

@@ -4,6 +4,7 @@
 
 mod diarium;
 mod engine;
+pub mod links;
 mod mail;
 mod organisation;
 mod postlista;

@@ -9,6 +9,7 @@
 pub mod entity;
 
 mod diarium;
+mod invitation;
 mod organisation;
 mod outbox;
 pub mod scratch;
@@ -27,6 +28,7 @@ use sea_orm::{
 
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
+pub use invitation::InvitationRow;
 pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
 };

@@ -201,6 +201,10 @@ pub enum RawEffect {
         /// Roles in the instance's unit (`chef`, `förvaltningschef`), `handläggare` (the
         /// ärende's), or `unit` (the unit's own address).
         to: Vec<String>,
+        /// A personal link in the message: `answer` (to the questionnaire) or `signoff` (to
+        /// approve or return the submitted answer). Each recipient gets a token of their own.
+        #[serde(default)]
+        link: Option<String>,
     },
     /// Render a document and register it as a handling in the ärende.
     Document {

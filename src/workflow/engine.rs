@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 
 use super::model::{
-    EffectSpec, Guard, Recipient, Sender, State, TimerSpec, TimerWhen, Transition, Workflow,
-    placeholders,
+    EffectSpec, Guard, LinkPurpose, Recipient, Sender, State, TimerSpec, TimerWhen, Transition,
+    Workflow, placeholders,
 };
 use crate::domain::calendar::{add_local, sub_local};
 use crate::domain::document::Direction;
@@ -70,6 +70,8 @@ pub enum Effect {
         template: String,
         /// Recipients.
         to: Vec<Recipient>,
+        /// The personal link the message carries.
+        link: Option<LinkPurpose>,
     },
     /// Render a document and register it as a handling.
     Document {
@@ -393,9 +395,10 @@ fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
                 decision.timers.retain(|t| t.name != *name);
                 continue;
             }
-            EffectSpec::Email { template, to } => Effect::Email {
+            EffectSpec::Email { template, to, link } => Effect::Email {
                 template: template.clone(),
                 to: to.clone(),
+                link: *link,
             },
             EffectSpec::Document {
                 template,

@@ -278,6 +278,8 @@ pub enum EffectSpec {
         template: String,
         /// Recipients.
         to: Vec<Recipient>,
+        /// The personal link the message carries.
+        link: Option<LinkPurpose>,
     },
     /// Register a rendered document.
     Document {
@@ -316,6 +318,26 @@ pub enum EffectSpec {
         /// Why.
         reason: String,
     },
+}
+
+/// What a personal link in an email lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// Answer the questionnaire for the instance's unit.
+    Answer,
+    /// Read the submitted answer and approve or return it.
+    Signoff,
+}
+
+impl LinkPurpose {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            LinkPurpose::Answer => "answer",
+            LinkPurpose::Signoff => "signoff",
+        }
+    }
 }
 
 /// Who an email goes to.
@@ -744,7 +766,7 @@ fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> 
     for e in list {
         let (l, col) = (e.referenced.line(), e.referenced.column());
         let spec = match &e.value {
-            RawEffect::Email { template, to } => {
+            RawEffect::Email { template, to, link } => {
                 c.refs.email_templates.push((template.clone(), l, col));
                 let mut recipients = Vec::new();
                 for r in to {
@@ -760,9 +782,26 @@ fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> 
                 if to.is_empty() {
                     c.at(e, format!("email {template} has no recipients"));
                 }
-                EffectSpec::Email {
-                    template: template.clone(),
-                    to: recipients,
+                {
+                    let link = match link.as_deref() {
+                        None => None,
+                        Some("answer") => Some(LinkPurpose::Answer),
+                        Some("signoff") => Some(LinkPurpose::Signoff),
+                        Some(other) => {
+                            c.at(
+                                e,
+                                format!(
+                                    "email {template}: link {other:?} is neither answer nor signoff"
+                                ),
+                            );
+                            None
+                        }
+                    };
+                    EffectSpec::Email {
+                        template: template.clone(),
+                        to: recipients,
+                        link,
+                    }
                 }
             }
             RawEffect::Document {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use kansli::clock::ManualClock;
 use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use kansli::render::{MessageContext, Renderer};
+use kansli::service::links::LinkSecret;
 use kansli::service::{Actor, DispatchOutcome, Engine, Kansli, Postman};
 use kansli::store::{NewFile, NewOutbox, outbox_status};
 use kansli::workflow::Catalog;
@@ -46,6 +47,14 @@ fn postman(kansli: &Kansli, sink: &SmtpSink, owner: &str) -> Postman {
         shipped().shared_renderer(),
         owner,
     )
+    .with_links(secret(), BASE_URL)
+}
+
+const BASE_URL: &str = "https://kansli.norrvika.example";
+
+/// The link secret the tests' engine and postman share, as a server's do.
+fn secret() -> Arc<LinkSecret> {
+    Arc::new(LinkSecret::from_hex(&"5a".repeat(32)).unwrap())
 }
 
 /// The yearly follow-up started on 1 October: seven invitations in the outbox.
@@ -59,7 +68,9 @@ async fn started(db: &TestDb, organisation: Option<&str>) -> (Kansli, Engine, Ma
         )
         .await
         .unwrap();
-    let engine = Engine::new(kansli.clone(), Arc::new(shipped()), "engine");
+    let engine = Engine::new(kansli.clone(), Arc::new(shipped()), "engine")
+        .with_base_url(BASE_URL)
+        .with_link_secret(secret());
     engine.tick().await.unwrap();
     (kansli, engine, clock)
 }
@@ -111,6 +122,7 @@ on_both_backends! {
         assert_eq!(invitation.reply_to.as_deref(), Some("Amira Hadžić <amira.hadzic@norrvika.example>"));
         let text = invitation.text.as_deref().unwrap();
         assert!(text.starts_with("Hej Oskar Lindfors!"), "{text}");
+        assert!(text.contains(&format!("{BASE_URL}/enkat/")), "a personal link: {text}");
         assert!(text.contains("Svara senast 2026-10-29"), "{text}");
         assert!(text.contains("Norrvika kommun\nkansli@norrvika.example"), "the footer partial: {text}");
         let html = invitation.html.as_deref().unwrap();
@@ -275,6 +287,63 @@ on_both_backends! {
         let last = messages.iter().find(|m| m.template == "enkat-sista-paminnelse").unwrap().created_at;
         assert_eq!((first, last), (local(2026, 12, 28, 8), local(2027, 1, 4, 8)), "sent when due, not when noticed");
     }
+    async fn a_personal_link_is_stored_only_as_a_hash_and_dies_when_the_answer_is_approved(db) {
+        let sink = SmtpSink::start();
+        let (kansli, engine, _clock) = started(db, None).await;
+        let p = postman(&kansli, &sink, "p");
+        p.dispatch_all_pending().await.unwrap();
+        let received = sink.received();
+        let invitation = received.iter().find(|m| m.rcpt_tos == ["oskar.lindfors@norrvika.example"]).unwrap();
+        let text = invitation.text.as_deref().unwrap();
+        let token = text.split(&format!("{BASE_URL}/enkat/")).nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+        assert_eq!(token.len(), 64, "{text}");
+        // Every link is its own.
+        let tokens: std::collections::HashSet<String> = received.iter().map(|m| m.text.clone().unwrap()).collect();
+        assert_eq!(tokens.len(), 7);
+        // The database holds the hash, and the stored message a placeholder, never the token.
+        let store = kansli.store();
+        let case_id = store.list_cases(&Default::default()).await.unwrap()[0].id;
+        let buf = store.instances_of_case(case_id).await.unwrap().into_iter().find(|i| i.unit_code.as_deref() == Some("BUF")).unwrap();
+        let links = store.invitations_of(buf.id).await.unwrap();
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].token_sha256, kansli::service::links::token_hash(&token));
+        assert_eq!(links[0].purpose, "answer");
+        for m in store.outbox(None).await.unwrap() {
+            let all = format!("{:?}", m);
+            assert!(!all.contains(&token), "the outbox holds the token: {all}");
+        }
+        let shown = kansli.messages(None, None).await.unwrap();
+        for m in &shown {
+            let whole = kansli.message(m.id).await.unwrap();
+            assert!(!whole.text.clone().unwrap_or_default().contains(&token));
+        }
+        let oskar = shown.iter().find(|m| m.to.as_deref() == Some("oskar.lindfors@norrvika.example")).unwrap();
+        assert!(kansli.message(oskar.id).await.unwrap().text.unwrap().contains("[personlig länk]"));
+        assert!(store.live_invitation(&kansli::service::links::token_hash(&token)).await.unwrap().is_some());
+        // Submitted: the förvaltningschef gets a sign-off link of her own.
+        let target = kansli::service::Target { case_number: "KS 2026/1".into(), unit: Some("BUF".into()) };
+        let chef = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Chef);
+        let head = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Forvaltningschef);
+        engine.send(&target, "svar_inskickat", chef, &Actor::new("oskar"), None).await.unwrap();
+        let links = store.invitations_of(buf.id).await.unwrap();
+        assert_eq!(links.iter().filter(|l| l.purpose == "signoff").count(), 1);
+        // Approved: every link of that answer dies; the others live on.
+        engine.send(&target, "godkann", head, &Actor::new("karin"), None).await.unwrap();
+        assert!(store.invitations_of(buf.id).await.unwrap().iter().all(|l| l.revoked_at.is_some()));
+        assert!(store.live_invitation(&kansli::service::links::token_hash(&token)).await.unwrap().is_none());
+        let sof = store.instances_of_case(case_id).await.unwrap().into_iter().find(|i| i.unit_code.as_deref() == Some("SOF")).unwrap();
+        assert!(store.invitations_of(sof.id).await.unwrap().iter().all(|l| l.revoked_at.is_none()));
+        // A dispatcher without the secret does not send a message with a link it cannot write.
+        let blind = Postman::new(kansli.clone(), Arc::new(SmtpMailer::new(&SmtpSettings { host: "127.0.0.1".into(), port: sink.port, security: SmtpSecurity::None, ..Default::default() }).unwrap()), None, "blind");
+        blind.dispatch_all_pending().await.unwrap();
+        let after = kansli.messages(None, None).await.unwrap();
+        let signoff = after.iter().find(|m| m.template == "enkat-attestering").unwrap();
+        assert_eq!(signoff.status, "pending", "held back, not sent without its link");
+        assert!(signoff.last_error.as_deref().unwrap().contains("no link secret"), "{:?}", signoff.last_error);
+        let approved = after.iter().find(|m| m.template == "enkat-godkand").unwrap();
+        assert_eq!(approved.status, "sent", "a message without a link goes as usual");
+    }
+
 }
 
 #[test]

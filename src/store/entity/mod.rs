@@ -8,6 +8,7 @@ pub mod cron_start;
 pub mod document;
 pub mod file_blob;
 pub mod idempotency_key;
+pub mod invitation;
 pub mod municipality;
 pub mod organ;
 pub mod outbox;

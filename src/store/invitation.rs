@@ -1,0 +1,90 @@
+//! Personal links: a nonce and the SHA-256 of the token made from it. The token needs the
+//! server's secret, so a copy of the database gives nobody a working link.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::entity::{invitation, workflow_instance};
+use super::{Store, StoreError, Tx};
+
+/// A stored link.
+pub type InvitationRow = invitation::Model;
+
+impl Tx {
+    /// Stores a link's hash.
+    pub async fn insert_invitation(
+        &self,
+        instance_id: i32,
+        purpose: &str,
+        nonce: &str,
+        token_sha256: &str,
+        recipient_email: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        invitation::ActiveModel {
+            instance_id: Set(instance_id),
+            purpose: Set(purpose.to_owned()),
+            nonce: Set(nonce.to_owned()),
+            token_sha256: Set(token_sha256.to_owned()),
+            recipient_email: Set(recipient_email.to_owned()),
+            created_at: Set(at),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.txn)
+        .await?;
+        Ok(())
+    }
+
+    /// Revokes every live link of the given instances.
+    pub async fn revoke_invitations(
+        &self,
+        instance_ids: &[i32],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if instance_ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(invitation::Entity::update_many()
+            .col_expr(invitation::Column::RevokedAt, Expr::value(Some(at)))
+            .filter(invitation::Column::InstanceId.is_in(instance_ids.iter().copied()))
+            .filter(invitation::Column::RevokedAt.is_null())
+            .exec(&self.txn)
+            .await?
+            .rows_affected)
+    }
+
+    /// The ids of an ärende's instances, read inside the transaction.
+    pub async fn instance_ids_of_case(&self, case_id: i32) -> Result<Vec<i32>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::CaseId.eq(case_id))
+            .all(&self.txn)
+            .await?
+            .into_iter()
+            .map(|i| i.id)
+            .collect())
+    }
+}
+
+impl Store {
+    /// The live link with this token hash.
+    pub async fn live_invitation(
+        &self,
+        token_sha256: &str,
+    ) -> Result<Option<InvitationRow>, StoreError> {
+        Ok(invitation::Entity::find()
+            .filter(invitation::Column::TokenSha256.eq(token_sha256))
+            .filter(invitation::Column::RevokedAt.is_null())
+            .one(self.db())
+            .await?)
+    }
+
+    /// Every link of an instance.
+    pub async fn invitations_of(&self, instance_id: i32) -> Result<Vec<InvitationRow>, StoreError> {
+        Ok(invitation::Entity::find()
+            .filter(invitation::Column::InstanceId.eq(instance_id))
+            .all(self.db())
+            .await?)
+    }
+}
