@@ -376,12 +376,12 @@ mod tests {
         .unwrap();
         let s = Settings::load(
             Some(&path),
-            env(&[("KANSLI_DATABASE_URL", "postgres://u:secret@h/db")]),
+            env(&[("KANSLI_DATABASE_URL", "postgres://u:hemligt-QX91@h/db")]),
         )
         .unwrap();
-        assert_eq!(s.database.url, "postgres://u:secret@h/db");
+        assert_eq!(s.database.url, "postgres://u:hemligt-QX91@h/db");
         assert_eq!(s.database.max_connections, 3);
-        assert!(!format!("{s:?}").contains("secret"));
+        assert!(!format!("{s:?}").contains("hemligt-QX91"));
     }
 
     #[test]
