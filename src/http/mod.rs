@@ -53,7 +53,9 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let postman = crate::app::postman(&settings, &kansli, renderer)?;
     if settings.engine.tick_seconds > 0 {
         let every = std::time::Duration::from_secs(settings.engine.tick_seconds);
-        tokio::spawn(run_engine(engine, postman, every));
+        // Separate tasks: a mail server that times out must not hold up timers and starts.
+        tokio::spawn(run_postman(postman, every));
+        tokio::spawn(run_engine(engine, every));
     }
     let addr = args.addr.unwrap_or(settings.server.addr);
     let listener = TcpListener::bind(addr)
@@ -77,24 +79,13 @@ pub fn router(kansli: Kansli) -> Router {
         .with_state(kansli)
 }
 
-/// The engine's background loop: the outbox, scheduled starts and due timers, every `every`. A failed
+/// The engine's background loop: scheduled starts and due timers, every `every`. A failed
 /// look is logged and retried at the next; claimed work whose lease runs out is taken again.
-async fn run_engine(
-    engine: crate::service::Engine,
-    postman: crate::service::Postman,
-    every: std::time::Duration,
-) {
+async fn run_engine(engine: crate::service::Engine, every: std::time::Duration) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        match postman.dispatch_all_pending().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(messages = n, "outbox dispatched"),
-            Err(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "dispatch failed")
-            }
-        }
         match engine.tick().await {
             Ok((started, fired)) => {
                 for s in started {
@@ -106,6 +97,22 @@ async fn run_engine(
             }
             Err(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "engine tick failed")
+            }
+        }
+    }
+}
+
+/// The outbox's background loop: what is due, every `every`.
+async fn run_postman(postman: crate::service::Postman, every: std::time::Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match postman.dispatch_all_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "outbox dispatched"),
+            Err(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "dispatch failed")
             }
         }
     }

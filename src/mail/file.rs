@@ -39,10 +39,16 @@ impl Mailer for FileMailer {
         // Written under a temporary name and renamed, so a reader never sees half a message;
         // the same Message-ID gives the same file name, so a repeated delivery replaces it.
         tokio::task::spawn_blocking(move || {
+            use std::io::Write;
             std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join(format!(".{stem}.tmp"));
-            std::fs::write(&tmp, bytes)?;
-            std::fs::rename(&tmp, dir.join(format!("{stem}.eml")))
+            let tmp = dir.join(format!(".{stem}.{:08x}.tmp", rand::random::<u32>()));
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(&bytes)?;
+            // On disk before it counts as sent: a power cut must not leave a "sent" message
+            // whose file is empty.
+            file.sync_all()?;
+            std::fs::rename(&tmp, dir.join(format!("{stem}.eml")))?;
+            std::fs::File::open(&dir)?.sync_all()
         })
         .await
         .map_err(|e| MailError::Transient(e.to_string()))?

@@ -12,7 +12,14 @@ fn mailbox(address: &Address) -> Result<Mailbox, MailError> {
         .email
         .parse()
         .map_err(|e| MailError::Permanent(format!("bad address {}: {e}", address.email)))?;
-    let name = (!address.name.is_empty()).then(|| address.name.clone());
+    // A display name is one line: control characters would break the header (and lettre
+    // refuses them by panicking), so they become spaces here, whatever let them in.
+    let name: String = address
+        .name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let name = (!name.trim().is_empty()).then(|| name.trim().to_owned());
     Ok(Mailbox::new(name, email))
 }
 

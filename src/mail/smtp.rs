@@ -123,8 +123,21 @@ impl Mailer for SmtpMailer {
         let email = to_lettre(message)?;
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
+            Err(e) if e.is_permanent() && refuses_the_recipient(&e) => {
+                Err(MailError::Permanent(e.to_string()))
+            }
+            // Other 5xx replies are about the session, not this message: a quota, a login, a
+            // TLS requirement. They are retried (and reported when the attempts run out).
             Err(e) => Err(MailError::Transient(e.to_string())),
         }
     }
+}
+
+/// Whether a permanent reply refuses the recipient or the message itself (550, 551, 553: no
+/// such mailbox, not local, name not allowed) rather than the session.
+fn refuses_the_recipient(error: &lettre::transport::smtp::Error) -> bool {
+    error
+        .status()
+        .map(|code| code.to_string())
+        .is_some_and(|code| matches!(code.as_str(), "550" | "551" | "553"))
 }

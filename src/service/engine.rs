@@ -364,6 +364,20 @@ impl Engine {
         idempotency_key: Option<&str>,
     ) -> Result<Outcome, ServiceError> {
         let instance = self.target_instance(target).await?;
+        self.send_to(instance, event, Map::new(), sender, actor, idempotency_key)
+            .await
+    }
+
+    /// Sends an event that sets `values` (declared variables) to an instance.
+    pub(crate) async fn send_to(
+        &self,
+        instance: InstanceRow,
+        event: &str,
+        values: Map<String, Value>,
+        sender: Sender,
+        actor: &Actor,
+        idempotency_key: Option<&str>,
+    ) -> Result<Outcome, ServiceError> {
         if let Some(key) = idempotency_key
             && self.kansli.store.idempotency_key_used(key).await?
         {
@@ -371,7 +385,7 @@ impl Engine {
         }
         let loaded = self.load(instance).await?;
         let now = self.now();
-        let decision = decide(&loaded, event, sender, now)?;
+        let decision = decide(&loaded, event, &values, sender, now)?;
         let org = self.kansli.store.org_snapshot().await?;
         let case = match loaded.row.case_id {
             Some(id) => self.kansli.store.case_by_id(id).await?,
@@ -424,12 +438,18 @@ impl Engine {
                 return Ok(fired);
             }
             let org = self.kansli.store.org_snapshot().await?;
+            // Everything read from the pool is read now: a batch holds one connection for its
+            // transaction, and must not wait for a second one (a pool of one would deadlock).
+            for timer in &claimed {
+                if let Some(instance) = self.kansli.store.instance(timer.instance_id).await? {
+                    self.definition(instance.definition_id).await?;
+                }
+            }
             let tx = self.kansli.store.begin().await?;
             let mut deferred: Vec<i32> = Vec::new();
             let mut blocked: Vec<i32> = Vec::new();
-            let mut failure = None;
             for timer in &claimed {
-                if blocked.contains(&timer.instance_id) || failure.is_some() {
+                if blocked.contains(&timer.instance_id) {
                     deferred.push(timer.id);
                     continue;
                 }
@@ -445,19 +465,27 @@ impl Engine {
                         deferred.push(timer.id);
                     }
                     Err(e) => {
+                        // A step that cannot be taken (a broken effect, a definition that no
+                        // longer loads) must not hold up every timer behind it: it is set aside
+                        // as failed, with its reason, for an administrator to look at.
                         step.rollback().await?;
                         tracing::error!(timer = timer.id, error.message = %e, "timer failed");
-                        deferred.push(timer.id);
-                        failure = Some(e);
+                        let note = format!("failed: {e}");
+                        tx.finish_timer(
+                            timer.id,
+                            &self.owner,
+                            timer_status::FAILED,
+                            Some(note),
+                            now,
+                        )
+                        .await?;
+                        blocked.push(timer.instance_id);
                     }
                 }
             }
             tx.commit().await?;
             for id in deferred {
                 self.kansli.store.release_timer(id, &self.owner).await?;
-            }
-            if let Some(e) = failure {
-                return Err(e);
             }
         }
     }
@@ -493,7 +521,8 @@ impl Engine {
             }
             .to_string())
         } else {
-            decide(&loaded, &timer.event, Sender::System, now).map_err(|e| e.to_string())
+            decide(&loaded, &timer.event, &Map::new(), Sender::System, now)
+                .map_err(|e| e.to_string())
         };
         let decision = match decision {
             Ok(d) => d,
@@ -532,7 +561,10 @@ impl Engine {
         // A repeating timer comes back while the instance stays where the timer belongs.
         let still_there = !decision.finished
             && (timer.state == INSTANCE_SCOPE
-                || (timer.state == decision.to && !decision.state_changed));
+                || (timer.state == decision.to && !decision.state_changed))
+            // The handler cancelled it, or set it anew: its word goes.
+            && !decision.cancel_timers.contains(&timer.name)
+            && !decision.timers.iter().any(|t| t.name == timer.name);
         if let (Some(every), Some(left)) = (timer.repeat_every_secs, timer.repeats_left)
             && left > 0
             && still_there
@@ -598,7 +630,11 @@ impl Engine {
                 }
                 // Another worker made this start first.
                 Err(ServiceError::Conflict(_)) => {}
-                Err(e) => return Err(e),
+                // One workflow's broken start (a removed person, a renamed series) must not
+                // stop the others, nor the timers: it is logged and tried again next tick.
+                Err(e) => {
+                    tracing::error!(workflow = %id, %period, error.message = %e, "scheduled start failed")
+                }
             }
         }
         Ok(started)
@@ -873,6 +909,29 @@ impl Engine {
             tx.cancel_timers(instance.id, None, None).await?;
             // An approved answer cannot be changed through an old link.
             tx.revoke_invitations(&[instance.id], now).await?;
+            // Children end with their parent: no reminder goes out for a follow-up that was
+            // cancelled or closed, and no answer comes in to it.
+            let mut descendants = tx.children(instance.id).await?;
+            while let Some(child) = descendants.pop() {
+                if child.finished_at.is_none() {
+                    tx.cancel_timers(child.id, None, None).await?;
+                    tx.revoke_invitations(&[child.id], now).await?;
+                    tx.end_instance(child.id, now).await?;
+                    tx.append_step(AuditInput {
+                        case_id: child.case_id,
+                        instance_id: Some(child.id),
+                        actor: by.actor.as_str().to_owned(),
+                        role: Some(by.sender.to_string()),
+                        action: "avslutad med överordnat flöde".into(),
+                        from_state: Some(child.state.clone()),
+                        to_state: Some(child.state.clone()),
+                        detail: child.unit_code.clone(),
+                        at: now,
+                    })
+                    .await?;
+                }
+                descendants.extend(tx.children(child.id).await?);
+            }
         }
         for name in &decision.cancel_timers {
             tx.cancel_timers(instance.id, None, Some(name)).await?;
@@ -1106,6 +1165,7 @@ impl Engine {
 fn decide(
     loaded: &Loaded,
     event: &str,
+    values: &Map<String, Value>,
     sender: Sender,
     now: DateTime<Utc>,
 ) -> Result<Decision, ServiceError> {
@@ -1128,6 +1188,7 @@ fn decide(
         &Event {
             name: event.to_owned(),
             sender,
+            values: values.clone(),
         },
         now,
     )

@@ -57,11 +57,11 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Eight attempts over about a day: 1, 2, 4, 8, 16, 32 minutes, then hourly.
+    /// Eighteen attempts over about a day: after 1, 2, 4, … minutes, then every two hours.
     pub const DEFAULT: RetryPolicy = RetryPolicy {
-        max_attempts: 8,
+        max_attempts: 18,
         first_delay: Duration::minutes(1),
-        max_delay: Duration::hours(1),
+        max_delay: Duration::hours(2),
         jitter: 0.2,
     };
 
@@ -195,13 +195,14 @@ impl Postman {
     pub async fn dispatch_all_pending(&self) -> Result<usize, ServiceError> {
         let mut handled = 0;
         loop {
-            let now = self.kansli.clock.now();
-            let claimed = self.claim(now, 50).await?;
+            // Small batches, each well inside its lease even when every send times out, and
+            // the time taken for each message: a retry is due after a wait, not after a batch.
+            let claimed = self.claim(self.kansli.clock.now(), 8).await?;
             if claimed.is_empty() {
                 return Ok(handled);
             }
             for message in claimed {
-                self.deliver(message, now).await?;
+                self.deliver(message, self.kansli.clock.now()).await?;
                 handled += 1;
             }
         }
@@ -266,6 +267,12 @@ impl Postman {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         tracing::error!(outbox = message.id, attempts, %error, "delivery failed for good");
+        // Read before the transaction: it holds a connection, and must not wait for another.
+        let org = self.kansli.store.org_snapshot().await?;
+        let case_number = match message.case_id {
+            Some(id) => Some(self.kansli.case_number(id).await?),
+            None => None,
+        };
         let tx = self.kansli.store.begin().await?;
         if !tx
             .mark_failed(message.id, &self.owner, attempts, error)
@@ -286,11 +293,6 @@ impl Postman {
         if message.template != DELIVERY_FAILURE_TEMPLATE
             && let Some(renderer) = &self.renderer
         {
-            let org = self.kansli.store.org_snapshot().await?;
-            let case_number = match message.case_id {
-                Some(id) => Some(self.kansli.case_number(id).await?),
-                None => None,
-            };
             let kommun = municipality_of(&org);
             let context = DeliveryFailureContext {
                 municipality: kommun.name.clone(),
@@ -539,8 +541,14 @@ mod tests {
         assert_eq!(p.delay(1, 0.0), Duration::minutes(1));
         assert_eq!(p.delay(2, 0.0), Duration::minutes(2));
         assert_eq!(p.delay(6, 0.0), Duration::minutes(32));
-        assert_eq!(p.delay(7, 0.0), Duration::hours(1));
-        assert_eq!(p.delay(30, 0.0), Duration::hours(1));
+        assert_eq!(p.delay(7, 0.0), Duration::minutes(64));
+        assert_eq!(p.delay(8, 0.0), Duration::hours(2));
+        assert_eq!(p.delay(30, 0.0), Duration::hours(2));
+        // The waits before giving up add up to about a day.
+        let total: i64 = (1..p.max_attempts)
+            .map(|a| p.delay(a, 0.0).num_minutes())
+            .sum();
+        assert!((20 * 60..=30 * 60).contains(&total), "{total} minutes");
         assert_eq!(p.delay(1, 0.99), Duration::seconds(71));
     }
 }

@@ -417,6 +417,25 @@ impl Kansli {
             });
         }
 
+        // Names end up in mail headers and documents: a line break or other control character
+        // in one would break them, so it is refused here, where it can be fixed.
+        let texts = municipality
+            .iter()
+            .map(|m| ("municipality", m.name.as_str(), 0))
+            .chain(organs.iter().map(|o| ("organ", o.name.as_str(), 0)))
+            .chain(units.iter().map(|u| ("unit", u.name.as_str(), 0)))
+            .chain(people.iter().flat_map(|(p, _)| {
+                [
+                    ("person", p.name.as_str(), 0),
+                    ("person", p.title.as_str(), 0),
+                ]
+            }))
+            .chain(series.iter().map(|s| ("series", s.name.as_str(), 0)));
+        let bad: Vec<String> = texts
+            .filter(|(_, text, _)| text.chars().any(char::is_control))
+            .map(|(what, text, _)| format!("{file}: {what} name {text:?} contains a line break or another control character"))
+            .collect();
+        problems.list.extend(bad);
         if !problems.list.is_empty() {
             return Err(ServiceError::Invalid(format!(
                 "nothing was imported; fix these and import again:\n{}",

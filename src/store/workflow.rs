@@ -30,6 +30,8 @@ pub mod timer_status {
     pub const CANCELED: &str = "canceled";
     /// Fired, but the instance no longer took its event.
     pub const DISCARDED: &str = "discarded";
+    /// Its step failed (a broken effect); set aside with the reason in its note.
+    pub const FAILED: &str = "failed";
 }
 
 /// The scope of a timer set by an effect rather than declared on a state: it survives state
@@ -189,6 +191,23 @@ impl Tx {
                 "workflow instance {id} was moved on by someone else meanwhile; load it again and retry"
             )));
         }
+        Ok(())
+    }
+
+    /// Ends an instance where it stands (its parent finished): records when, and bumps the row
+    /// version so that a writer holding the old one gets a conflict.
+    pub async fn end_instance(&self, id: i32, at: DateTime<Utc>) -> Result<(), StoreError> {
+        workflow_instance::Entity::update_many()
+            .col_expr(workflow_instance::Column::FinishedAt, Expr::value(Some(at)))
+            .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(at))
+            .col_expr(
+                workflow_instance::Column::RowVersion,
+                Expr::col(workflow_instance::Column::RowVersion).add(1),
+            )
+            .filter(workflow_instance::Column::Id.eq(id))
+            .filter(workflow_instance::Column::FinishedAt.is_null())
+            .exec(&self.txn)
+            .await?;
         Ok(())
     }
 

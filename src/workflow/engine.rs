@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::model::{
     EffectSpec, Guard, LinkPurpose, Recipient, Sender, State, TimerSpec, TimerWhen, Transition,
-    Workflow, placeholders,
+    Workflow,
 };
 use crate::domain::calendar::{add_local, sub_local};
 use crate::domain::document::Direction;
@@ -41,6 +41,8 @@ pub struct Event {
     pub name: String,
     /// Who sends it.
     pub sender: Sender,
+    /// Values it sets, e.g. the comment of a returned answer; only declared variables.
+    pub values: Map<String, Value>,
 }
 
 /// A timer to start.
@@ -168,6 +170,14 @@ pub enum TransitionError {
         /// The conditions that failed.
         conditions: String,
     },
+    /// The event carries a value for a variable the workflow does not declare.
+    #[error("event {event:?} sets {variable}, which the workflow does not declare")]
+    UndeclaredVariable {
+        /// The event.
+        event: String,
+        /// The variable.
+        variable: String,
+    },
     /// The instance is in a state the workflow does not have (its definition changed).
     #[error("state {0} is not in the workflow")]
     UnknownState(String),
@@ -273,7 +283,19 @@ pub fn apply(
         from: state.name.clone(),
         to: target.name.clone(),
         state_changed,
-        variables: instance.variables.clone(),
+        variables: {
+            let mut vars = instance.variables.clone();
+            for (name, value) in &event.values {
+                if !workflow.variables.contains_key(name) {
+                    return Err(TransitionError::UndeclaredVariable {
+                        event: event.name.clone(),
+                        variable: name.clone(),
+                    });
+                }
+                vars.insert(name.clone(), value.clone());
+            }
+            vars
+        },
         effects: Vec::new(),
         timers: Vec::new(),
         cancel_timers: Vec::new(),
@@ -428,15 +450,39 @@ fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
 }
 
 /// Replaces every `${name}` with the variable's value; an unset variable becomes empty text.
+/// One pass from left to right over the text as written: the name is read as validation reads
+/// it (`${ year }` is `year`), and a value that itself holds `${...}` is not expanded again.
 pub fn substitute(text: &str, variables: &Map<String, Value>) -> String {
-    let mut out = text.to_owned();
-    for name in placeholders(text) {
-        let value = match variables.get(name) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
-        };
-        out = out.replace(&format!("${{{name}}}"), &value);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        out.push_str(&rest[..start]);
+        match variables.get(after[..end].trim()) {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(Value::Null) | None => {}
+            Some(other) => out.push_str(&other.to_string()),
+        }
+        rest = &after[end + 1..];
     }
+    out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod substitution_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_read_as_validation_reads_them_and_values_are_not_expanded_again() {
+        let vars: Map<String, Value> =
+            serde_json::from_str(r#"{"year": 2026, "organ": "KSAU", "note": "${year}"}"#).unwrap();
+        assert_eq!(
+            substitute("År ${ year }, ${organ}.", &vars),
+            "År 2026, KSAU."
+        );
+        assert_eq!(substitute("${note}", &vars), "${year}");
+        assert_eq!(substitute("${saknas}x ${oavslutad", &vars), "x ${oavslutad");
+    }
 }

@@ -313,6 +313,59 @@ on_both_backends! {
         assert_eq!(state_of(&guarded, &number, None).await, "a");
     }
 
+    async fn a_broken_step_or_start_is_set_aside_and_every_other_timer_still_fires(db) {
+        // A timer whose step cannot be taken (a document with no ärende to register it in),
+        // and a scheduled start that cannot be made (a series that does not exist), beside the
+        // yearly follow-up.
+        let broken = "id: trasig\ntitle: Trasig\ninitial: a\nstates:\n  a:\n    timers:\n      - { name: t, after: 1d, event: vidare }\n    on:\n      - event: vidare\n        by: [system]\n        to: b\n        effects:\n          - document: { template: sammanstallning, direction: upprättad, description: X }\n  b:\n    final: true\n";
+        let unstartable = "id: ostartbar\ntitle: Ostartbar\ncase: { series: XX, title: Nej }\nschedule: { cron: \"0 0 7 * * *\" }\ninitial: a\nstates:\n  a:\n    final: true\n";
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<(std::path::PathBuf, String)> = ["aktiva-atgarder.yaml", "aktiva-atgarder-enkat.yaml"]
+            .iter().map(|f| (root.join("workflows").join(f), std::fs::read_to_string(root.join("workflows").join(f)).unwrap())).collect();
+        files.push(("trasig.yaml".into(), broken.into()));
+        files.push(("ostartbar.yaml".into(), unstartable.into()));
+        let catalog = Catalog::from_sources(files, Some(&root.join("templates"))).unwrap();
+        let (kansli, clock) = db.app(local(2026, 10, 1, 7)).await;
+        let engine = Engine::new(kansli, Arc::new(catalog), "w");
+        let (started, _) = engine.tick().await.expect("a broken start does not fail the tick");
+        assert_eq!(started.len(), 1, "the follow-up starts: {started:?}");
+        engine.start("trasig", Map::new(), &Actor::new("x")).await.unwrap();
+        clock.set(local(2026, 10, 15, 9));
+        let (_, fired) = engine.tick().await.unwrap();
+        assert_eq!(fired, 7, "the seven reminders fire");
+        assert_eq!(outbox_count(&engine, "enkat-paminnelse").await, 7);
+        let store = engine.kansli().store();
+        let instances = store.all_instances().await.unwrap();
+        let trasig = instances.iter().find(|i| i.workflow_id == "trasig").unwrap();
+        let timers = store.timers_of(trasig.id).await.unwrap();
+        assert_eq!(timers[0].status, "failed");
+        assert!(timers[0].note.as_deref().unwrap().contains("needs an ärende"), "{:?}", timers[0].note);
+        assert_eq!(engine.tick().await.unwrap().1, 0, "set aside, not retried in a loop");
+    }
+
+    async fn a_cancelled_follow_up_ends_its_children_and_sends_no_more_reminders(db) {
+        let (engine, clock) = engine(db, local(2026, 10, 1, 7)).await;
+        engine.tick().await.unwrap();
+        send(&engine, &root("KS 2026/1"), "avbryt", role(Role::Handlaggare)).await;
+        let instances = engine.events_of("KS 2026/1").await.unwrap();
+        assert!(instances.iter().all(|i| i.finished), "{instances:?}");
+        assert_eq!(engine.kansli().show_case("KS 2026/1").await.unwrap().status, "closed");
+        clock.set(local(2026, 11, 30, 9));
+        engine.tick().await.unwrap();
+        for template in ["enkat-paminnelse", "enkat-sista-paminnelse", "enkat-eskalering"] {
+            assert_eq!(outbox_count(&engine, template).await, 0, "{template}");
+        }
+        let err = engine.send(&unit("KS 2026/1", "BUF"), "svar_inskickat", role(Role::Chef), &Actor::new("c"), None).await.unwrap_err();
+        assert!(err.to_string().contains("finished"), "{err}");
+    }
+
+    async fn a_line_break_in_an_imported_name_is_refused(db) {
+        let (kansli, _clock) = db.app(local(2026, 10, 1, 7)).await;
+        let org = kansli::service::DEMO_ORGANISATION.replace("name = \"Ali Rahimi\"", "name = \"Ali\\nRahimi\"");
+        let err = kansli.import_organisation("org.toml", &org).await.unwrap_err().to_string();
+        assert!(err.contains("line break"), "{err}");
+    }
+
     async fn the_same_idempotency_key_twice_is_applied_once(db) {
         let (engine, _clock) = engine(db, local(2026, 10, 1, 7)).await;
         engine.tick().await.unwrap();
