@@ -948,6 +948,11 @@ impl Engine {
             } else {
                 plan.due_at
             };
+            // A reminder that a weekend or holiday pushed to (or past) the deadline it comes
+            // before would only arrive too late: it is not set.
+            if plan.anchor.as_ref().is_some_and(|(_, at)| due_at >= *at) {
+                continue;
+            }
             if plan.name == "svarstid" {
                 deadline = Some(due_at);
             }

@@ -61,6 +61,8 @@ pub struct TimerPlan {
     /// Declared on the state (stops when the state is left) rather than set by an effect
     /// (runs until it fires, is cancelled, or the instance finishes).
     pub state_scoped: bool,
+    /// For a `before` timer, the timer it comes before and that timer's due time.
+    pub anchor: Option<(String, DateTime<Utc>)>,
 }
 
 /// A side effect, resolved against the instance's variables.
@@ -373,14 +375,16 @@ fn plan(
     planned: &[TimerPlan],
     state_scoped: bool,
 ) -> TimerPlan {
+    let mut anchor = None;
     let due_at = match &spec.when {
         TimerWhen::After(d) => add_local(now, *d),
         TimerWhen::Before { timer, by } => {
-            let anchor = planned
+            let at = planned
                 .iter()
                 .find(|t| t.name == *timer)
                 .map_or(now, |t| t.due_at);
-            sub_local(anchor, *by)
+            anchor = Some((timer.clone(), at));
+            sub_local(at, *by)
         }
     };
     TimerPlan {
@@ -390,6 +394,7 @@ fn plan(
         repeat: spec.repeat,
         vardag: spec.vardag,
         state_scoped,
+        anchor,
     }
 }
 

@@ -359,6 +359,19 @@ on_both_backends! {
         assert!(err.to_string().contains("finished"), "{err}");
     }
 
+    async fn a_reminder_that_a_holiday_would_push_past_its_deadline_is_not_set(db) {
+        // Started Monday 30 November: the deadline is Monday 28 December 07:00, and the last
+        // reminder, 3 days before, would fall on juldagen and move to the 28th at 08:00.
+        let (engine, _clock) = engine(db, local(2026, 11, 30, 7)).await;
+        engine.start("aktiva-atgarder", Map::new(), &Actor::new("x")).await.unwrap();
+        let store = engine.kansli().store();
+        let case_id = store.list_cases(&Default::default()).await.unwrap()[0].id;
+        let buf = store.instances_of_case(case_id).await.unwrap().into_iter().find(|i| i.unit_code.as_deref() == Some("BUF")).unwrap();
+        let names: Vec<String> = store.timers_of(buf.id).await.unwrap().into_iter().map(|t| t.name).collect();
+        assert!(names.contains(&"svarstid".to_owned()) && names.contains(&"paminnelse".to_owned()), "{names:?}");
+        assert!(!names.contains(&"sista_paminnelse".to_owned()), "{names:?}");
+    }
+
     async fn a_line_break_in_an_imported_name_is_refused(db) {
         let (kansli, _clock) = db.app(local(2026, 10, 1, 7)).await;
         let org = kansli::service::DEMO_ORGANISATION.replace("name = \"Ali Rahimi\"", "name = \"Ali\\nRahimi\"");
