@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
+mod enkat;
+
 /// `kansli serve`
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -50,6 +52,7 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     })?;
     let renderer = catalog.shared_renderer();
     let engine = crate::app::engine(&settings, &kansli, catalog)?;
+    let web_engine = engine.clone();
     let postman = crate::app::postman(&settings, &kansli, renderer)?;
     if settings.engine.tick_seconds > 0 {
         let every = std::time::Duration::from_secs(settings.engine.tick_seconds);
@@ -64,19 +67,42 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(%local, "Kansli is listening");
     eprintln!("Kansli lyssnar på http://{local}/ (Ctrl-C avslutar)");
-    axum::serve(listener, router(kansli))
+    axum::serve(listener, router_with_engine(kansli, web_engine))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
 }
 
-/// The routes.
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    kansli: Kansli,
+    engine: Option<crate::service::Engine>,
+}
+
+/// The routes, without the workflow pages (the public postlista and health).
 pub fn router(kansli: Kansli) -> Router {
+    routes(AppState {
+        kansli,
+        engine: None,
+    })
+}
+
+/// The routes, with the questionnaire pages run by `engine`.
+pub fn router_with_engine(kansli: Kansli, engine: crate::service::Engine) -> Router {
+    routes(AppState {
+        kansli,
+        engine: Some(engine),
+    })
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/postlista.json", get(postlista_json))
         .route("/postlista.csv", get(postlista_csv_route))
-        .with_state(kansli)
+        .route("/enkat/{token}", get(enkat::show).post(enkat::post))
+        .with_state(state)
 }
 
 /// The engine's background loop: scheduled starts and due timers, every `every`. A failed
@@ -161,7 +187,7 @@ impl Period {
 }
 
 async fn postlista_json(
-    State(kansli): State<Kansli>,
+    State(AppState { kansli, .. }): State<AppState>,
     Query(period): Query<Period>,
 ) -> Result<Response, ApiError> {
     let (from, to) = period.days(&kansli)?;
@@ -170,7 +196,7 @@ async fn postlista_json(
 }
 
 async fn postlista_csv_route(
-    State(kansli): State<Kansli>,
+    State(AppState { kansli, .. }): State<AppState>,
     Query(period): Query<Period>,
 ) -> Result<Response, ApiError> {
     let (from, to) = period.days(&kansli)?;
@@ -189,7 +215,7 @@ async fn postlista_csv_route(
 }
 
 /// A service error as an HTTP response: the status says what the client can do.
-struct ApiError(ServiceError);
+pub(crate) struct ApiError(ServiceError);
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {

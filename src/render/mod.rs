@@ -69,6 +69,7 @@ pub struct Renderer {
     text: Handlebars<'static>,
     email_ids: Vec<String>,
     documents: BTreeMap<String, PathBuf>,
+    pages: Vec<String>,
 }
 
 impl Renderer {
@@ -155,6 +156,22 @@ impl Renderer {
             }
         }
 
+        let mut pages = Vec::new();
+        for (path, name) in files_with_suffix(&root.join("web"), ".html.hbs") {
+            match std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|source| {
+                    html.register_template_string(&format!("web/{name}"), source)
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok(()) => pages.push(name),
+                Err(message) => problems.push(TemplateError {
+                    file: path,
+                    message,
+                }),
+            }
+        }
+
         let mut documents = BTreeMap::new();
         for (path, name) in files_with_suffix(&root.join("documents"), ".html.hbs") {
             documents.insert(name, path);
@@ -165,6 +182,7 @@ impl Renderer {
             text,
             email_ids,
             documents,
+            pages,
         };
         for id in &renderer.email_ids {
             let checked = match ContextKind::of(id) {
@@ -197,6 +215,22 @@ impl Renderer {
     /// The email templates, by id.
     pub fn email_ids(&self) -> &[String] {
         &self.email_ids
+    }
+
+    /// Renders a web page, `templates/web/<name>.html.hbs`.
+    pub fn page<C: Serialize>(&self, name: &str, context: &C) -> Result<String, TemplateError> {
+        if !self.pages.iter().any(|p| p == name) {
+            return Err(TemplateError {
+                file: PathBuf::from(format!("templates/web/{name}.html.hbs")),
+                message: "no such page template".into(),
+            });
+        }
+        self.html
+            .render(&format!("web/{name}"), context)
+            .map_err(|e| TemplateError {
+                file: PathBuf::from(format!("templates/web/{name}.html.hbs")),
+                message: e.to_string(),
+            })
     }
 
     /// Renders an email template with a context.

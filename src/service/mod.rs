@@ -2,6 +2,7 @@
 //! then does all its writes in one [`Tx`](crate::store::Tx): a registration, its number and its
 //! audit entry land together or not at all.
 
+mod answering;
 mod diarium;
 mod engine;
 pub mod links;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
 
+pub use answering::{LinkView, Saved};
 pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, NewDocumentInput, OpenCase,
     PersonRef,

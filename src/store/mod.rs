@@ -12,6 +12,7 @@ mod diarium;
 mod invitation;
 mod organisation;
 mod outbox;
+mod response;
 pub mod scratch;
 mod workflow;
 
@@ -33,6 +34,7 @@ pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
 };
 pub use outbox::{NewOutbox, OutboxFilter, OutboxRow, outbox_status};
+pub use response::ResponseRow;
 pub use workflow::{
     AuditInput, DefinitionRow, INSTANCE_SCOPE, InstanceRow, NewInstance, NewTimer, TimerRow,
     timer_status,

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod diarium;
 mod engine;
+mod enkat;
 mod mail;
 mod organisation;
 mod postlista;

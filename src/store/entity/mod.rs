@@ -13,6 +13,7 @@ pub mod municipality;
 pub mod organ;
 pub mod outbox;
 pub mod person;
+pub mod response;
 pub mod role_assignment;
 pub mod series;
 pub mod series_counter;

@@ -1,0 +1,231 @@
+//! Answering the questionnaire through a personal link: the chef's draft and submission, the
+//! förvaltningschef's approval or return. The link decides everything: which förvaltning's
+//! answer it reaches and what its holder may do. A link that is forged, revoked or for a
+//! finished answer reaches nothing, and says nothing about why.
+//!
+//! Each save writes the answers first and then moves the workflow (a first draft, the
+//! submission, the sign-off), so nothing typed is lost when a step is refused.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::links::token_hash;
+use super::{Actor, Engine, Outcome, ServiceError};
+use crate::domain::organisation::Role;
+use crate::questionnaire::{Answers, FieldError, Fields, Questionnaire};
+use crate::store::{InstanceRow, InvitationRow};
+use crate::workflow::Sender;
+
+/// What a link reaches.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    /// `answer` or `signoff`.
+    pub purpose: String,
+    /// The förvaltning's instance.
+    pub instance: InstanceRow,
+    /// The ärende's number.
+    pub case_number: String,
+    /// The förvaltning's name.
+    pub unit_name: String,
+    /// The questionnaire, in the version for the ärende's year.
+    pub questionnaire: Questionnaire,
+    /// The answers saved so far.
+    pub answers: Answers,
+    /// The förvaltningschef's comment on a returned answer.
+    pub comment: String,
+    /// The link's row (for idempotency keys).
+    invitation: InvitationRow,
+}
+
+impl LinkView {
+    /// Whether the answer can be edited now (invited, drafted, or returned).
+    pub fn editable(&self) -> bool {
+        self.purpose == "answer"
+            && matches!(
+                self.instance.state.as_str(),
+                "inbjuden" | "utkast" | "returnerad"
+            )
+    }
+
+    /// Whether the answer waits for sign-off.
+    pub fn awaiting_signoff(&self) -> bool {
+        self.instance.state == "inskickad"
+    }
+}
+
+/// What a save did.
+#[derive(Debug, Clone, Serialize)]
+pub enum Saved {
+    /// The draft was saved; there may be problems to show.
+    Draft(Vec<FieldError>),
+    /// The answer was submitted.
+    Submitted,
+    /// Not submitted: these answers are missing or wrong. The draft was saved.
+    Refused(Vec<FieldError>),
+}
+
+/// The questionnaire the workflow answers.
+const QUESTIONNAIRE: &str = "aktiva-atgarder";
+
+impl Engine {
+    /// What a link reaches, or `NotFound` (the same for every reason a link does not work).
+    pub async fn open_link(&self, token: &str) -> Result<LinkView, ServiceError> {
+        let gone = || ServiceError::NotFound("länken gäller inte".into());
+        if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(gone());
+        }
+        let store = self.kansli().store();
+        let invitation = store
+            .live_invitation(&token_hash(token))
+            .await?
+            .ok_or_else(gone)?;
+        let instance = store
+            .instance(invitation.instance_id)
+            .await?
+            .ok_or_else(gone)?;
+        if instance.finished_at.is_some() {
+            return Err(gone());
+        }
+        let case_id = instance.case_id.ok_or_else(gone)?;
+        let case_number = self.kansli().case_number(case_id).await?;
+        let vars: Map<String, Value> =
+            serde_json::from_str(&instance.variables).unwrap_or_default();
+        let year = vars.get("year").and_then(Value::as_i64).unwrap_or(0) as i32;
+        let questionnaire = self
+            .catalog()
+            .questionnaires()
+            .for_year(QUESTIONNAIRE, year)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no questionnaire {QUESTIONNAIRE} for {year}"))?;
+        let answers = match store.response_of(instance.id).await? {
+            Some(r) => serde_json::from_str(&r.answers).map_err(anyhow::Error::from)?,
+            None => Answers::new(),
+        };
+        let org = store.org_snapshot().await?;
+        let unit_name = org
+            .units
+            .iter()
+            .find(|u| Some(&u.code) == instance.unit_code.as_ref())
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        let comment = vars
+            .get("comment")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok(LinkView {
+            purpose: invitation.purpose.clone(),
+            instance,
+            case_number,
+            unit_name,
+            questionnaire,
+            answers,
+            comment,
+            invitation,
+        })
+    }
+
+    /// Saves posted answers through an answer link; `submit` also submits them.
+    pub async fn save_answers(
+        &self,
+        token: &str,
+        fields: &Fields,
+        submit: bool,
+    ) -> Result<(Saved, Answers), ServiceError> {
+        let view = self.open_link(token).await?;
+        if view.purpose != "answer" {
+            return Err(ServiceError::NotFound("länken gäller inte".into()));
+        }
+        if !view.editable() {
+            return Err(ServiceError::Conflict("svaret är redan inskickat".into()));
+        }
+        let (answers, errors) = view.questionnaire.check(fields, submit);
+        let now = self.kansli().clock.now();
+        let tx = self.kansli().store().begin().await?;
+        tx.save_response(
+            view.instance.id,
+            (&view.questionnaire.id, view.questionnaire.version),
+            &serde_json::to_string(&answers).map_err(anyhow::Error::from)?,
+            submit && errors.is_empty(),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let chef = Actor::new(format!("länk:{}", view.invitation.recipient_email));
+        if view.instance.state == "inbjuden" {
+            self.step(&view, "utkast_sparat", Map::new(), &chef, None)
+                .await?;
+        }
+        if !submit {
+            return Ok((Saved::Draft(errors), answers));
+        }
+        if !errors.is_empty() {
+            return Ok((Saved::Refused(errors), answers));
+        }
+        // One submission per saved version of the answer: a double click registers one handling.
+        let key = format!("svar:{}:{}", view.instance.id, view.instance.row_version);
+        self.step(&view, "svar_inskickat", Map::new(), &chef, Some(&key))
+            .await?;
+        Ok((Saved::Submitted, answers))
+    }
+
+    /// Approves, or returns with a comment, the answer a sign-off link reaches.
+    pub async fn sign_off(
+        &self,
+        token: &str,
+        approve: bool,
+        comment: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let view = self.open_link(token).await?;
+        if view.purpose != "signoff" {
+            return Err(ServiceError::NotFound("länken gäller inte".into()));
+        }
+        if !view.awaiting_signoff() {
+            return Err(ServiceError::Conflict(
+                "svaret väntar inte på godkännande".into(),
+            ));
+        }
+        let actor = Actor::new(format!("länk:{}", view.invitation.recipient_email));
+        let key = format!("attest:{}:{}", view.instance.id, view.instance.row_version);
+        if approve {
+            return self
+                .step(&view, "godkann", Map::new(), &actor, Some(&key))
+                .await;
+        }
+        let comment = comment.trim();
+        if comment.is_empty() {
+            return Err(ServiceError::Invalid(
+                "kommentar: skriv vad som behöver kompletteras".into(),
+            ));
+        }
+        if comment.chars().count() > 2000 {
+            return Err(ServiceError::Invalid("kommentar: högst 2000 tecken".into()));
+        }
+        let values = Map::from_iter([("comment".to_owned(), json!(comment))]);
+        self.step(&view, "returnera", values, &actor, Some(&key))
+            .await
+    }
+
+    async fn step(
+        &self,
+        view: &LinkView,
+        event: &str,
+        values: Map<String, Value>,
+        actor: &Actor,
+        key: Option<&str>,
+    ) -> Result<Outcome, ServiceError> {
+        let role = if view.purpose == "signoff" {
+            Role::Forvaltningschef
+        } else {
+            Role::Chef
+        };
+        let instance = self
+            .kansli()
+            .store()
+            .instance(view.instance.id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("länken gäller inte".into()))?;
+        self.send_to(instance, event, values, Sender::Role(role), actor, key)
+            .await
+    }
+}

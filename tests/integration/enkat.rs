@@ -1,0 +1,219 @@
+//! Answering the questionnaire over real HTTP: the chef's form, drafts, errors, review and
+//! submission; the förvaltningschef's return and approval; links that reach nothing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use kansli::mail::FileMailer;
+use kansli::service::links::LinkSecret;
+use kansli::service::{Engine, Kansli, Postman};
+use kansli::workflow::Catalog;
+
+use crate::helpers::{TestDb, http_get, http_post};
+use crate::on_both_backends;
+
+const BASE: &str = "http://127.0.0.1";
+
+fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Stockholm
+        .with_ymd_and_hms(y, m, d, h, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+struct Site {
+    kansli: Kansli,
+    addr: SocketAddr,
+    postman: Postman,
+    mail: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn site(db: &TestDb) -> Site {
+    let (kansli, _clock) = db.app(local(2026, 10, 1, 7)).await;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
+    let secret = Arc::new(LinkSecret::random());
+    let engine = Engine::new(kansli.clone(), Arc::new(catalog.clone()), "e")
+        .with_base_url(BASE)
+        .with_link_secret(secret.clone());
+    engine.tick().await.unwrap();
+    let mail = tempfile::tempdir().unwrap();
+    let postman = Postman::new(
+        kansli.clone(),
+        Arc::new(FileMailer::new(mail.path())),
+        catalog.shared_renderer(),
+        "p",
+    )
+    .with_links(secret, BASE);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = kansli::http::router_with_engine(kansli.clone(), engine);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Site {
+        kansli,
+        addr,
+        postman,
+        mail,
+        server,
+    }
+}
+
+impl Site {
+    /// Sends what is queued and returns the personal link path in the newest message to `to`.
+    async fn link_for(&self, to: &str) -> String {
+        self.postman.dispatch_all_pending().await.unwrap();
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(self.mail.path())
+            .unwrap()
+            .flatten()
+            .map(|e| (e.metadata().unwrap().modified().unwrap(), e.path()))
+            .collect();
+        files.sort();
+        for (_, path) in files.iter().rev() {
+            let raw = std::fs::read_to_string(path).unwrap();
+            // Quoted-printable folds long lines with "=\r\n"; unfold before reading the link.
+            let raw = raw.replace("=\r\n", "");
+            if raw.contains(&format!("To: {to}")) || raw.contains(&format!("<{to}>")) {
+                let at = raw.find("/enkat/").expect("a personal link");
+                return raw[at..at + 7 + 64].to_owned();
+            }
+        }
+        panic!("no message to {to}");
+    }
+
+    async fn handlingar(&self) -> Vec<String> {
+        self.kansli
+            .show_case("KS 2026/1")
+            .await
+            .unwrap()
+            .documents
+            .into_iter()
+            .map(|d| d.description)
+            .collect()
+    }
+}
+
+/// Every required answer of the 2026 questionnaire.
+fn complete() -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![
+        ("A2.totalt", "120"),
+        ("A2.kvinnor", "80"),
+        ("A2.man", "40"),
+        ("A3", "Förvaltningens HR-chef"),
+        ("B3", "0"),
+        ("D3.kvinnor", "6"),
+        ("D3.man", "4"),
+        ("E2", "3"),
+    ];
+    for q in [
+        "B1", "B2", "C1", "C2", "D1", "D2", "E1", "F1", "F2", "G1", "G2", "G3", "H1",
+    ] {
+        v.push((q, "ja"));
+    }
+    v.extend([
+        ("J1.0.atgard", "Utbildning i aktiva åtgärder för chefer"),
+        ("J1.0.omrade", "arbetsförhållanden"),
+        ("J1.0.ansvarig", "HR-chef"),
+        ("J1.0.klart", "2027-06-30"),
+    ]);
+    v
+}
+
+fn with(
+    mut pairs: Vec<(&'static str, &'static str)>,
+    action: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    pairs.push(("atgard", action));
+    pairs
+}
+
+on_both_backends! {
+    async fn a_chef_drafts_submits_is_returned_completes_and_is_approved_over_http(db) {
+        let site = site(db).await;
+        let chef = site.link_for("oskar.lindfors@norrvika.example").await;
+
+        let (status, form) = http_get(site.addr, &chef).await;
+        assert_eq!(status, 200, "{form}");
+        assert!(form.contains("<html lang=\"sv\">") && form.contains("<legend>B1. Har arbetsplatserna"), "{form}");
+        assert!(form.contains("for=\"f-A3\"") && form.contains("id=\"f-A3\""), "labels point at their inputs");
+
+        // A draft keeps what was typed, valid or not.
+        let (status, page) = http_post(site.addr, &chef, &[("B1", "delvis"), ("B1.kommentar", "Enkät <b>2026</b>"), ("E2", "tre"), ("atgard", "spara")]).await;
+        assert_eq!(status, 422, "the wrong number is flagged: {page}");
+        assert!(page.contains("Utkastet är sparat"), "{page}");
+        assert!(page.contains("href=\"#f-E2\""), "the error summary links to the field: {page}");
+        assert!(page.contains("value=\"delvis\" checked"), "the draft is kept");
+        assert!(page.contains("Enkät &lt;b&gt;2026&lt;/b&gt;"), "values are escaped: {page}");
+
+        // Submitting an incomplete answer is refused with every missing answer listed.
+        let (status, page) = http_post(site.addr, &chef, &[("B1", "delvis"), ("atgard", "skicka")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("href=\"#f-C1\"") && page.contains("href=\"#f-J1.0.atgard\""), "{page}");
+        assert!(site.handlingar().await.is_empty(), "nothing registered");
+
+        // Review, then submit; a second submit registers nothing more.
+        let (status, page) = http_post(site.addr, &chef, &with(complete(), "granska")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Skicka in svaret") && page.contains("Utbildning i aktiva åtgärder för chefer"), "{page}");
+        let (status, page) = http_post(site.addr, &chef, &with(complete(), "skicka")).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Tack för svaret"));
+        let (status, _) = http_post(site.addr, &chef, &with(complete(), "skicka")).await;
+        assert_eq!(status, 409);
+        let answers: Vec<String> = site.handlingar().await.into_iter().filter(|d| d.starts_with("Svar på uppföljningsenkät")).collect();
+        assert_eq!(answers.len(), 1, "one handling for one submission: {answers:?}");
+        assert!(answers[0].contains("Barn- och utbildningsförvaltningen"));
+
+        // The förvaltningschef returns it with a comment.
+        let head = site.link_for("karin.welander@norrvika.example").await;
+        let (status, page) = http_get(site.addr, &head).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Godkänn svaret") && page.contains("Förvaltningens HR-chef"), "{page}");
+        let (status, page) = http_post(site.addr, &head, &[("atgard", "returnera"), ("kommentar", "")]).await;
+        assert_eq!(status, 422, "a return needs a comment: {page}");
+        let (status, _) = http_post(site.addr, &head, &[("atgard", "returnera"), ("kommentar", "Beskriv samverkan i H1.")]).await;
+        assert_eq!(status, 200);
+        let chef_again = site.link_for("oskar.lindfors@norrvika.example").await;
+        let returned = site.kansli.messages(None, None).await.unwrap().into_iter().rfind(|m| m.template == "enkat-returnerad").unwrap();
+        assert!(site.kansli.message(returned.id).await.unwrap().text.unwrap().contains("Beskriv samverkan i H1."));
+        let (_, form) = http_get(site.addr, &chef_again).await;
+        assert!(form.contains("Beskriv samverkan i H1.") && form.contains("Förvaltningens HR-chef"), "the comment and the answers: {form}");
+
+        // Completed and approved: every link into the answer dies.
+        let (status, _) = http_post(site.addr, &chef_again, &with(complete(), "skicka")).await;
+        assert_eq!(status, 200);
+        let head_again = site.link_for("karin.welander@norrvika.example").await;
+        let (status, page) = http_post(site.addr, &head_again, &[("atgard", "godkann")]).await;
+        assert_eq!(status, 200, "{page}");
+        for link in [&chef, &chef_again, &head, &head_again] {
+            let (status, page) = http_get(site.addr, link).await;
+            assert_eq!(status, 404, "{link}");
+            assert!(page.contains("Länken gäller inte") && !page.contains("Barn- och utbildning"));
+        }
+        let history = site.kansli.case_history("KS 2026/1").await.unwrap();
+        assert!(history.iter().any(|h| h.action == "godkann" && h.actor.contains("karin.welander")), "who and when");
+    }
+
+    async fn a_forged_or_malformed_link_gets_404_and_reveals_nothing(db) {
+        let site = site(db).await;
+        let real = site.link_for("oskar.lindfors@norrvika.example").await;
+        let forged = format!("/enkat/{}", "ab".repeat(32));
+        let flipped = format!("{}{}", &real[..real.len() - 1], if real.ends_with('0') { '1' } else { '0' });
+        for path in [forged.as_str(), flipped.as_str(), "/enkat/abc", "/enkat/..%2F..%2Fetc%2Fpasswd", "/enkat/%3Cscript%3E"] {
+            let (status, page) = http_get(site.addr, path).await;
+            assert_eq!(status, 404, "{path}");
+            assert!(!page.contains("Barn- och utbildning") && !page.contains("KS 2026"), "{path}: {page}");
+            let (status, _) = http_post(site.addr, path, &with(complete(), "skicka")).await;
+            assert_eq!(status, 404, "{path}");
+        }
+        assert!(site.handlingar().await.is_empty());
+    }
+}
