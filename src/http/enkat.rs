@@ -122,7 +122,7 @@ fn sections(q: &Questionnaire, answers: &Answers, errors: &[FieldError]) -> Vec<
                             .iter()
                             .find(|e| e.question == question.id)
                             .map(|e| e.message.clone()),
-                        answer_text: answer.map(answer_text).unwrap_or_default(),
+                        answer_text: answer.map(Answer::display).unwrap_or_default(),
                         input_type: "radio",
                         ..Default::default()
                     };
@@ -242,31 +242,6 @@ fn sections(q: &Questionnaire, answers: &Answers, errors: &[FieldError]) -> Vec<
                 .collect(),
         })
         .collect()
-}
-
-/// An answer as one line of text, for the review and sign-off pages.
-fn answer_text(answer: &Answer) -> String {
-    match answer {
-        Answer::Jnd { value, comment } => match (value, comment.is_empty()) {
-            (Some(v), true) => v.clone(),
-            (Some(v), false) => format!("{v}. {comment}"),
-            (None, _) => comment.clone(),
-        },
-        Answer::Text { value } => value.clone(),
-        Answer::Integer { value } => value.to_string(),
-        Answer::Date { value } => value.to_string(),
-        Answer::Choices { values } => values.join(", "),
-        Answer::Group { values } => values
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Answer::Table { rows } => rows
-            .iter()
-            .map(|r| r.values().cloned().collect::<Vec<_>>().join(" · "))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    }
 }
 
 /// The posted answers again, as hidden fields of the review page.

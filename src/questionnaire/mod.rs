@@ -211,6 +211,34 @@ pub enum Answer {
     },
 }
 
+impl Answer {
+    /// The answer as text people read: in the review, the sign-off page and the registered
+    /// document.
+    pub fn display(&self) -> String {
+        match self {
+            Answer::Jnd { value, comment } => match (value, comment.is_empty()) {
+                (Some(v), true) => v.clone(),
+                (Some(v), false) => format!("{v}. {comment}"),
+                (None, _) => comment.clone(),
+            },
+            Answer::Text { value } => value.clone(),
+            Answer::Integer { value } => value.to_string(),
+            Answer::Date { value } => value.to_string(),
+            Answer::Choices { values } => values.join(", "),
+            Answer::Group { values } => values
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Answer::Table { rows } => rows
+                .iter()
+                .map(|r| r.values().cloned().collect::<Vec<_>>().join(" · "))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
 /// Checked answers, by question id.
 pub type Answers = BTreeMap<String, Answer>;
 

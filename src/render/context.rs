@@ -107,3 +107,73 @@ impl DeliveryFailureContext {
         }
     }
 }
+
+/// The context of a document a workflow step registers as a handling.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DocumentContext {
+    /// The municipality's name.
+    pub municipality: String,
+    /// The ärende's number.
+    pub case_number: String,
+    /// The ärende's public title.
+    pub case_title: String,
+    /// The year the follow-up concerns.
+    pub year: String,
+    /// The unit the document concerns (a förvaltning's answer), or empty.
+    pub unit_name: String,
+    /// The day it was drawn up or received.
+    pub date: String,
+    /// The handling's description.
+    pub description: String,
+    /// The questionnaire's title, when the document holds an answer.
+    pub questionnaire_title: String,
+    /// The answer, section by section (empty when the document holds none).
+    pub sections: Vec<DocumentSection>,
+}
+
+/// A section of an answer in a document.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DocumentSection {
+    /// A, B, ...
+    pub id: String,
+    /// The heading.
+    pub title: String,
+    /// Its questions and answers.
+    pub answers: Vec<DocumentAnswer>,
+}
+
+/// A question and its answer in a document.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DocumentAnswer {
+    /// B1, ...
+    pub id: String,
+    /// The question.
+    pub question: String,
+    /// The answer as text; empty when not answered.
+    pub answer: String,
+}
+
+impl DocumentContext {
+    /// A filled-in example.
+    pub fn example() -> Self {
+        Self {
+            municipality: "Norrvika kommun".into(),
+            case_number: "KS 2026/41".into(),
+            case_title: "Årlig uppföljning av aktiva åtgärder inom likabehandling 2026".into(),
+            year: "2026".into(),
+            unit_name: "Barn- och utbildningsförvaltningen".into(),
+            date: "2026-10-20".into(),
+            description: "Svar på uppföljningsenkät om aktiva åtgärder 2026".into(),
+            questionnaire_title: "Uppföljning av aktiva åtgärder mot diskriminering".into(),
+            sections: vec![DocumentSection {
+                id: "B".into(),
+                title: "Arbetsförhållanden".into(),
+                answers: vec![DocumentAnswer {
+                    id: "B1".into(),
+                    question: "Har risker undersökts?".into(),
+                    answer: "ja".into(),
+                }],
+            }],
+        }
+    }
+}

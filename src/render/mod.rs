@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 use serde::Serialize;
 
-pub use context::{DeliveryFailureContext, MessageContext, Municipality};
+pub use context::{
+    DeliveryFailureContext, DocumentAnswer, DocumentContext, DocumentSection, MessageContext,
+    Municipality,
+};
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +177,20 @@ impl Renderer {
 
         let mut documents = BTreeMap::new();
         for (path, name) in files_with_suffix(&root.join("documents"), ".html.hbs") {
-            documents.insert(name, path);
+            match std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|source| {
+                    html.register_template_string(&format!("doc/{name}"), source)
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok(()) => {
+                    documents.insert(name, path);
+                }
+                Err(message) => problems.push(TemplateError {
+                    file: path,
+                    message,
+                }),
+            }
         }
 
         let renderer = Self {
@@ -184,6 +200,11 @@ impl Renderer {
             documents,
             pages,
         };
+        for id in renderer.documents.keys() {
+            if let Err(e) = renderer.document(id, &DocumentContext::example()) {
+                problems.push(e);
+            }
+        }
         for id in &renderer.email_ids {
             let checked = match ContextKind::of(id) {
                 ContextKind::Message => renderer.email(id, &MessageContext::example()),
@@ -215,6 +236,23 @@ impl Renderer {
     /// The email templates, by id.
     pub fn email_ids(&self) -> &[String] {
         &self.email_ids
+    }
+
+    /// Renders a document, `templates/documents/<id>.html.hbs`.
+    pub fn document(&self, id: &str, context: &DocumentContext) -> Result<String, TemplateError> {
+        let file = || PathBuf::from(format!("templates/documents/{id}.html.hbs"));
+        if !self.documents.contains_key(id) {
+            return Err(TemplateError {
+                file: file(),
+                message: "no such document template".into(),
+            });
+        }
+        self.html
+            .render(&format!("doc/{id}"), context)
+            .map_err(|e| TemplateError {
+                file: file(),
+                message: e.to_string(),
+            })
     }
 
     /// Renders a web page, `templates/web/<name>.html.hbs`.

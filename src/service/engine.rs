@@ -23,7 +23,7 @@ use super::{Actor, Kansli, OpenCase, ServiceError};
 use crate::domain::calendar::{add_local, local_date, local_year, next_office_time_within};
 use crate::domain::organisation::Role;
 use crate::mail::Address;
-use crate::render::MessageContext;
+use crate::render::{DocumentAnswer, DocumentContext, DocumentSection, MessageContext};
 use crate::store::{
     AuditInput, CaseRow, INSTANCE_SCOPE, InstanceRow, NewDocument, NewInstance, NewOutbox,
     NewTimer, OrgSnapshot, TimerRow, Tx, outbox_status, timer_status,
@@ -1004,6 +1004,18 @@ impl Engine {
                             workflow.id
                         )
                     })?;
+                    let file = self
+                        .render_document(
+                            tx,
+                            org,
+                            instance,
+                            decision,
+                            case,
+                            template,
+                            description,
+                            now,
+                        )
+                        .await?;
                     let seq = tx.allocate_document_seq(case.id).await?;
                     tx.insert_document(
                         NewDocument {
@@ -1017,7 +1029,7 @@ impl Engine {
                             description: description.clone(),
                             description_protected: false,
                             secrecy: None,
-                            file: None,
+                            file,
                             registered_at: now,
                             registered_by: by.actor.as_str().to_owned(),
                         },
@@ -1322,6 +1334,89 @@ impl Letter<'_> {
 }
 
 impl Engine {
+    /// Renders a step's document and stores it, returning the file reference for its handling.
+    /// An instance with an answer gets the answer written out, question by question.
+    #[allow(clippy::too_many_arguments)]
+    async fn render_document(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        instance: &InstanceRow,
+        decision: &Decision,
+        case: &CaseRow,
+        template: &str,
+        description: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, String, String)>, ServiceError> {
+        let Some(renderer) = self.catalog.renderer() else {
+            return Ok(None);
+        };
+        let vars = &decision.variables;
+        let year = vars.get("year").and_then(Value::as_i64).unwrap_or_default() as i32;
+        let mut context = DocumentContext {
+            municipality: municipality_of(org).name,
+            case_number: vars
+                .get("case_number")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            case_title: case.public_title.clone(),
+            year: year.to_string(),
+            unit_name: instance
+                .unit_code
+                .as_deref()
+                .and_then(|u| org.units.iter().find(|x| x.code == u))
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            date: local_date(now).to_string(),
+            description: description.to_owned(),
+            ..Default::default()
+        };
+        if let Some(response) = tx.response_of(instance.id).await?
+            && let Some(questionnaire) = self
+                .catalog
+                .questionnaires()
+                .for_year(&response.questionnaire_id, response.version)
+        {
+            let answers: crate::questionnaire::Answers =
+                serde_json::from_str(&response.answers).map_err(anyhow::Error::from)?;
+            context.questionnaire_title = questionnaire.title.clone();
+            context.sections = questionnaire
+                .sections
+                .iter()
+                .map(|s| DocumentSection {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    answers: s
+                        .questions
+                        .iter()
+                        .map(|q| DocumentAnswer {
+                            id: q.id.clone(),
+                            question: q.text.clone(),
+                            answer: answers.get(&q.id).map(|a| a.display()).unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
+        let html = renderer
+            .document(template, &context)
+            .map_err(|e| anyhow::anyhow!("document {template}: {e}"))?;
+        let content = html.into_bytes();
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
+        tx.store_file(crate::store::NewFile {
+            sha256: sha256.clone(),
+            content,
+            stored_at: now,
+        })
+        .await?;
+        let name = match &instance.unit_code {
+            Some(unit) => format!("{template}-{}.html", unit.to_lowercase()),
+            None => format!("{template}.html"),
+        };
+        Ok(Some((sha256, name, "text/html; charset=utf-8".into())))
+    }
+
     /// Renders a step's email for each recipient and queues it in the step's transaction.
     async fn queue_email(
         &self,

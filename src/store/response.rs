@@ -51,6 +51,16 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// The answer of an instance, read inside the transaction.
+    pub async fn response_of(&self, instance_id: i32) -> Result<Option<ResponseRow>, StoreError> {
+        Ok(response::Entity::find()
+            .filter(response::Column::InstanceId.eq(instance_id))
+            .one(&self.txn)
+            .await?)
+    }
+}
+
 impl Store {
     /// The answer of an instance.
     pub async fn response_of(&self, instance_id: i32) -> Result<Option<ResponseRow>, StoreError> {

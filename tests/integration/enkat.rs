@@ -171,6 +171,16 @@ on_both_backends! {
         let answers: Vec<String> = site.handlingar().await.into_iter().filter(|d| d.starts_with("Svar på uppföljningsenkät")).collect();
         assert_eq!(answers.len(), 1, "one handling for one submission: {answers:?}");
         assert!(answers[0].contains("Barn- och utbildningsförvaltningen"));
+        // The handling carries the answer as a readable document.
+        let case = site.kansli.show_case("KS 2026/1").await.unwrap();
+        let handling = case.documents.iter().find(|d| d.description.starts_with("Svar på")).unwrap();
+        assert_eq!(handling.direction.label(), "inkommande");
+        let (file, content) = site.kansli.document_file(&handling.number).await.unwrap();
+        assert_eq!(file.media_type, "text/html; charset=utf-8");
+        let html = String::from_utf8(content).unwrap();
+        for expected in ["<html lang=\"sv\">", "B1. Har arbetsplatserna", "Förvaltningens HR-chef", "Utbildning i aktiva åtgärder för chefer", "Barn- och utbildningsförvaltningen"] {
+            assert!(html.contains(expected), "{expected} missing from the registered answer");
+        }
 
         // The förvaltningschef returns it with a comment.
         let head = site.link_for("karin.welander@norrvika.example").await;
