@@ -42,6 +42,15 @@ pub enum CaseCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Each förvaltning's progress in the ärende's follow-up: invited, draft, submitted,
+    /// returned, approved, with the dates of invitation, reminders and submission.
+    Status {
+        /// The number.
+        number: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// The events the ärende's workflow takes now, and who may send them.
     Events {
         /// The number.
@@ -276,7 +285,9 @@ pub(super) async fn case(
         CaseCommand::History { number, format } => {
             output::history(&kansli.case_history(&number).await?, format);
         }
-        CaseCommand::Events { .. } => unreachable!("handled with the workflows"),
+        CaseCommand::Events { .. } | CaseCommand::Status { .. } => {
+            unreachable!("handled with the workflows")
+        }
     }
     Ok(())
 }

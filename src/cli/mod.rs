@@ -222,6 +222,9 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 Command::Case(case::CaseCommand::Events { number, format }) => {
                     workflow::events(&settings, &kansli, &number, format).await
                 }
+                Command::Case(case::CaseCommand::Status { number, format }) => {
+                    workflow::status(&settings, &kansli, &number, format).await
+                }
                 Command::Case(command) => case::case(&kansli, command, &actor).await,
                 Command::Document(command) => case::document(&kansli, command, &actor).await,
                 Command::Registry(command) => case::registry(&kansli, command).await,

@@ -329,6 +329,50 @@ pub(super) async fn events(
     Ok(())
 }
 
+pub(super) async fn status(
+    settings: &Settings,
+    kansli: &Kansli,
+    number: &str,
+    format: Format,
+) -> Result<(), CliError> {
+    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let progress = engine.progress(number).await?;
+    if let Format::Json = format {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&progress).map_err(anyhow::Error::from)?
+        );
+        return Ok(());
+    }
+    if progress.is_empty() {
+        println!("Ärende {number} har inga förvaltningar med enkät.");
+    }
+    let day = |d: chrono::DateTime<chrono::Utc>| format_local(d)[..10].to_owned();
+    println!(
+        "{:<5} {:<38} {:<11} {:<10} {:<22} {:<10} {}",
+        "", "Förvaltning", "Läge", "Inbjuden", "Påminnelser", "Inskickad", "Klar"
+    );
+    for p in progress {
+        let reminders: Vec<String> = p.reminders.iter().map(|d| day(*d)).collect();
+        println!(
+            "{:<5} {:<38} {:<11} {:<10} {:<22} {:<10} {}",
+            p.unit_code,
+            p.unit_name,
+            p.state,
+            day(p.invited_at),
+            if reminders.is_empty() {
+                "–".to_owned()
+            } else {
+                reminders.join(", ")
+            },
+            p.submitted_at.map(day).unwrap_or_else(|| "–".into()),
+            p.finished_at.map(day).unwrap_or_else(|| "–".into()),
+        );
+    }
+    Ok(())
+}
+
 pub(super) async fn engine(
     settings: &Settings,
     kansli: &Kansli,

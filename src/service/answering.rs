@@ -229,3 +229,80 @@ impl Engine {
             .await
     }
 }
+
+/// One förvaltning's progress in the yearly follow-up.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitProgress {
+    /// Unit code.
+    pub unit_code: String,
+    /// Unit name.
+    pub unit_name: String,
+    /// The state of its answer.
+    pub state: String,
+    /// What the state means.
+    pub state_text: String,
+    /// When the invitation went out.
+    pub invited_at: chrono::DateTime<chrono::Utc>,
+    /// When reminders were queued.
+    pub reminders: Vec<chrono::DateTime<chrono::Utc>>,
+    /// When the answer was last submitted.
+    pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the answer was approved (or the follow-up ended for it).
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Engine {
+    /// Each förvaltning's progress in an ärende's follow-up.
+    pub async fn progress(&self, case_number: &str) -> Result<Vec<UnitProgress>, ServiceError> {
+        let book = super::diarium::SeriesBook::load(self.kansli()).await?;
+        let case = self.kansli().case_row(&book, case_number).await?;
+        let store = self.kansli().store();
+        let org = store.org_snapshot().await?;
+        let messages = store.outbox(Some(case.id)).await?;
+        let history = store.audit_of(case.id).await?;
+        let mut out = Vec::new();
+        for instance in store.instances_of_case(case.id).await? {
+            let Some(unit_code) = instance.unit_code.clone() else {
+                continue;
+            };
+            let state_text = self
+                .catalog()
+                .get(&instance.workflow_id)
+                .and_then(|e| {
+                    e.workflow
+                        .states
+                        .get(&instance.state)
+                        .and_then(|s| s.description.clone())
+                })
+                .unwrap_or_default();
+            let reminders = messages
+                .iter()
+                .filter(|m| m.instance_id == Some(instance.id) && m.template.contains("paminnelse"))
+                .map(|m| m.created_at)
+                .collect();
+            // The history says when, however the answer came in (the form or `event send`).
+            let submitted_at = history
+                .iter()
+                .filter(|a| a.instance_id == Some(instance.id) && a.action == "svar_inskickat")
+                .map(|a| a.at)
+                .next_back();
+            out.push(UnitProgress {
+                unit_name: org
+                    .units
+                    .iter()
+                    .find(|u| u.code == unit_code)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
+                unit_code,
+                state: instance.state.clone(),
+                state_text,
+                invited_at: instance.created_at,
+                reminders,
+                submitted_at,
+                finished_at: instance.finished_at,
+            });
+        }
+        out.sort_by(|a, b| a.unit_code.cmp(&b.unit_code));
+        Ok(out)
+    }
+}

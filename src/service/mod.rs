@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
 
-pub use answering::{LinkView, Saved};
+pub use answering::{LinkView, Saved, UnitProgress};
 pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, NewDocumentInput, OpenCase,
     PersonRef,

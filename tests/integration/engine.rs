@@ -372,6 +372,27 @@ on_both_backends! {
         assert!(!names.contains(&"sista_paminnelse".to_owned()), "{names:?}");
     }
 
+    async fn the_progress_shows_each_forvaltning_with_its_dates(db) {
+        let (engine, clock) = engine(db, local(2026, 10, 1, 7)).await;
+        engine.tick().await.unwrap();
+        clock.set(local(2026, 10, 2, 10));
+        send(&engine, &unit("KS 2026/1", "BUF"), "svar_inskickat", role(Role::Chef)).await;
+        send(&engine, &unit("KS 2026/1", "BUF"), "godkann", role(Role::Forvaltningschef)).await;
+        send(&engine, &unit("KS 2026/1", "SOF"), "utkast_sparat", role(Role::Chef)).await;
+        clock.set(local(2026, 10, 15, 9));
+        engine.tick().await.unwrap();
+        let progress = engine.progress("KS 2026/1").await.unwrap();
+        assert_eq!(progress.len(), 7);
+        let of = |code: &str| progress.iter().find(|p| p.unit_code == code).unwrap();
+        assert_eq!((of("BUF").state.as_str(), of("SOF").state.as_str(), of("KLF").state.as_str()), ("godkand", "utkast", "inbjuden"));
+        assert_eq!(of("BUF").submitted_at, Some(local(2026, 10, 2, 10)));
+        assert_eq!(of("BUF").finished_at, Some(local(2026, 10, 2, 10)));
+        assert!(of("BUF").reminders.is_empty());
+        assert_eq!(of("KLF").reminders, [local(2026, 10, 15, 9)]);
+        assert_eq!(of("KLF").invited_at, local(2026, 10, 1, 7));
+        assert!(of("SOF").state_text.contains("Utkast"), "{}", of("SOF").state_text);
+    }
+
     async fn a_line_break_in_an_imported_name_is_refused(db) {
         let (kansli, _clock) = db.app(local(2026, 10, 1, 7)).await;
         let org = kansli::service::DEMO_ORGANISATION.replace("name = \"Ali Rahimi\"", "name = \"Ali\\nRahimi\"");
