@@ -349,10 +349,11 @@ pub(super) async fn status(
         println!("Ärende {number} har inga förvaltningar med enkät.");
     }
     let day = |d: chrono::DateTime<chrono::Utc>| format_local(d)[..10].to_owned();
-    println!(
-        "{:<5} {:<38} {:<11} {:<10} {:<22} {:<10} {}",
-        "", "Förvaltning", "Läge", "Inbjuden", "Påminnelser", "Inskickad", "Klar"
+    let header = format!(
+        "{:<5} {:<38} {:<11} {:<10} {:<22} {:<10} Klar",
+        "", "Förvaltning", "Läge", "Inbjuden", "Påminnelser", "Inskickad"
     );
+    println!("{header}");
     for p in progress {
         let reminders: Vec<String> = p.reminders.iter().map(|d| day(*d)).collect();
         println!(
