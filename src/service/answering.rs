@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::links::token_hash;
 use super::{Actor, Engine, Outcome, ServiceError};
 use crate::domain::organisation::Role;
-use crate::questionnaire::{Answers, FieldError, Fields, Questionnaire};
+use crate::questionnaire::{Answer, Answers, FieldError, Fields, Kind, Questionnaire};
 use crate::store::{InstanceRow, InvitationRow};
 use crate::workflow::Sender;
 
@@ -97,10 +97,12 @@ impl Engine {
             .for_year(QUESTIONNAIRE, year)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no questionnaire {QUESTIONNAIRE} for {year}"))?;
-        let answers = match store.response_of(instance.id).await? {
+        let mut answers: Answers = match store.response_of(instance.id).await? {
             Some(r) => serde_json::from_str(&r.answers).map_err(anyhow::Error::from)?,
             None => Answers::new(),
         };
+        self.prefill(&questionnaire, &instance, case_id, &mut answers)
+            .await?;
         let org = store.org_snapshot().await?;
         let unit_name = org
             .units
@@ -123,6 +125,65 @@ impl Engine {
             comment,
             invitation,
         })
+    }
+
+    /// Fills an empty table that says `prefill_from` with last year's answer to that question,
+    /// from the same förvaltning's answer in the ärende this one continues: last year's planned
+    /// measures become this year's list to follow up. Columns are matched by id.
+    async fn prefill(
+        &self,
+        questionnaire: &Questionnaire,
+        instance: &InstanceRow,
+        case_id: i32,
+        answers: &mut Answers,
+    ) -> Result<(), ServiceError> {
+        let store = self.kansli().store();
+        for question in questionnaire.questions() {
+            let Kind::Table {
+                columns,
+                prefill_from: Some(from),
+            } = &question.kind
+            else {
+                continue;
+            };
+            if answers.contains_key(&question.id) {
+                continue;
+            }
+            let Some(previous) = store
+                .case_by_id(case_id)
+                .await?
+                .and_then(|c| c.previous_case_id)
+            else {
+                continue;
+            };
+            let last_year = store
+                .instances_of_case(previous)
+                .await?
+                .into_iter()
+                .find(|i| i.unit_code == instance.unit_code);
+            let Some(last_year) = last_year else { continue };
+            let Some(response) = store.response_of(last_year.id).await? else {
+                continue;
+            };
+            let old: Answers =
+                serde_json::from_str(&response.answers).map_err(anyhow::Error::from)?;
+            if let Some(Answer::Table { rows }) = old.get(from) {
+                let rows: Vec<_> = rows
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .filter(|(k, _)| columns.iter().any(|c| &c.id == *k))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect::<std::collections::BTreeMap<_, _>>()
+                    })
+                    .filter(|row| !row.is_empty())
+                    .collect();
+                if !rows.is_empty() {
+                    answers.insert(question.id.clone(), Answer::Table { rows });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Saves posted answers through an answer link; `submit` also submits them.

@@ -25,6 +25,8 @@ fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
 
 struct Site {
     kansli: Kansli,
+    engine: Engine,
+    clock: kansli::clock::ManualClock,
     addr: SocketAddr,
     postman: Postman,
     mail: tempfile::TempDir,
@@ -38,7 +40,7 @@ impl Drop for Site {
 }
 
 async fn site(db: &TestDb) -> Site {
-    let (kansli, _clock) = db.app(local(2026, 10, 1, 7)).await;
+    let (kansli, clock) = db.app(local(2026, 10, 1, 7)).await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
     let secret = Arc::new(LinkSecret::random());
@@ -56,10 +58,12 @@ async fn site(db: &TestDb) -> Site {
     .with_links(secret, BASE);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = kansli::http::router_with_engine(kansli.clone(), engine);
+    let app = kansli::http::router_with_engine(kansli.clone(), engine.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Site {
         kansli,
+        engine,
+        clock,
         addr,
         postman,
         mail,
@@ -210,6 +214,27 @@ on_both_backends! {
         }
         let history = site.kansli.case_history("KS 2026/1").await.unwrap();
         assert!(history.iter().any(|h| h.action == "godkann" && h.actor.contains("karin.welander")), "who and when");
+    }
+
+    async fn last_years_planned_measures_are_prefilled_into_this_years_follow_up(db) {
+        let site = site(db).await;
+        let chef = site.link_for("oskar.lindfors@norrvika.example").await;
+        let (status, _) = http_post(site.addr, &chef, &with(complete(), "skicka")).await;
+        assert_eq!(status, 200);
+        // A year later the follow-up starts again and links last year's ärende.
+        site.clock.set(local(2027, 10, 1, 7));
+        site.engine.tick().await.unwrap();
+        assert_eq!(site.kansli.show_case("KS 2027/1").await.unwrap().previous.as_deref(), Some("KS 2026/1"));
+        let next = site.link_for("oskar.lindfors@norrvika.example").await;
+        assert_ne!(next, chef);
+        let (status, form) = http_get(site.addr, &next).await;
+        assert_eq!(status, 200);
+        assert!(form.contains("name=\"I1.0.atgard\" value=\"Utbildning i aktiva åtgärder för chefer\""), "{form}");
+        assert!(form.contains("name=\"J1.0.atgard\" value=\"\""), "this year's plan starts empty");
+        // Another förvaltning, which planned nothing last year, starts with an empty table.
+        let other = site.link_for("tobias.frank@norrvika.example").await;
+        let (_, form) = http_get(site.addr, &other).await;
+        assert!(form.contains("name=\"I1.0.atgard\" value=\"\""));
     }
 
     async fn a_forged_or_malformed_link_gets_404_and_reveals_nothing(db) {
