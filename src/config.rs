@@ -62,6 +62,8 @@ pub struct EngineSettings {
     pub tick_seconds: u64,
     /// Office hours for reminders, `"HH-HH"` in Stockholm time, e.g. `"08-17"`.
     pub office_hours: String,
+    /// Counts about people below this are not shown in the compiled report.
+    pub min_group: i64,
 }
 
 impl Default for EngineSettings {
@@ -69,6 +71,7 @@ impl Default for EngineSettings {
         Self {
             tick_seconds: 5,
             office_hours: "08-17".into(),
+            min_group: 5,
         }
     }
 }
@@ -293,6 +296,11 @@ impl Settings {
             "KANSLI_ENGINE_OFFICE_HOURS" => {
                 self.engine.office_hours = value.to_owned();
                 self.engine.office_hours().map_err(|e| bad(e.to_string()))?;
+            }
+            "KANSLI_ENGINE_MIN_GROUP" => {
+                self.engine.min_group = value
+                    .parse()
+                    .map_err(|_| bad(format!("{value:?} is not a whole number")))?;
             }
             "KANSLI_ENGINE_TICK_SECONDS" => {
                 self.engine.tick_seconds = value

@@ -51,6 +51,17 @@ pub enum CaseCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Every förvaltning's answers, for a spreadsheet: CSV, or XLSX with a sheet per section.
+    Export {
+        /// The number.
+        number: String,
+        /// csv or xlsx.
+        #[arg(long, value_enum)]
+        format: AnswerFormat,
+        /// Where to write it [default: stdout for CSV; required for XLSX].
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// The events the ärende's workflow takes now, and who may send them.
     Events {
         /// The number.
@@ -208,6 +219,15 @@ pub enum RegistryCommand {
     },
 }
 
+/// The answer export's file formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AnswerFormat {
+    /// Semicolon-separated values with a byte-order mark.
+    Csv,
+    /// An Excel workbook, one sheet per section.
+    Xlsx,
+}
+
 /// The postlista's file formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
@@ -285,7 +305,7 @@ pub(super) async fn case(
         CaseCommand::History { number, format } => {
             output::history(&kansli.case_history(&number).await?, format);
         }
-        CaseCommand::Events { .. } | CaseCommand::Status { .. } => {
+        CaseCommand::Events { .. } | CaseCommand::Status { .. } | CaseCommand::Export { .. } => {
             unreachable!("handled with the workflows")
         }
     }

@@ -225,6 +225,11 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 Command::Case(case::CaseCommand::Status { number, format }) => {
                     workflow::status(&settings, &kansli, &number, format).await
                 }
+                Command::Case(case::CaseCommand::Export {
+                    number,
+                    format,
+                    output,
+                }) => workflow::export(&settings, &kansli, &number, format, output).await,
                 Command::Case(command) => case::case(&kansli, command, &actor).await,
                 Command::Document(command) => case::document(&kansli, command, &actor).await,
                 Command::Registry(command) => case::registry(&kansli, command).await,

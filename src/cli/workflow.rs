@@ -374,6 +374,39 @@ pub(super) async fn status(
     Ok(())
 }
 
+pub(super) async fn export(
+    settings: &Settings,
+    kansli: &Kansli,
+    number: &str,
+    format: super::case::AnswerFormat,
+    output: Option<std::path::PathBuf>,
+) -> Result<(), CliError> {
+    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let compilation = engine.compilation(number).await?;
+    let bytes = match format {
+        super::case::AnswerFormat::Csv => compilation.csv()?,
+        super::case::AnswerFormat::Xlsx => compilation.xlsx()?,
+    };
+    match (output, format) {
+        (Some(path), _) => {
+            std::fs::write(&path, bytes)
+                .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?;
+            println!("{}", path.display());
+        }
+        (None, super::case::AnswerFormat::Csv) => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(anyhow::Error::from)?;
+        }
+        (None, super::case::AnswerFormat::Xlsx) => {
+            return Err(CliError::Usage("--output FILE is needed for xlsx".into()));
+        }
+    }
+    Ok(())
+}
+
 pub(super) async fn engine(
     settings: &Settings,
     kansli: &Kansli,

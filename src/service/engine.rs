@@ -108,6 +108,7 @@ pub struct Engine {
     base_url: String,
     office_hours: (u32, u32),
     link_secret: Arc<LinkSecret>,
+    pub(crate) min_group: i64,
 }
 
 /// A loaded instance with what its guards need.
@@ -148,7 +149,14 @@ impl Engine {
             base_url: "http://127.0.0.1:8080".into(),
             office_hours: crate::domain::calendar::OFFICE_HOURS,
             link_secret: Arc::new(LinkSecret::random()),
+            min_group: 5,
         }
+    }
+
+    /// Counts about people below `n` are not shown in the compiled report.
+    pub fn with_min_group(mut self, n: i64) -> Self {
+        self.min_group = n.max(1);
+        self
     }
 
     /// The secret personal links are made with (the server's, so its links stay valid).
@@ -1372,7 +1380,13 @@ impl Engine {
             description: description.to_owned(),
             ..Default::default()
         };
-        if let Some(response) = tx.response_of(instance.id).await?
+        if instance.parent_id.is_none() && !tx.children(instance.id).await?.is_empty() {
+            // The root of a follow-up: the document is the compiled report of its children's
+            // answers. Read before its own step is written; the answers are the children's.
+            let compilation = self.compile(case.id, &context.case_number).await?;
+            context.questionnaire_title = compilation.questionnaire.title.clone();
+            context.sections = compilation.sections();
+        } else if let Some(response) = tx.response_of(instance.id).await?
             && let Some(questionnaire) = self
                 .catalog
                 .questionnaires()

@@ -9,6 +9,7 @@ pub mod links;
 mod mail;
 mod organisation;
 mod postlista;
+mod report;
 pub mod simulation;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use engine::{Engine, InstanceEvents, Outcome, Target, VersionInUse};
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
+pub use report::{Compilation, UnitAnswer};
 
 /// What went wrong in a use case, sorted by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]

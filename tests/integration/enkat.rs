@@ -237,6 +237,72 @@ on_both_backends! {
         assert!(form.contains("name=\"I1.0.atgard\" value=\"\""));
     }
 
+    async fn the_whole_round_ends_in_a_report_whose_counts_match_the_answers(db) {
+        let site = site(db).await;
+        // Four förvaltningar answer, SOF after being returned once; three never answer.
+        let answering = [
+            ("oskar.lindfors", "karin.welander", vec![("B3", "1")]),
+            ("tobias.frank", "maria.sandell", vec![("B1", "delvis"), ("B3", "0")]),
+            ("ali.rahimi", "helena.voss", vec![("B3", "2")]),
+            ("daniel.oberg", "ingrid.falk", vec![("B3", "0"), ("A3", "=HYPERLINK(\"http://x\")")]),
+        ];
+        for (chef, head, overrides) in &answering {
+            let mut answers = complete();
+            for (k, v) in overrides {
+                answers.retain(|(q, _)| q != k);
+                answers.push((k, v));
+            }
+            let link = site.link_for(&format!("{chef}@norrvika.example")).await;
+            assert_eq!(http_post(site.addr, &link, &with(answers.clone(), "skicka")).await.0, 200);
+            let sign = site.link_for(&format!("{head}@norrvika.example")).await;
+            if *chef == "tobias.frank" {
+                assert_eq!(http_post(site.addr, &sign, &[("atgard", "returnera"), ("kommentar", "Komplettera C2.")]).await.0, 200);
+                let again = site.link_for(&format!("{chef}@norrvika.example")).await;
+                assert_eq!(http_post(site.addr, &again, &with(answers, "skicka")).await.0, 200);
+                let sign = site.link_for(&format!("{head}@norrvika.example")).await;
+                assert_eq!(http_post(site.addr, &sign, &[("atgard", "godkann")]).await.0, 200);
+            } else {
+                assert_eq!(http_post(site.addr, &sign, &[("atgard", "godkann")]).await.0, 200);
+            }
+        }
+        let progress = site.engine.progress("KS 2026/1").await.unwrap();
+        assert_eq!(progress.iter().filter(|p| p.state == "godkand").count(), 4);
+        assert_eq!(progress.iter().filter(|p| p.state == "inbjuden").count(), 3);
+
+        // The deadline passes: the follow-up moves on and the report is drawn up.
+        site.clock.set(local(2026, 11, 5, 8));
+        site.engine.tick().await.unwrap();
+        let case = site.kansli.show_case("KS 2026/1").await.unwrap();
+        let report = case.documents.iter().find(|d| d.description.starts_with("Sammanställning")).expect("the report is registered");
+        assert_eq!(report.direction.label(), "upprättad");
+        let (_, content) = site.kansli.document_file(&report.number).await.unwrap();
+        let html = String::from_utf8(content).unwrap();
+        for expected in [
+            "B1. Har arbetsplatserna",
+            "ja: 3, nej: 0, delvis: 1",          // B1: SOF said delvis
+            "Summa: färre än 5",                  // B3 counts people: 1 + 0 + 2 + 0
+            "Summa: 12",                          // E2: 3 each from four förvaltningar
+            "Socialförvaltningen: Utbildning i aktiva åtgärder för chefer",
+        ] {
+            assert!(html.contains(expected), "{expected:?} missing from the report");
+        }
+        assert!(!html.contains("Summa: 3<"), "a small count about people is not shown");
+        assert!(!html.contains("Samhällsbyggnadsförvaltningen: Utbildning"), "no answer, no row");
+
+        // The exports hold every förvaltning, answered or not, and no formula.
+        let compilation = site.engine.compilation("KS 2026/1").await.unwrap();
+        let csv = String::from_utf8(compilation.csv().unwrap()).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 8, "{csv}");
+        assert!(lines[0].contains("Förvaltning;Läge;A2 Totalt"), "{}", lines[0]);
+        let kff = lines.iter().find(|l| l.contains("Kultur- och fritidsförvaltningen")).unwrap();
+        assert!(kff.contains("'=HYPERLINK"), "{kff}");
+        let xlsx = compilation.xlsx().unwrap();
+        assert_eq!(&xlsx[..2], b"PK", "an XLSX workbook is a zip file");
+        let names = String::from_utf8_lossy(&xlsx).into_owned();
+        assert!(names.contains("xl/worksheets/sheet10.xml"), "a sheet per section");
+    }
+
     async fn a_forged_or_malformed_link_gets_404_and_reveals_nothing(db) {
         let site = site(db).await;
         let real = site.link_for("oskar.lindfors@norrvika.example").await;
