@@ -244,7 +244,7 @@ on_both_backends! {
             ("oskar.lindfors", "karin.welander", vec![("B3", "1")]),
             ("tobias.frank", "maria.sandell", vec![("B1", "delvis"), ("B3", "0")]),
             ("ali.rahimi", "helena.voss", vec![("B3", "2")]),
-            ("daniel.oberg", "ingrid.falk", vec![("B3", "0"), ("A3", "=HYPERLINK(\"http://x\")")]),
+            ("daniel.oberg", "ingrid.falk", vec![("B3", "0"), ("A3", "=HYPERLINK(\"http://x\")"), ("B1.kommentar", "<script>alert(1)</script>")]),
         ];
         for (chef, head, overrides) in &answering {
             let mut answers = complete();
@@ -287,6 +287,7 @@ on_both_backends! {
             assert!(html.contains(expected), "{expected:?} missing from the report");
         }
         assert!(!html.contains("Summa: 3<"), "a small count about people is not shown");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"), "answers are escaped in the report");
         assert!(!html.contains("Samhällsbyggnadsförvaltningen: Utbildning"), "no answer, no row");
 
         // The exports hold every förvaltning, answered or not, and no formula.
@@ -301,6 +302,53 @@ on_both_backends! {
         assert_eq!(&xlsx[..2], b"PK", "an XLSX workbook is a zip file");
         let names = String::from_utf8_lossy(&xlsx).into_owned();
         assert!(names.contains("xl/worksheets/sheet10.xml"), "a sheet per section");
+    }
+
+    async fn the_running_server_never_writes_a_token_into_its_logs(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let port = crate::smtp::free_port();
+        let kansli = |args: &[&str]| {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kansli"));
+            c.args(args)
+                .current_dir(dir.path())
+                .env("KANSLI_DATABASE_URL", &db.url)
+                .env("KANSLI_MAIL_DIR", dir.path().join("mail"))
+                .env("KANSLI_SERVER_SECRET_FILE", dir.path().join("secret"))
+                .env("KANSLI_WORKFLOWS_DIR", root.join("workflows"))
+                .env("KANSLI_WORKFLOWS_TEMPLATES", root.join("templates"))
+                .env("KANSLI_ENGINE_TICK_SECONDS", "1")
+                .env("RUST_LOG", "debug");
+            c
+        };
+        assert!(kansli(&["org", "import", "--demo"]).status().unwrap().success());
+        assert!(kansli(&["workflow", "start", "aktiva-atgarder"]).output().unwrap().status.success());
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut server = kansli(&["serve", "--addr", &format!("127.0.0.1:{port}")]).stderr(log).spawn().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        // Ready, and the seven invitations written by the server's own dispatcher.
+        let mut token = None;
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("mail")).map(|r| r.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect()).unwrap_or_default();
+            if files.len() == 7 {
+                let raw = std::fs::read_to_string(&files[0]).unwrap().replace("=\r\n", "");
+                let at = raw.find("/enkat/").unwrap();
+                token = Some(raw[at + 7..at + 7 + 64].to_owned());
+                break;
+            }
+        }
+        let token = token.expect("the server sent the invitations");
+        let (status, _) = http_get(addr, &format!("/enkat/{token}")).await;
+        assert_eq!(status, 200);
+        let (status, _) = http_post(addr, &format!("/enkat/{token}"), &[("B1", "ja"), ("atgard", "spara")]).await;
+        assert_eq!(status, 200);
+        let _ = server.kill();
+        let _ = server.wait();
+        let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+        assert!(log.contains("Kansli is listening"), "the log was written: {log}");
+        assert!(!log.contains(&token), "the token is in the log");
+        assert!(!log.contains(&token[..16]), "part of the token is in the log");
     }
 
     async fn a_forged_or_malformed_link_gets_404_and_reveals_nothing(db) {
