@@ -7,6 +7,7 @@
 
 mod case;
 mod mail;
+mod meeting;
 mod output;
 mod workflow;
 
@@ -66,6 +67,9 @@ pub enum Command {
     /// Send events to an ärende's workflow.
     #[command(subcommand)]
     Event(workflow::EventCommand),
+    /// Meetings, agendas and decisions.
+    #[command(subcommand)]
+    Meeting(meeting::MeetingCommand),
     /// The outbox: list, show, retry, send.
     #[command(subcommand)]
     Mail(mail::MailCommand),
@@ -241,6 +245,9 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 }
                 Command::Engine(command) => workflow::engine(&settings, &kansli, command).await,
                 Command::Mail(command) => mail::mail(&settings, &kansli, command, &actor).await,
+                Command::Meeting(command) => {
+                    meeting::meeting(&settings, &kansli, command, &actor).await
+                }
                 Command::Config(_)
                 | Command::Bench(_)
                 | Command::Serve(_)

@@ -7,6 +7,7 @@ mod diarium;
 mod engine;
 pub mod links;
 mod mail;
+mod meetings;
 mod organisation;
 mod postlista;
 mod report;
@@ -24,6 +25,7 @@ pub use diarium::{
 };
 pub use engine::{Engine, InstanceEvents, Outcome, Target, VersionInUse};
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
+pub use meetings::{ParagraphView, paragraph_label};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
 pub use report::{Compilation, UnitAnswer};

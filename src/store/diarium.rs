@@ -126,41 +126,51 @@ impl Default for CaseFilter {
 impl Tx {
     /// Takes the next number in a series and year.
     pub async fn allocate_case_seq(&self, series_id: i32, year: i32) -> Result<u32, StoreError> {
+        self.bump_counter(
+            series_counter::Entity,
+            (series_counter::Column::SeriesId, series_id.into()),
+            (series_counter::Column::Year, year),
+            series_counter::Column::LastNumber,
+        )
+        .await
+    }
+
+    /// Takes the next number from a counter row keyed by (key, year), creating the row at 0 the
+    /// first time. The bump locks the row until the transaction ends (on SQLite the whole
+    /// database is the writer's already), so numbers are handed out one at a time, and a
+    /// transaction that rolls back gives its number back.
+    pub(crate) async fn bump_counter<E, C>(
+        &self,
+        table: E,
+        key: (C, sea_orm::Value),
+        year: (C, i32),
+        last: C,
+    ) -> Result<u32, StoreError>
+    where
+        E: sea_orm::sea_query::IntoIden + Copy + 'static,
+        C: sea_orm::sea_query::IntoIden + sea_orm::ColumnTrait + Copy + 'static,
+    {
         let seed = Query::insert()
-            .into_table(series_counter::Entity)
-            .columns([
-                series_counter::Column::SeriesId,
-                series_counter::Column::Year,
-                series_counter::Column::LastNumber,
-            ])
-            .values_panic([series_id.into(), year.into(), 0.into()])
-            .on_conflict(
-                OnConflict::columns([
-                    series_counter::Column::SeriesId,
-                    series_counter::Column::Year,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
+            .into_table(table)
+            .columns([key.0, year.0, last])
+            .values_panic([key.1.clone().into(), year.1.into(), 0.into()])
+            .on_conflict(OnConflict::columns([key.0, year.0]).do_nothing().to_owned())
             .to_owned();
         self.txn.execute(&seed).await?;
         let bump = Query::update()
-            .table(series_counter::Entity)
-            .value(
-                series_counter::Column::LastNumber,
-                Expr::col(series_counter::Column::LastNumber).add(1),
-            )
-            .and_where(series_counter::Column::SeriesId.eq(series_id))
-            .and_where(series_counter::Column::Year.eq(year))
-            .returning_col(series_counter::Column::LastNumber)
+            .table(table)
+            .value(last, Expr::col(last).add(1))
+            .and_where(key.0.eq(key.1.clone()))
+            .and_where(year.0.eq(year.1))
+            .returning_col(last)
             .to_owned();
         let row = self
             .txn
             .query_one(&bump)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("counter for series {series_id}")))?;
-        let last: i32 = row.try_get("", "last_number")?;
-        Ok(last as u32)
+            .ok_or_else(|| StoreError::NotFound(format!("counter {:?}/{}", key.1, year.1)))?;
+        let value: i32 = row.try_get_by_index(0)?;
+        Ok(value as u32)
     }
 
     /// Takes the next handling number in an ärende.

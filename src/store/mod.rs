@@ -10,6 +10,7 @@ pub mod entity;
 
 mod diarium;
 mod invitation;
+mod meetings;
 mod organisation;
 mod outbox;
 mod response;
@@ -30,6 +31,7 @@ use sea_orm::{
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
 pub use invitation::InvitationRow;
+pub use meetings::{AgendaRow, MeetingRow, NewParagraph, ParagraphRow};
 pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
 };

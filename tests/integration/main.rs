@@ -14,6 +14,7 @@ mod diarium;
 mod engine;
 mod enkat;
 mod mail;
+mod meetings;
 mod organisation;
 mod postlista;
 mod smtp;

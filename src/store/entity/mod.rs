@@ -2,6 +2,7 @@
 
 #![allow(missing_docs)]
 
+pub mod agenda_item;
 pub mod audit_event;
 pub mod case;
 pub mod cron_start;
@@ -9,9 +10,12 @@ pub mod document;
 pub mod file_blob;
 pub mod idempotency_key;
 pub mod invitation;
+pub mod meeting;
 pub mod municipality;
 pub mod organ;
 pub mod outbox;
+pub mod paragraph;
+pub mod paragraph_counter;
 pub mod person;
 pub mod response;
 pub mod role_assignment;

@@ -1,0 +1,135 @@
+//! `kansli meeting`: the sekreterare's meetings, agendas and decisions.
+
+use clap::Subcommand;
+
+use super::CliError;
+use super::workflow::load_catalog;
+use crate::config::Settings;
+use crate::domain::calendar::parse_date;
+use crate::service::{Actor, Kansli, paragraph_label};
+
+/// `kansli meeting ...`
+#[derive(Debug, Subcommand)]
+pub enum MeetingCommand {
+    /// Create a meeting of an organ; prints its id on the last line.
+    Create {
+        /// The organ, e.g. KSAU.
+        #[arg(long)]
+        organ: String,
+        /// The day (YYYY-MM-DD).
+        #[arg(long)]
+        date: String,
+        /// Where.
+        #[arg(long)]
+        place: String,
+    },
+    /// The meetings, with their agendas and paragraphs.
+    List,
+    /// Put an ärende on a meeting's agenda (anmälan).
+    Add {
+        /// The meeting's id.
+        meeting: i32,
+        /// The ärende's number.
+        number: String,
+    },
+    /// Record the decision on an ärende; prints the paragraph (`KSAU § 12/26`) on the last line.
+    Decide {
+        /// The meeting's id.
+        meeting: i32,
+        /// The ärende's number.
+        number: String,
+        /// An att-sats of the decision; repeat for several.
+        #[arg(long = "att", required = true)]
+        att: Vec<String>,
+        /// The decision proposes to this organ (e.g. KS) rather than deciding.
+        #[arg(long)]
+        proposal_to: Option<String>,
+        /// Beslutet skickas till; repeat for several.
+        #[arg(long = "send-to")]
+        send_to: Vec<String>,
+    },
+}
+
+pub(super) async fn meeting(
+    settings: &Settings,
+    kansli: &Kansli,
+    command: MeetingCommand,
+    actor: &Actor,
+) -> Result<(), CliError> {
+    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    match command {
+        MeetingCommand::Create { organ, date, place } => {
+            let date = parse_date("--date", &date).map_err(CliError::Usage)?;
+            let m = engine.create_meeting(&organ, date, &place, actor).await?;
+            println!(
+                "Sammanträde {} {} ({}) skapat.",
+                m.organ_code, m.date, m.place
+            );
+            println!("{}", m.id);
+        }
+        MeetingCommand::List => {
+            let store = kansli.store();
+            for m in store
+                .meetings()
+                .await
+                .map_err(crate::service::ServiceError::from)?
+            {
+                println!("{:>4}  {} {:<6} {}", m.id, m.date, m.organ_code, m.place);
+                for item in store
+                    .agenda(m.id)
+                    .await
+                    .map_err(crate::service::ServiceError::from)?
+                {
+                    println!(
+                        "        {}. {}",
+                        item.position,
+                        kansli.case_number(item.case_id).await?
+                    );
+                }
+                for p in store
+                    .paragraphs_of_meeting(m.id)
+                    .await
+                    .map_err(crate::service::ServiceError::from)?
+                {
+                    println!(
+                        "        {}  {}: {}",
+                        paragraph_label(&p),
+                        kansli.case_number(p.case_id).await?,
+                        p.decision.replace('\n', " ")
+                    );
+                }
+            }
+        }
+        MeetingCommand::Add { meeting, number } => {
+            engine.add_to_agenda(meeting, &number, actor).await?;
+            println!("{number} anmält till sammanträde {meeting}.");
+        }
+        MeetingCommand::Decide {
+            meeting,
+            number,
+            att,
+            proposal_to,
+            send_to,
+        } => {
+            let decision = att
+                .iter()
+                .map(|a| format!("att {}", a.trim().trim_start_matches("att ").trim()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let p = engine
+                .record_decision(
+                    meeting,
+                    &number,
+                    &decision,
+                    proposal_to.as_deref(),
+                    &send_to,
+                    actor,
+                )
+                .await?;
+            println!("{} {}: {}", p.label, p.case_number, p.workflow);
+            println!("{}", p.label);
+        }
+    }
+    Ok(())
+}

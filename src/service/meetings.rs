@@ -1,0 +1,222 @@
+//! Meetings of the organs: the agenda (föredragningslista) and the decisions recorded as
+//! numbered paragraphs, `KSAU § 12/26`, one series per organ and calendar year.
+//!
+//! Recording a decision writes the paragraph and its history entry in one transaction, then
+//! moves the ärende's workflow on: a proposal to another organ sends `forslag_beslutat`, a
+//! decision `beslut_fattat`. The paragraph stands even if the workflow does not take the event
+//! (it says why), and the event carries the paragraph as its idempotency key.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use super::{Actor, Engine, Outcome, ServiceError, optional_text, required_text};
+use crate::domain::organisation::Role;
+use crate::store::{MeetingRow, NewParagraph, ParagraphRow};
+use crate::workflow::Sender;
+
+/// A recorded paragraph.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParagraphView {
+    /// `KSAU § 12/26`.
+    pub label: String,
+    /// The ärende.
+    pub case_number: String,
+    /// The decision.
+    pub decision: String,
+    /// What the workflow did: the states before and after, or why it did nothing.
+    pub workflow: String,
+}
+
+/// A paragraph's label: organ, number, two-digit year.
+pub fn paragraph_label(p: &ParagraphRow) -> String {
+    format!(
+        "{} § {}/{:02}",
+        p.organ_code,
+        p.number,
+        p.year.rem_euclid(100)
+    )
+}
+
+impl Engine {
+    /// Creates a meeting of an organ.
+    pub async fn create_meeting(
+        &self,
+        organ: &str,
+        date: NaiveDate,
+        place: &str,
+        actor: &Actor,
+    ) -> Result<MeetingRow, ServiceError> {
+        let store = self.kansli().store();
+        let org = store.org_snapshot().await?;
+        let organ = organ.trim().to_uppercase();
+        if !org.organs.iter().any(|o| o.code == organ) {
+            let known: Vec<&str> = org.organs.iter().map(|o| o.code.as_str()).collect();
+            return Err(ServiceError::Invalid(format!(
+                "unknown organ {organ:?}; known organs: {}",
+                known.join(", ")
+            )));
+        }
+        let place = required_text("place", place, 200)?;
+        let tx = store.begin().await?;
+        let row = tx
+            .insert_meeting(
+                &organ,
+                date,
+                &place,
+                self.kansli().clock.now(),
+                actor.as_str(),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Puts an ärende on a meeting's agenda (anmälan).
+    pub async fn add_to_agenda(
+        &self,
+        meeting_id: i32,
+        case_number: &str,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        let meeting = self.meeting(meeting_id).await?;
+        let case = self.case_row_of(case_number).await?;
+        let now = self.kansli().clock.now();
+        let tx = self.kansli().store().begin().await?;
+        if !tx.add_agenda_item(meeting.id, case.id).await? {
+            return Err(ServiceError::Invalid(format!(
+                "ärende {case_number} is on the agenda of meeting {meeting_id} already"
+            )));
+        }
+        tx.append_audit(
+            Some(case.id),
+            actor.as_str(),
+            "anmält till sammanträde",
+            Some(format!("{} {}", meeting.organ_code, meeting.date)),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the decision on an ärende on a meeting's agenda under the organ's next
+    /// paragraph number, and moves the ärende's workflow on.
+    pub async fn record_decision(
+        &self,
+        meeting_id: i32,
+        case_number: &str,
+        decision: &str,
+        proposal_to: Option<&str>,
+        recipients: &[String],
+        actor: &Actor,
+    ) -> Result<ParagraphView, ServiceError> {
+        let meeting = self.meeting(meeting_id).await?;
+        let case = self.case_row_of(case_number).await?;
+        let store = self.kansli().store();
+        if !store
+            .agenda(meeting.id)
+            .await?
+            .iter()
+            .any(|i| i.case_id == case.id)
+        {
+            return Err(ServiceError::Invalid(format!(
+                "ärende {case_number} is not on the agenda of meeting {meeting_id}; add it first"
+            )));
+        }
+        let decision = required_text("decision", decision, 4000)?;
+        let proposal_to = optional_text("proposal to", proposal_to, 20)?.map(|o| o.to_uppercase());
+        if let Some(to) = &proposal_to {
+            let org = store.org_snapshot().await?;
+            if !org.organs.iter().any(|o| &o.code == to) {
+                return Err(ServiceError::Invalid(format!(
+                    "proposal to: unknown organ {to:?}"
+                )));
+            }
+        }
+        let recipients: Vec<String> = recipients
+            .iter()
+            .filter_map(|r| optional_text("recipient", Some(r), 200).transpose())
+            .collect::<Result<_, _>>()?;
+        let now = self.kansli().clock.now();
+        let tx = store.begin().await?;
+        let paragraph = tx
+            .insert_paragraph(NewParagraph {
+                meeting_id: meeting.id,
+                organ_code: meeting.organ_code.clone(),
+                // The meeting's year, not today's: a December meeting recorded in January
+                // belongs to December's series.
+                year: meeting.date.year(),
+                case_id: case.id,
+                decision: decision.clone(),
+                proposal_to: proposal_to.clone(),
+                recipients: recipients.join("\n"),
+                at: now,
+                by: actor.as_str().to_owned(),
+            })
+            .await?;
+        let label = paragraph_label(&paragraph);
+        tx.append_audit(
+            Some(case.id),
+            actor.as_str(),
+            "beslut",
+            Some(format!("{label}: {decision}")),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+
+        let event = if proposal_to.is_some() {
+            "forslag_beslutat"
+        } else {
+            "beslut_fattat"
+        };
+        let root = store
+            .instances_of_case(case.id)
+            .await?
+            .into_iter()
+            .find(|i| i.parent_id.is_none() && i.finished_at.is_none());
+        let workflow = match root {
+            None => "inget arbetsflöde".to_owned(),
+            Some(instance) => {
+                let key = format!("paragraf:{}", paragraph.id);
+                match self
+                    .send_to(
+                        instance,
+                        event,
+                        Default::default(),
+                        Sender::Role(Role::Sekreterare),
+                        actor,
+                        Some(&key),
+                    )
+                    .await
+                {
+                    Ok(Outcome::Applied { from, to }) => format!("{event}: {from} → {to}"),
+                    Ok(Outcome::AlreadyApplied) => format!("{event}: redan gjort"),
+                    Err(ServiceError::Invalid(why)) => {
+                        format!("arbetsflödet tog inte emot {event}: {why}")
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        Ok(ParagraphView {
+            label,
+            case_number: case_number.trim().to_owned(),
+            decision,
+            workflow,
+        })
+    }
+
+    async fn meeting(&self, id: i32) -> Result<MeetingRow, ServiceError> {
+        self.kansli()
+            .store()
+            .meeting(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("meeting {id} does not exist")))
+    }
+
+    async fn case_row_of(&self, number: &str) -> Result<crate::store::CaseRow, ServiceError> {
+        let book = super::diarium::SeriesBook::load(self.kansli()).await?;
+        self.kansli().case_row(&book, number).await
+    }
+}

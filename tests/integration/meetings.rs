@@ -1,0 +1,100 @@
+//! Meetings: paragraph numbers per organ and year under concurrency, and decisions that move
+//! the ärende's workflow.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use kansli::service::{Actor, Engine, ServiceError};
+use kansli::workflow::Catalog;
+use serde_json::Map;
+
+use crate::helpers::{actor, open};
+use crate::on_both_backends;
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+async fn engine(db: &crate::helpers::TestDb) -> Engine {
+    let (kansli, _clock) = db
+        .app(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap())
+        .await;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
+    Engine::new(kansli, Arc::new(catalog), "e")
+}
+
+on_both_backends! {
+    async fn paragraphs_are_numbered_per_organ_and_year_without_a_gap_under_concurrent_recording(db) {
+        let engine = engine(db).await;
+        let sekreterare = Actor::new("sara.nyqvist");
+        let ksau = engine.create_meeting("KSAU", day(2026, 12, 1), "Sammanträdesrummet", &sekreterare).await.unwrap();
+        let ksag = engine.create_meeting("ksag", day(2026, 12, 1), "Lilla salen", &sekreterare).await.unwrap();
+        let mut cases = Vec::new();
+        for i in 0..8 {
+            let case = engine.kansli().open_case(open("KS", &format!("Ärende {i}")), &actor()).await.unwrap();
+            engine.add_to_agenda(ksau.id, &case.number, &sekreterare).await.unwrap();
+            engine.add_to_agenda(ksag.id, &case.number, &sekreterare).await.unwrap();
+            cases.push(case.number);
+        }
+        let mut tasks = Vec::new();
+        for (i, number) in cases.iter().enumerate() {
+            let (engine, number) = (engine.clone(), number.clone());
+            let meeting = if i % 2 == 0 { ksau.id } else { ksag.id };
+            tasks.push(tokio::spawn(async move {
+                let mut labels = Vec::new();
+                for _ in 0..25 {
+                    labels.push(engine.record_decision(meeting, &number, "att notera informationen", None, &[], &Actor::new("s")).await.unwrap().label);
+                }
+                labels
+            }));
+        }
+        let mut ksau_numbers = BTreeSet::new();
+        let mut ksag_numbers = BTreeSet::new();
+        for t in tasks {
+            for label in t.await.unwrap() {
+                let (organ, rest) = label.split_once(" § ").unwrap();
+                let (n, year) = rest.split_once('/').unwrap();
+                assert_eq!(year, "26");
+                let set = if organ == "KSAU" { &mut ksau_numbers } else { &mut ksag_numbers };
+                assert!(set.insert(n.parse::<u32>().unwrap()), "{label} given twice");
+            }
+        }
+        assert_eq!(ksau_numbers, (1..=100).collect::<BTreeSet<_>>(), "KSAU: 1 to 100, no gap");
+        assert_eq!(ksag_numbers, (1..=100).collect::<BTreeSet<_>>(), "KSAG has its own series");
+        // A new year starts a new series.
+        let january = engine.create_meeting("KSAU", day(2027, 1, 12), "Sammanträdesrummet", &sekreterare).await.unwrap();
+        engine.add_to_agenda(january.id, &cases[0], &sekreterare).await.unwrap();
+        let first = engine.record_decision(january.id, &cases[0], "att notera informationen", None, &[], &sekreterare).await.unwrap();
+        assert_eq!(first.label, "KSAU § 1/27");
+    }
+
+    async fn a_proposal_and_a_decision_move_the_follow_up_from_the_utskott_to_justering(db) {
+        let engine = engine(db).await;
+        let (_, number) = engine.start("aktiva-atgarder", Map::new(), &Actor::new("x")).await.unwrap();
+        let number = number.unwrap();
+        let target = kansli::service::Target { case_number: number.clone(), unit: None };
+        let handlaggare = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare);
+        engine.send(&target, "sammanstall", handlaggare, &Actor::new("amira"), None).await.unwrap();
+        engine.send(&target, "tjansteskrivelse_klar", handlaggare, &Actor::new("amira"), None).await.unwrap();
+        let s = Actor::new("sara.nyqvist");
+        let ksau = engine.create_meeting("KSAU", day(2026, 12, 1), "Sammanträdesrummet", &s).await.unwrap();
+        // Not on the agenda: refused, and no number used.
+        let err = engine.record_decision(ksau.id, &number, "att godkänna", None, &[], &s).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Invalid(ref m) if m.contains("not on the agenda")), "{err}");
+        engine.add_to_agenda(ksau.id, &number, &s).await.unwrap();
+        let proposal = engine.record_decision(ksau.id, &number, "att föreslå kommunstyrelsen besluta att godkänna rapporten", Some("KS"), &[], &s).await.unwrap();
+        assert_eq!(proposal.label, "KSAU § 1/26");
+        assert!(proposal.workflow.contains("beredning → ks_behandling"), "{}", proposal.workflow);
+        let ks = engine.create_meeting("KS", day(2026, 12, 15), "Sessionssalen", &s).await.unwrap();
+        engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
+        let decision = engine.record_decision(ks.id, &number, "att godkänna rapporten och lägga den till handlingarna", None, &["Samtliga nämnder".into()], &s).await.unwrap();
+        assert_eq!(decision.label, "KS § 1/26");
+        assert!(decision.workflow.contains("ks_behandling → justering"), "{}", decision.workflow);
+        let history = engine.kansli().case_history(&number).await.unwrap();
+        assert!(history.iter().any(|h| h.action == "beslut" && h.detail.as_deref().unwrap().starts_with("KS § 1/26")));
+        assert!(engine.create_meeting("XYZ", day(2026, 12, 1), "x", &s).await.is_err());
+    }
+}
