@@ -32,6 +32,21 @@ pub enum MeetingCommand {
         /// The ärende's number.
         number: String,
     },
+    /// Record the justering of a meeting's protocol and its anslag; prints the last day for
+    /// appeal alone on the last line.
+    Justera {
+        /// The meeting's id.
+        meeting: i32,
+        /// A justerare; repeat for several.
+        #[arg(long, required = true)]
+        justerare: Vec<String>,
+        /// The day it was justerat (YYYY-MM-DD).
+        #[arg(long)]
+        date: String,
+        /// The day the notice went up on the anslagstavla [default: the justering day].
+        #[arg(long)]
+        anslag: Option<String>,
+    },
     /// Record the decision on an ärende; prints the paragraph (`KSAU § 12/26`) on the last line.
     Decide {
         /// The meeting's id.
@@ -100,6 +115,30 @@ pub(super) async fn meeting(
                     );
                 }
             }
+        }
+        MeetingCommand::Justera {
+            meeting,
+            justerare,
+            date,
+            anslag,
+        } => {
+            let date = parse_date("--date", &date).map_err(CliError::Usage)?;
+            let anslag = anslag
+                .as_deref()
+                .map(|a| parse_date("--anslag", a))
+                .transpose()
+                .map_err(CliError::Usage)?;
+            let (p, warnings) = engine
+                .justera(meeting, &justerare, date, anslag, actor)
+                .await?;
+            for w in warnings {
+                eprintln!("kansli: varning: {w}");
+            }
+            println!("Justerat:                   {}", p.justerad_on);
+            println!("Anslaget:                   {}", p.posted_on);
+            println!("Anslaget tas ned:           {}", p.taken_down_on);
+            println!("Sista dag för överklagande:");
+            println!("{}", p.appeal_last_day);
         }
         MeetingCommand::Add { meeting, number } => {
             engine.add_to_agenda(meeting, &number, actor).await?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Actor, Engine, Outcome, ServiceError, optional_text, required_text};
 use crate::domain::organisation::Role;
-use crate::store::{MeetingRow, NewParagraph, ParagraphRow};
+use crate::store::{MeetingRow, NewParagraph, ParagraphRow, ProtocolRow};
 use crate::workflow::Sender;
 
 /// A recorded paragraph.
@@ -205,6 +205,109 @@ impl Engine {
             decision,
             workflow,
         })
+    }
+
+    /// Records a meeting's justering and its anslag on the anslagstavla, with the dates the law
+    /// sets: the notice by the second day after justering, the appeal period of three weeks
+    /// moved to the next vardag (lag 1930:173), the notice up until then. Ärenden whose
+    /// workflow waits for the justering move on. Returns the protocol and any warnings.
+    pub async fn justera(
+        &self,
+        meeting_id: i32,
+        justerare: &[String],
+        justerad_on: NaiveDate,
+        posted_on: Option<NaiveDate>,
+        actor: &Actor,
+    ) -> Result<(ProtocolRow, Vec<String>), ServiceError> {
+        use crate::domain::deadline;
+        let meeting = self.meeting(meeting_id).await?;
+        let justerare: Vec<String> = justerare
+            .iter()
+            .filter_map(|j| optional_text("justerare", Some(j), 200).transpose())
+            .collect::<Result<_, _>>()?;
+        if justerare.is_empty() {
+            return Err(ServiceError::Invalid("give at least one justerare".into()));
+        }
+        if justerad_on < meeting.date {
+            return Err(ServiceError::Invalid(format!(
+                "the justering {justerad_on} is before the meeting {}",
+                meeting.date
+            )));
+        }
+        let posted_on = posted_on.unwrap_or(justerad_on);
+        if posted_on < justerad_on {
+            return Err(ServiceError::Invalid(format!(
+                "the anslag {posted_on} is before the justering {justerad_on}"
+            )));
+        }
+        let mut warnings = Vec::new();
+        if justerad_on > deadline::justering_latest(meeting.date) {
+            warnings.push(format!(
+                "justerat {justerad_on}, later than 14 days after the meeting ({}; kommunallagen 5 kap 69 §)",
+                deadline::justering_latest(meeting.date)
+            ));
+        }
+        if posted_on > deadline::posting_latest(justerad_on) {
+            warnings.push(format!(
+                "anslaget {posted_on}, later than the second day after justering ({})",
+                deadline::posting_latest(justerad_on)
+            ));
+        }
+        let dates = deadline::AppealDates::for_posting(posted_on);
+        let now = self.kansli().clock.now();
+        let row = ProtocolRow {
+            meeting_id,
+            justerare: justerare.join("\n"),
+            justerad_on,
+            posted_on,
+            appeal_last_day: dates.appeal_last_day,
+            taken_down_on: dates.notice_taken_down,
+            recorded_at: now,
+            recorded_by: actor.as_str().to_owned(),
+        };
+        let store = self.kansli().store();
+        let paragraphs = store.paragraphs_of_meeting(meeting_id).await?;
+        let tx = store.begin().await?;
+        tx.insert_protocol(row.clone()).await?;
+        for p in &paragraphs {
+            tx.append_audit(
+                Some(p.case_id),
+                actor.as_str(),
+                "protokoll justerat",
+                Some(format!(
+                    "{}: justerat {justerad_on}, anslaget {posted_on}, sista dag för överklagande {}",
+                    paragraph_label(p),
+                    dates.appeal_last_day
+                )),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        let mut cases: Vec<i32> = paragraphs.iter().map(|p| p.case_id).collect();
+        cases.dedup();
+        for case_id in cases {
+            let root = store
+                .instances_of_case(case_id)
+                .await?
+                .into_iter()
+                .find(|i| {
+                    i.parent_id.is_none() && i.finished_at.is_none() && i.state == "justering"
+                });
+            if let Some(instance) = root {
+                let key = format!("justering:{meeting_id}:{case_id}");
+                self.send_to(
+                    instance,
+                    "protokoll_justerat",
+                    Default::default(),
+                    Sender::Role(Role::Sekreterare),
+                    actor,
+                    Some(&key),
+                )
+                .await?;
+            }
+        }
+        Ok((row, warnings))
     }
 
     async fn meeting(&self, id: i32) -> Result<MeetingRow, ServiceError> {

@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
-use super::entity::{agenda_item, meeting, paragraph, paragraph_counter};
+use super::entity::{agenda_item, meeting, paragraph, paragraph_counter, protocol};
 use super::{Store, StoreError, Tx};
 
 /// A meeting.
@@ -14,6 +14,8 @@ pub type MeetingRow = meeting::Model;
 pub type ParagraphRow = paragraph::Model;
 /// An agenda item.
 pub type AgendaRow = agenda_item::Model;
+/// A justerat protocol.
+pub type ProtocolRow = protocol::Model;
 
 /// A decision about to be recorded under the next paragraph number.
 #[derive(Debug, Clone)]
@@ -80,6 +82,24 @@ impl Tx {
         Ok(true)
     }
 
+    /// Records a meeting's justering and anslag; a conflict when it was justerat already.
+    pub async fn insert_protocol(&self, row: ProtocolRow) -> Result<(), StoreError> {
+        protocol::ActiveModel {
+            meeting_id: Set(row.meeting_id),
+            justerare: Set(row.justerare),
+            justerad_on: Set(row.justerad_on),
+            posted_on: Set(row.posted_on),
+            appeal_last_day: Set(row.appeal_last_day),
+            taken_down_on: Set(row.taken_down_on),
+            recorded_at: Set(row.recorded_at),
+            recorded_by: Set(row.recorded_by),
+        }
+        .insert(&self.txn)
+        .await
+        .map_err(|e| StoreError::from_write(e, "the protocol is justerat already"))?;
+        Ok(())
+    }
+
     /// Records a decision under the organ's next paragraph number for the year.
     pub async fn insert_paragraph(&self, new: NewParagraph) -> Result<ParagraphRow, StoreError> {
         let number = self
@@ -124,6 +144,13 @@ impl Store {
             .order_by_asc(meeting::Column::Date)
             .order_by_asc(meeting::Column::Id)
             .all(self.db())
+            .await?)
+    }
+
+    /// A meeting's protocol, once justerat.
+    pub async fn protocol(&self, meeting_id: i32) -> Result<Option<ProtocolRow>, StoreError> {
+        Ok(protocol::Entity::find_by_id(meeting_id)
+            .one(self.db())
             .await?)
     }
 

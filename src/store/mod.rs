@@ -31,7 +31,7 @@ use sea_orm::{
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
 pub use invitation::InvitationRow;
-pub use meetings::{AgendaRow, MeetingRow, NewParagraph, ParagraphRow};
+pub use meetings::{AgendaRow, MeetingRow, NewParagraph, ParagraphRow, ProtocolRow};
 pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
 };

@@ -96,5 +96,31 @@ on_both_backends! {
         let history = engine.kansli().case_history(&number).await.unwrap();
         assert!(history.iter().any(|h| h.action == "beslut" && h.detail.as_deref().unwrap().starts_with("KS § 1/26")));
         assert!(engine.create_meeting("XYZ", day(2026, 12, 1), "x", &s).await.is_err());
+        // Justerat and announced: the appeal clock runs, and the follow-up moves to anslag.
+        let (protocol, warnings) = engine.justera(ks.id, &["Eva Ek".into(), "Olle Ås".into()], day(2026, 12, 18), Some(day(2026, 12, 18)), &s).await.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(protocol.appeal_last_day, day(2027, 1, 8), "three weeks after Friday 18 December: Friday 8 January, a vardag");
+        assert_eq!(protocol.taken_down_on, day(2027, 1, 9));
+        let events = engine.events_of(&number).await.unwrap();
+        assert_eq!(events.iter().find(|i| i.unit.is_none()).unwrap().state, "anslag");
+        assert!(engine.justera(ks.id, &["Eva Ek".into()], day(2026, 12, 18), None, &s).await.is_err(), "justerat once");
+    }
+
+    async fn the_appeal_deadline_follows_the_law_and_a_late_justering_is_warned_about(db) {
+        let engine = engine(db).await;
+        let s = Actor::new("sara.nyqvist");
+        // The worked example: posted Monday 4 December 2023, three weeks is juldagen, then
+        // annandag jul: the last day is Wednesday 27 December.
+        let m = engine.create_meeting("KS", day(2023, 11, 20), "Sessionssalen", &s).await.unwrap();
+        let (p, warnings) = engine.justera(m.id, &["Eva Ek".into()], day(2023, 12, 4), None, &s).await.unwrap();
+        assert_eq!(p.appeal_last_day, day(2023, 12, 27));
+        assert_eq!(p.taken_down_on, day(2023, 12, 28));
+        assert_eq!(warnings.len(), 0, "14 days after the meeting is still in time: {warnings:?}");
+        let late = engine.create_meeting("KSAU", day(2023, 11, 20), "Rummet", &s).await.unwrap();
+        let (_, warnings) = engine.justera(late.id, &["Eva Ek".into()], day(2023, 12, 5), Some(day(2023, 12, 8)), &s).await.unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("later than 14 days") && warnings[1].contains("second day after justering"), "{warnings:?}");
+        let err = engine.justera(late.id, &[], day(2023, 12, 5), None, &s).await;
+        assert!(err.is_err());
     }
 }

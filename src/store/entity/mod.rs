@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod paragraph;
 pub mod paragraph_counter;
 pub mod person;
+pub mod protocol;
 pub mod response;
 pub mod role_assignment;
 pub mod series;
