@@ -1382,8 +1382,10 @@ impl Engine {
         };
         if instance.parent_id.is_none() && !tx.children(instance.id).await?.is_empty() {
             // The root of a follow-up: the document is the compiled report of its children's
-            // answers. Read before its own step is written; the answers are the children's.
-            let compilation = self.compile(case.id, &context.case_number).await?;
+            // answers, read through the step's own transaction.
+            let compilation = self
+                .compile_in(tx, org, case.id, &context.case_number)
+                .await?;
             context.questionnaire_title = compilation.questionnaire.title.clone();
             context.sections = compilation.sections();
         } else if let Some(response) = tx.response_of(instance.id).await?

@@ -13,6 +13,7 @@ use super::postlista::spreadsheet_safe;
 use super::{Engine, ServiceError};
 use crate::questionnaire::{Answer, Answers, Kind, Question, Questionnaire};
 use crate::render::{DocumentAnswer, DocumentSection};
+use crate::store::{InstanceRow, OrgSnapshot, ResponseRow, Tx};
 
 /// One förvaltning's answer, as the report reads it.
 #[derive(Debug, Clone, Serialize)]
@@ -55,13 +56,43 @@ impl Engine {
     ) -> Result<Compilation, ServiceError> {
         let store = self.kansli().store();
         let org = store.org_snapshot().await?;
+        let mut parts = Vec::new();
+        for instance in store.instances_of_case(case_id).await? {
+            let response = store.response_of(instance.id).await?;
+            parts.push((instance, response));
+        }
+        self.assemble(case_number, &org, parts)
+    }
+
+    /// Like `compile`, reading through an open transaction: a step that draws up the report
+    /// must not wait for a second connection while it holds one.
+    pub(crate) async fn compile_in(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        case_id: i32,
+        case_number: &str,
+    ) -> Result<Compilation, ServiceError> {
+        let mut parts = Vec::new();
+        for instance in tx.instances_of_case(case_id).await? {
+            let response = tx.response_of(instance.id).await?;
+            parts.push((instance, response));
+        }
+        self.assemble(case_number, org, parts)
+    }
+
+    fn assemble(
+        &self,
+        case_number: &str,
+        org: &OrgSnapshot,
+        parts: Vec<(InstanceRow, Option<ResponseRow>)>,
+    ) -> Result<Compilation, ServiceError> {
         let mut questionnaire = None;
         let mut units = Vec::new();
-        for instance in store.instances_of_case(case_id).await? {
+        for (instance, response) in parts {
             let Some(code) = instance.unit_code.clone() else {
                 continue;
             };
-            let response = store.response_of(instance.id).await?;
             let answers: Answers = match &response {
                 // Only answers that were handed in count; a draft is the chef's own.
                 Some(r) if r.submitted_at.is_some() => {

@@ -57,13 +57,23 @@ impl Tx {
 
     /// The ids of an ärende's instances, read inside the transaction.
     pub async fn instance_ids_of_case(&self, case_id: i32) -> Result<Vec<i32>, StoreError> {
-        Ok(workflow_instance::Entity::find()
-            .filter(workflow_instance::Column::CaseId.eq(case_id))
-            .all(&self.txn)
+        Ok(self
+            .instances_of_case(case_id)
             .await?
             .into_iter()
             .map(|i| i.id)
             .collect())
+    }
+
+    /// An ärende's instances, read inside the transaction.
+    pub async fn instances_of_case(
+        &self,
+        case_id: i32,
+    ) -> Result<Vec<workflow_instance::Model>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::CaseId.eq(case_id))
+            .all(&self.txn)
+            .await?)
     }
 }
 

@@ -161,6 +161,16 @@ pub enum VariableKind {
 }
 
 impl VariableKind {
+    /// The type's name as written in workflow files.
+    pub fn name(self) -> &'static str {
+        match self {
+            VariableKind::String => "string",
+            VariableKind::Integer => "integer",
+            VariableKind::Boolean => "boolean",
+            VariableKind::Date => "date",
+        }
+    }
+
     fn accepts(self, value: &Value) -> bool {
         match self {
             VariableKind::String => value.is_string(),
@@ -355,6 +365,7 @@ struct Checker<'a> {
     file: &'a PathBuf,
     problems: Vec<Problem>,
     variables: HashSet<String>,
+    kinds: std::collections::HashMap<String, VariableKind>,
     refs: References,
 }
 
@@ -414,6 +425,7 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
         file,
         problems: Vec::new(),
         variables: raw.variables.keys().cloned().collect(),
+        kinds: Default::default(),
         refs: References::default(),
     };
     let stem = file
@@ -456,6 +468,7 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
                 ),
             );
         }
+        c.kinds.insert(name.clone(), kind);
         variables.insert(
             name.clone(),
             Variable {
@@ -841,6 +854,17 @@ fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> 
                         c.at(e, format!("set: {name} is built in and cannot be set"));
                     } else if !c.variables.contains(name) {
                         c.at(e, format!("set: undefined variable {name}"));
+                    } else if let Some(kind) = c.kinds.get(name)
+                        && !kind.accepts(&values[name])
+                    {
+                        c.at(
+                            e,
+                            format!(
+                                "set: {name} takes a {} value, not {}",
+                                kind.name(),
+                                values[name]
+                            ),
+                        );
                     }
                 }
                 EffectSpec::Set(values.clone())
