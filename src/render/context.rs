@@ -129,6 +129,21 @@ pub struct DocumentContext {
     pub questionnaire_title: String,
     /// The answer, section by section (empty when the document holds none).
     pub sections: Vec<DocumentSection>,
+    /// The handläggare's name, title and email, for the header.
+    pub handlaggare_name: String,
+    /// Title.
+    pub handlaggare_title: String,
+    /// Email.
+    pub handlaggare_email: String,
+    /// The organ the document is addressed to (the one that decides).
+    pub addressee: String,
+    /// The proposal worded down the organ chain: "Kommunstyrelsens arbetsutskott föreslås
+    /// besluta att föreslå kommunstyrelsen besluta".
+    pub proposal: String,
+    /// The handlingar the decision rests on, each with its date.
+    pub beslutsunderlag: Vec<String>,
+    /// Beslutet skickas till.
+    pub skickas_till: Vec<String>,
 }
 
 /// A section of an answer in a document.
@@ -174,6 +189,13 @@ impl DocumentContext {
                     answer: "ja".into(),
                 }],
             }],
+            handlaggare_name: "Amira Hadžić".into(),
+            handlaggare_title: "HR-konsult".into(),
+            handlaggare_email: "amira.hadzic@norrvika.example".into(),
+            addressee: "Kommunstyrelsen".into(),
+            proposal: "Kommunstyrelsens arbetsutskott föreslås besluta att föreslå kommunstyrelsen besluta".into(),
+            beslutsunderlag: vec!["Sammanställning av förvaltningarnas uppföljning, 2026-11-05".into()],
+            skickas_till: vec!["Samtliga nämnder".into()],
         }
     }
 }

@@ -1380,6 +1380,8 @@ impl Engine {
             description: description.to_owned(),
             ..Default::default()
         };
+        self.decision_context(tx, org, case, vars, &mut context)
+            .await?;
         if instance.parent_id.is_none() && !tx.children(instance.id).await?.is_empty() {
             // The root of a follow-up: the document is the compiled report of its children's
             // answers, read through the step's own transaction.
@@ -1431,6 +1433,89 @@ impl Engine {
             None => format!("{template}.html"),
         };
         Ok(Some((sha256, name, "text/html; charset=utf-8".into())))
+    }
+
+    /// What a document that goes to the politicians needs: the handläggare's header, the
+    /// deciding organ, the proposal worded down the organ chain, the handlingar it rests on,
+    /// and who the decision goes to. The chain starts at the workflow's `preparing_organ`,
+    /// follows each organ's `proposes_to`, and goes on past kommunstyrelsen only when `to_kf`.
+    async fn decision_context(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        case: &CaseRow,
+        vars: &Map<String, Value>,
+        context: &mut DocumentContext,
+    ) -> Result<(), ServiceError> {
+        if let Some(p) = case
+            .handlaggare_id
+            .and_then(|id| org.people.iter().find(|p| p.id == id))
+        {
+            context.handlaggare_name = p.name.clone();
+            context.handlaggare_title = p.title.clone();
+            context.handlaggare_email = p.email.clone();
+        }
+        let organ = |code: &str| org.organs.iter().find(|o| o.code == code);
+        let mut chain = Vec::new();
+        let mut next = vars
+            .get("preparing_organ")
+            .and_then(Value::as_str)
+            .and_then(&organ);
+        let to_kf = vars.get("to_kf").and_then(Value::as_bool).unwrap_or(false);
+        while let Some(o) = next {
+            if chain
+                .iter()
+                .any(|c: &&crate::store::OrganRow| c.code == o.code)
+            {
+                break;
+            }
+            chain.push(o);
+            let stop = o.kind == crate::domain::organisation::OrganKind::Styrelse.code() && !to_kf;
+            next = if stop {
+                None
+            } else {
+                o.proposes_to_code.as_deref().and_then(&organ)
+            };
+        }
+        // "X föreslås besluta att föreslå y besluta att föreslå z besluta"
+        let definite = |name: &str| {
+            let mut chars = name.chars();
+            chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        };
+        if let Some((first, rest)) = chain.split_first() {
+            let mut proposal = format!("{} föreslås besluta", first.name);
+            for o in rest {
+                proposal.push_str(&format!(" att föreslå {} besluta", definite(&o.name)));
+            }
+            context.proposal = proposal;
+            context.addressee = chain
+                .iter()
+                .find(|o| o.kind == crate::domain::organisation::OrganKind::Styrelse.code())
+                .unwrap_or(first)
+                .name
+                .clone();
+        }
+        context.beslutsunderlag = tx
+            .documents_of(case.id)
+            .await?
+            .into_iter()
+            .filter(|d| d.direction != "out")
+            .map(|d| format!("{}, {}", d.description, d.date))
+            .collect();
+        context.skickas_till = vars
+            .get("skickas_till")
+            .and_then(Value::as_str)
+            .map(|s| {
+                s.split(';')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(())
     }
 
     /// Renders a step's email for each recipient and queues it in the step's transaction.

@@ -301,6 +301,15 @@ impl Tx {
             .map_err(|e| StoreError::from_write(e, "that handling number is already taken"))
     }
 
+    /// The handlingar of an ärende, read inside the transaction.
+    pub async fn documents_of(&self, case_id: i32) -> Result<Vec<DocumentRow>, StoreError> {
+        Ok(document::Entity::find()
+            .filter(document::Column::CaseId.eq(case_id))
+            .order_by_asc(document::Column::Seq)
+            .all(&self.txn)
+            .await?)
+    }
+
     /// Appends a step to the audit trail.
     pub async fn append_audit(
         &self,

@@ -123,4 +123,39 @@ on_both_backends! {
         let err = engine.justera(late.id, &[], day(2023, 12, 5), None, &s).await;
         assert!(err.is_err());
     }
+
+    async fn the_tjansteskrivelse_is_drafted_from_the_arende_with_the_proposal_chain(db) {
+        let engine = engine(db).await;
+        let handlaggare = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare);
+        let draft = |vars: Map<String, serde_json::Value>| {
+            let engine = engine.clone();
+            async move {
+                let (_, number) = engine.start("aktiva-atgarder", vars, &Actor::new("x")).await.unwrap();
+                let number = number.unwrap();
+                let target = kansli::service::Target { case_number: number.clone(), unit: None };
+                engine.send(&target, "sammanstall", handlaggare, &Actor::new("amira"), None).await.unwrap();
+                engine.send(&target, "tjansteskrivelse_klar", handlaggare, &Actor::new("amira"), None).await.unwrap();
+                let case = engine.kansli().show_case(&number).await.unwrap();
+                let ts = case.documents.iter().find(|d| d.description.starts_with("Tjänsteskrivelse")).unwrap();
+                let (_, content) = engine.kansli().document_file(&ts.number).await.unwrap();
+                String::from_utf8(content).unwrap()
+            }
+        };
+        let html = draft(Map::new()).await;
+        for expected in [
+            "Amira Hadžić<br>HR-konsult<br>amira.hadzic@norrvika.example",
+            "<strong>Kommunstyrelsen</strong>",
+            "Kommunstyrelsens arbetsutskott föreslås besluta att föreslå kommunstyrelsen besluta</p>",
+            "<li>Sammanställning av förvaltningarnas uppföljning av aktiva åtgärder 2026, 2026-11-02</li>",
+            "Samtliga nämnder<br>Kommunledningsförvaltningen, HR-avdelningen<br>",
+        ] {
+            assert!(html.contains(expected), "{expected:?} missing:\n{html}");
+        }
+        let vars: Map<String, serde_json::Value> = serde_json::from_str(r#"{"preparing_organ": "KSAG", "to_kf": true}"#).unwrap();
+        let html = draft(vars).await;
+        assert!(
+            html.contains("Kommunstyrelsens arbetsgivarutskott föreslås besluta att föreslå kommunstyrelsen besluta att föreslå kommunfullmäktige besluta</p>"),
+            "{html}"
+        );
+    }
 }
