@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::CliError;
-use super::workflow::load_catalog;
+use super::workflow::engine_for;
 use crate::config::Settings;
 use crate::domain::calendar::parse_date;
 use crate::service::{Actor, Kansli, paragraph_label};
@@ -71,8 +71,7 @@ pub(super) async fn meeting(
     command: MeetingCommand,
     actor: &Actor,
 ) -> Result<(), CliError> {
-    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let engine = engine_for(settings, kansli)?;
     match command {
         MeetingCommand::Create { organ, date, place } => {
             let date = parse_date("--date", &date).map_err(CliError::Usage)?;

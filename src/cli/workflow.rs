@@ -10,7 +10,7 @@ use super::output::Format;
 use crate::config::Settings;
 use crate::domain::calendar::{format_local, parse_date};
 use crate::domain::{deadline, holidays};
-use crate::service::{Actor, Kansli, Outcome, Target};
+use crate::service::{Actor, Engine, Kansli, Outcome, Target};
 use crate::workflow::{Catalog, Sender, graph};
 
 /// `kansli workflow ...`
@@ -125,6 +125,20 @@ pub enum DeadlineCommand {
     },
 }
 
+/// The engine as the server would run it, over the configured workflows.
+pub(super) fn engine_for(settings: &Settings, kansli: &Kansli) -> Result<Engine, CliError> {
+    engine_with(settings, kansli, load_catalog(settings)?)
+}
+
+/// The engine as the server would run it, over `catalog`.
+pub(super) fn engine_with(
+    settings: &Settings,
+    kansli: &Kansli,
+    catalog: Catalog,
+) -> Result<Engine, CliError> {
+    crate::app::engine(settings, kansli, catalog).map_err(|e| CliError::Usage(e.to_string()))
+}
+
 /// Loads the configured catalog, or the one in `dir`.
 pub(super) fn load_catalog(settings: &Settings) -> Result<Catalog, CliError> {
     crate::app::catalog(settings).map_err(problems)
@@ -162,8 +176,7 @@ pub(super) async fn workflow(
         WorkflowCommand::List => {
             let catalog = load_catalog(settings)?;
             let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
-            let engine = crate::app::engine(settings, kansli, catalog)
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let engine = engine_with(settings, kansli, catalog)?;
             println!("I mappen:");
             for e in engine.catalog().iter() {
                 let schedule = e
@@ -202,8 +215,7 @@ pub(super) async fn workflow(
             let (workflow, current) = match &case {
                 Some(number) => {
                     let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
-                    let engine = crate::app::engine(settings, kansli, catalog)
-                        .map_err(|e| CliError::Usage(e.to_string()))?;
+                    let engine = engine_with(settings, kansli, catalog)?;
                     let (wf, state) = engine.workflow_of(number).await?;
                     if wf.id != name {
                         return Err(CliError::Usage(format!(
@@ -242,8 +254,7 @@ pub(super) async fn workflow(
                     .unwrap_or_else(|_| Value::String(v.to_owned()));
                 variables.insert(k.trim().to_owned(), value);
             }
-            let engine = crate::app::engine(settings, kansli, catalog)
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let engine = engine_with(settings, kansli, catalog)?;
             let (instance, number) = engine.start(&name, variables, actor).await?;
             println!("Arbetsflöde {name} startat (instans {instance}).");
             if let Some(n) = number {
@@ -265,8 +276,7 @@ pub(super) async fn event(
         .role
         .parse()
         .map_err(|e: String| CliError::Usage(format!("--as: {e}")))?;
-    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let engine = engine_for(settings, kansli)?;
     let target = Target {
         case_number: args.number.clone(),
         unit: args.unit.clone(),
@@ -301,8 +311,7 @@ pub(super) async fn events(
     number: &str,
     format: Format,
 ) -> Result<(), CliError> {
-    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let engine = engine_for(settings, kansli)?;
     let list = engine.events_of(number).await?;
     if let Format::Json = format {
         println!(
@@ -335,8 +344,7 @@ pub(super) async fn status(
     number: &str,
     format: Format,
 ) -> Result<(), CliError> {
-    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let engine = engine_for(settings, kansli)?;
     let progress = engine.progress(number).await?;
     if let Format::Json = format {
         println!(
@@ -381,8 +389,7 @@ pub(super) async fn export(
     format: super::case::AnswerFormat,
     output: Option<std::path::PathBuf>,
 ) -> Result<(), CliError> {
-    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let engine = engine_for(settings, kansli)?;
     let compilation = engine.compilation(number).await?;
     let bytes = match format {
         super::case::AnswerFormat::Csv => compilation.csv()?,
@@ -413,8 +420,7 @@ pub(super) async fn engine(
     command: EngineCommand,
 ) -> Result<(), CliError> {
     let EngineCommand::Tick = command;
-    let engine = crate::app::engine(settings, kansli, load_catalog(settings)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let engine = engine_for(settings, kansli)?;
     let (started, fired) = engine.tick().await?;
     for s in &started {
         println!("Startat: {s}");
