@@ -76,6 +76,24 @@ pub struct OutboxFilter {
     pub limit: u64,
 }
 
+/// The update that ends a delivery attempt: records the attempts made and gives the lease up,
+/// and applies only while `owner` still holds the message (a dispatcher that lost its lease
+/// records nothing).
+fn end_attempt(id: i32, owner: &str, attempts: i32) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            outbox::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            outbox::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::LeaseOwner.eq(owner))
+}
+
 impl Tx {
     /// Queues a message; returns its id.
     pub async fn insert_outbox(&self, new: NewOutbox) -> Result<i32, StoreError> {
@@ -116,23 +134,12 @@ impl Tx {
         attempts: i32,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let result = outbox::Entity::update_many()
+        let result = end_attempt(id, owner, attempts)
             .col_expr(outbox::Column::Status, Expr::value(outbox_status::FAILED))
-            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
             .col_expr(
                 outbox::Column::LastError,
                 Expr::value(Some(error.to_owned())),
             )
-            .col_expr(
-                outbox::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                outbox::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::LeaseOwner.eq(owner))
             .exec(&self.txn)
             .await?;
         Ok(result.rows_affected == 1)
@@ -207,24 +214,13 @@ impl Store {
         attempts: i32,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = outbox::Entity::update_many()
+        let result = end_attempt(id, owner, attempts)
             .col_expr(outbox::Column::Status, Expr::value(outbox_status::SENT))
-            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
             .col_expr(outbox::Column::SentAt, Expr::value(Some(at)))
             .col_expr(
                 outbox::Column::LastError,
                 Expr::value(Option::<String>::None),
             )
-            .col_expr(
-                outbox::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                outbox::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::LeaseOwner.eq(owner))
             .exec(self.db())
             .await?;
         Ok(result.rows_affected == 1)
@@ -239,23 +235,12 @@ impl Store {
         error: &str,
         next_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+        let result = end_attempt(id, owner, attempts)
             .col_expr(
                 outbox::Column::LastError,
                 Expr::value(Some(error.to_owned())),
             )
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(Some(next_at)))
-            .col_expr(
-                outbox::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                outbox::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::LeaseOwner.eq(owner))
             .exec(self.db())
             .await?;
         Ok(result.rows_affected == 1)
