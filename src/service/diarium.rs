@@ -210,7 +210,11 @@ pub(crate) struct SeriesBook {
 
 impl SeriesBook {
     pub(crate) async fn load(kansli: &Kansli) -> Result<Self, ServiceError> {
-        let rows = kansli.store.all_series().await?;
+        Self::from_rows(kansli.store.all_series().await?)
+    }
+
+    /// The book of series already read (with an organisation snapshot, say).
+    pub(crate) fn from_rows(rows: Vec<SeriesRow>) -> Result<Self, ServiceError> {
         let mut series = Vec::with_capacity(rows.len());
         for row in rows {
             let format = SeriesFormat::parse(&row.format).map_err(|e| {

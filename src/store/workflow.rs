@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::{
@@ -105,20 +105,20 @@ pub struct AuditInput {
 
 impl Tx {
     /// The stored definition with this content hash, storing it as the workflow's next version
-    /// when it is new.
+    /// when it is new; true when this call stored it.
     pub async fn definition_id(
         &self,
         workflow_id: &str,
         hash: &str,
         source: &str,
         at: DateTime<Utc>,
-    ) -> Result<i32, StoreError> {
+    ) -> Result<(i32, bool), StoreError> {
         if let Some(found) = workflow_definition::Entity::find()
             .filter(workflow_definition::Column::ContentHash.eq(hash))
             .one(&self.txn)
             .await?
         {
-            return Ok(found.id);
+            return Ok((found.id, false));
         }
         let latest = workflow_definition::Entity::find()
             .filter(workflow_definition::Column::WorkflowId.eq(workflow_id))
@@ -137,7 +137,7 @@ impl Tx {
         .insert(&self.txn)
         .await
         .map_err(|e| StoreError::from_write(e, "the definition was stored concurrently; retry"))?;
-        Ok(row.id)
+        Ok((row.id, true))
     }
 
     /// Creates an instance.
@@ -318,6 +318,14 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether an idempotency key was used, read inside the transaction.
+    pub async fn idempotency_key_used(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(idempotency_key::Entity::find_by_id(key.to_owned())
+            .one(&self.txn)
+            .await?
+            .is_some())
+    }
+
     /// Records an idempotency key; false when it was already used.
     pub async fn record_idempotency_key(
         &self,
@@ -421,6 +429,20 @@ impl Store {
         Ok(workflow_instance::Entity::find_by_id(id)
             .one(self.db())
             .await?)
+    }
+
+    /// The definitions the given instances run, each once.
+    pub async fn definition_ids_of(&self, instance_ids: &[i32]) -> Result<Vec<i32>, StoreError> {
+        let mut ids: Vec<i32> = workflow_instance::Entity::find()
+            .select_only()
+            .column(workflow_instance::Column::DefinitionId)
+            .filter(workflow_instance::Column::Id.is_in(instance_ids.iter().copied()))
+            .distinct()
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// The instances of an ärende, oldest first.

@@ -99,6 +99,13 @@ pub struct Workflow {
     pub references: References,
 }
 
+impl Workflow {
+    /// Whether instances of this workflow ever have children (so guards may count them).
+    pub fn has_children(&self) -> bool {
+        !self.references.workflows.is_empty()
+    }
+}
+
 /// What a workflow refers to outside itself.
 #[derive(Debug, Clone, Default)]
 pub struct References {

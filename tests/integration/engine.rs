@@ -281,6 +281,74 @@ on_both_backends! {
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     }
 
+    async fn concurrent_callers_share_commits_yet_each_gets_its_own_answer(db) {
+        const SMALL: &str = "\
+id: enkel
+title: Enkel
+case: { series: KLF, title: Enkel }
+initial: väntar
+states:
+  väntar:
+    on:
+      - { event: svar, by: [chef], to: klar }
+  klar:
+    final: true
+";
+        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let catalog = Catalog::from_sources(vec![("enkel.yaml".into(), SMALL.into())], Some(&templates)).unwrap();
+        let (kansli, _clock) = db.app(local(2026, 10, 1, 7)).await;
+        let engine = Engine::new(kansli, Arc::new(catalog), "worker-a");
+        // Thirty starts at once, and one of a workflow that does not exist.
+        let mut tasks = Vec::new();
+        for i in 0..31 {
+            let e = engine.clone();
+            let id = if i == 17 { "saknas" } else { "enkel" };
+            tasks.push(tokio::spawn(async move { e.start(id, Map::new(), &Actor::new("t")).await }));
+        }
+        let mut numbers = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok((_, number)) => numbers.push(number.unwrap()),
+                Err(ServiceError::Invalid(m)) => assert!(i == 17 && m.contains("saknas"), "{m}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let mut seqs: Vec<u32> = numbers.iter().map(|n| n.rsplit('/').next().unwrap().parse().unwrap()).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=30).collect::<Vec<_>>(), "one number each, no gap");
+        // An answer to each, a refused event in their midst, and a double-clicked answer.
+        let mut tasks = Vec::new();
+        for (i, number) in numbers.iter().enumerate() {
+            let (e, t) = (engine.clone(), root(number));
+            let sender = if i == 5 { role(Role::Registrator) } else { role(Role::Chef) };
+            let key = (i == 9).then(|| "dubbelklick".to_owned());
+            tasks.push(tokio::spawn(async move { e.send(&t, "svar", sender, &Actor::new("t"), key.as_deref()).await }));
+            if i == 9 {
+                let (e, t) = (engine.clone(), root(number));
+                tasks.push(tokio::spawn(async move {
+                    e.send(&t, "svar", role(Role::Chef), &Actor::new("t"), Some("dubbelklick")).await
+                }));
+            }
+        }
+        let (mut applied, mut again, mut refused) = (0, 0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(Outcome::Applied { to, .. }) => {
+                    assert_eq!(to, "klar");
+                    applied += 1;
+                }
+                Ok(Outcome::AlreadyApplied) => again += 1,
+                Err(ServiceError::Invalid(m)) => {
+                    assert!(m.contains("registrator may not send"), "{m}");
+                    refused += 1;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((applied, again, refused), (29, 1, 1));
+        assert_eq!(audit_count(&engine, "svar").await, 29, "the refused and the repeated left no trace");
+    }
+
     async fn refused_events_say_why_and_change_nothing(db) {
         let (engine, _clock) = engine(db, local(2026, 10, 1, 7)).await;
         engine.tick().await.unwrap();

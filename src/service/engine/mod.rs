@@ -16,7 +16,10 @@ use chrono_tz::Europe::Stockholm;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::diarium::SeriesBook;
+mod ingest;
+
+use self::ingest::{Ingest, Request, Response};
+use super::diarium::{PreparedCase, SeriesBook};
 use super::links::{self, LinkSecret};
 use super::mail::{municipality_of, new_message_id};
 use super::{Actor, Kansli, OpenCase, ServiceError};
@@ -104,11 +107,21 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     owner: String,
     definitions: Arc<Mutex<HashMap<i32, Arc<Workflow>>>>,
+    /// Stored definition ids by content hash.
+    stored_ids: Arc<Mutex<HashMap<String, i32>>>,
+    ingest: Arc<Ingest>,
     only_scheduling: Option<String>,
     base_url: String,
     office_hours: (u32, u32),
     link_secret: Arc<LinkSecret>,
     pub(crate) min_group: i64,
+}
+
+/// A root start checked and read before its transaction.
+struct PreparedStart {
+    workflow_id: String,
+    variables: Map<String, Value>,
+    case: Option<PreparedCase>,
 }
 
 /// A loaded instance with what its guards need.
@@ -140,11 +153,14 @@ impl Engine {
     /// An engine over `kansli` running the workflows of `catalog`. `owner` names this worker in
     /// timer leases (e.g. host and process id).
     pub fn new(kansli: Kansli, catalog: Arc<Catalog>, owner: impl Into<String>) -> Self {
+        let ingest = Arc::new(Ingest::new(kansli.store.backend()));
         Self {
             kansli,
             catalog,
             owner: owner.into(),
             definitions: Arc::default(),
+            stored_ids: Arc::default(),
+            ingest,
             only_scheduling: None,
             base_url: "http://127.0.0.1:8080".into(),
             office_hours: crate::domain::calendar::OFFICE_HOURS,
@@ -225,21 +241,58 @@ impl Engine {
         variables: Map<String, Value>,
         actor: &Actor,
     ) -> Result<(i32, Option<String>), ServiceError> {
-        let now = self.now();
-        let period = local_year(now).to_string();
-        self.start_root(workflow_id, variables, &period, None, actor, now)
-            .await
+        let request = Request::Start {
+            workflow_id: workflow_id.to_owned(),
+            variables,
+            period: local_year(self.now()).to_string(),
+            actor: actor.clone(),
+        };
+        match self.submit(request).await? {
+            Response::Started(id, number) => Ok((id, number)),
+            Response::Sent(_) => Err(anyhow::anyhow!("a start was answered as an event").into()),
+        }
     }
 
-    async fn start_root(
+    /// A scheduled start, in a transaction of its own that also records the period.
+    async fn start_scheduled(
         &self,
         workflow_id: &str,
         variables: Map<String, Value>,
         period: &str,
-        cron_period: Option<&str>,
-        actor: &Actor,
+        cron_period: &str,
         now: DateTime<Utc>,
     ) -> Result<(i32, Option<String>), ServiceError> {
+        let org = self.kansli.store.org_snapshot().await?;
+        let book = SeriesBook::from_rows(org.series.clone())?;
+        let prepared = self
+            .prepare_start(&book, workflow_id, variables, period, now)
+            .await?;
+        let tx = self.kansli.store.begin().await?;
+        let started = self
+            .start_in(
+                &tx,
+                &org,
+                &book,
+                prepared,
+                Some(cron_period),
+                &Actor::system(),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    /// Everything about a start that is read and checked before its transaction: the
+    /// workflow, its variables, and the ärende it opens.
+    async fn prepare_start(
+        &self,
+        book: &SeriesBook,
+        workflow_id: &str,
+        variables: Map<String, Value>,
+        period: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedStart, ServiceError> {
         let entry = self.catalog.get(workflow_id).ok_or_else(|| {
             ServiceError::Invalid(format!("no workflow {workflow_id:?} in the catalog"))
         })?;
@@ -247,31 +300,17 @@ impl Engine {
         let mut vars = variables;
         vars.entry("year").or_insert(json!(local_year(now)));
         vars.insert("period".into(), json!(period));
-        let defaults = start(&workflow, Map::new(), now).variables;
-
-        let book = SeriesBook::load(&self.kansli).await?;
-        let prepared = match &workflow.case {
+        let case = match &workflow.case {
             Some(spec) => {
+                let defaults = start(&workflow, Map::new(), now).variables;
                 let text = |t: &str| {
                     let mut all = defaults.clone();
                     all.extend(vars.clone());
                     crate::workflow::engine::substitute(t, &all)
                 };
-                let previous = if spec.link_previous {
-                    match self
-                        .kansli
-                        .store
-                        .latest_case_of_workflow(workflow_id)
-                        .await?
-                    {
-                        Some(id) => match self.kansli.store.case_by_id(id).await? {
-                            Some(row) => Some(book.render(&row)?),
-                            None => None,
-                        },
-                        None => None,
-                    }
-                } else {
-                    None
+                let previous = match spec.link_previous {
+                    true => self.previous_case(book, workflow_id).await?,
+                    false => None,
                 };
                 let handlaggare = spec
                     .handlaggare
@@ -281,7 +320,7 @@ impl Engine {
                 Some(
                     self.kansli
                         .prepare_case(
-                            &book,
+                            book,
                             OpenCase {
                                 series: spec.series.clone(),
                                 title: text(&spec.title),
@@ -296,18 +335,59 @@ impl Engine {
             }
             None => None,
         };
-        let org = self.kansli.store.org_snapshot().await?;
+        Ok(PreparedStart {
+            workflow_id: workflow_id.to_owned(),
+            variables: vars,
+            case,
+        })
+    }
 
-        let tx = self.kansli.store.begin().await?;
+    /// The number of the ärende the workflow's latest root instance opened.
+    async fn previous_case(
+        &self,
+        book: &SeriesBook,
+        workflow_id: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        let store = &self.kansli.store;
+        let Some(id) = store.latest_case_of_workflow(workflow_id).await? else {
+            return Ok(None);
+        };
+        match store.case_by_id(id).await? {
+            Some(row) => Ok(Some(book.render(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a prepared start inside `tx`: the ärende, the instance, its first step and its
+    /// children. With `cron_period`, the period is recorded first, so it is started once.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_in(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        book: &SeriesBook,
+        prepared: PreparedStart,
+        cron_period: Option<&str>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(i32, Option<String>), ServiceError> {
+        let PreparedStart {
+            workflow_id,
+            variables: mut vars,
+            case,
+        } = prepared;
+        let entry = self.catalog.get(&workflow_id).ok_or_else(|| {
+            ServiceError::Invalid(format!("no workflow {workflow_id:?} in the catalog"))
+        })?;
         if let Some(period) = cron_period
-            && !tx.record_cron_start(workflow_id, period, now).await?
+            && !tx.record_cron_start(&workflow_id, period, now).await?
         {
             return Err(ServiceError::Conflict(format!(
                 "{workflow_id} was already started for {period}"
             )));
         }
-        let case = match prepared {
-            Some(p) => Some(self.kansli.insert_case(&tx, &book, p, actor, now).await?),
+        let case = match case {
+            Some(p) => Some(self.kansli.insert_case(tx, book, p, actor, now).await?),
             None => None,
         };
         let case_number = match &case {
@@ -317,14 +397,12 @@ impl Engine {
         if let Some(number) = &case_number {
             vars.insert("case_number".into(), json!(number));
         }
-        let decision = start(&workflow, vars, now);
-        let definition_id = tx
-            .definition_id(workflow_id, &entry.hash, &entry.source, now)
-            .await?;
+        let decision = start(&entry.workflow, vars, now);
+        let definition_id = self.definition_id_in(tx, entry, now).await?;
         let row = tx
             .insert_instance(NewInstance {
                 definition_id,
-                workflow_id: workflow_id.to_owned(),
+                workflow_id: workflow_id.clone(),
                 case_id: case.as_ref().map(|c| c.id),
                 parent_id: None,
                 unit_code: None,
@@ -335,30 +413,48 @@ impl Engine {
             })
             .await?;
         if let Some(period) = cron_period {
-            tx.link_cron_start(workflow_id, period, row.id).await?;
+            tx.link_cron_start(&workflow_id, period, row.id).await?;
         }
-        let by = StepBy {
-            actor,
-            sender: Sender::System,
-            event: "start",
-        };
         let mut pending = self
-            .persist(
-                &tx,
-                &org,
+            .first_step(
+                tx,
+                org,
                 &row,
-                &workflow,
+                &entry.workflow,
                 case.as_ref(),
                 &decision,
-                &by,
+                actor,
                 now,
             )
             .await?;
-        self.start_children(&tx, &org, &mut pending, actor, now)
+        self.start_children(tx, org, &mut pending, actor, now)
             .await?;
-        tx.commit().await?;
-        tracing::info!(workflow = workflow_id, instance = row.id, case = ?case_number, "workflow started");
+        tracing::info!(workflow = %workflow_id, instance = row.id, case = ?case_number, "workflow started");
         Ok((row.id, case_number))
+    }
+
+    /// The stored definition's id for a catalog entry, stored on first use. Ids found stored
+    /// are remembered; one stored by this transaction is not, since it may yet roll back.
+    async fn definition_id_in(
+        &self,
+        tx: &Tx,
+        entry: &catalog::Entry,
+        now: DateTime<Utc>,
+    ) -> Result<i32, ServiceError> {
+        let known = |map: &HashMap<String, i32>| map.get(&entry.hash).copied();
+        if let Some(id) = known(&self.stored_ids.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(id);
+        }
+        let (id, stored_now) = tx
+            .definition_id(&entry.workflow.id, &entry.hash, &entry.source, now)
+            .await?;
+        if !stored_now {
+            self.stored_ids
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(entry.hash.clone(), id);
+        }
+        Ok(id)
     }
 
     /// Sends an event to an ärende's instance. With an idempotency key, the same key twice is
@@ -391,35 +487,60 @@ impl Engine {
         {
             return Ok(Outcome::AlreadyApplied);
         }
-        let loaded = self.load(instance).await?;
-        let now = self.now();
-        let decision = decide(&loaded, event, &values, sender, now)?;
-        let org = self.kansli.store.org_snapshot().await?;
-        let case = match loaded.row.case_id {
-            Some(id) => self.kansli.store.case_by_id(id).await?,
-            None => None,
+        let request = Request::Send {
+            instance,
+            event: event.to_owned(),
+            values,
+            sender,
+            actor: actor.clone(),
+            idempotency_key: idempotency_key.map(str::to_owned),
         };
-        let tx = self.kansli.store.begin().await?;
+        match self.submit(request).await? {
+            Response::Sent(outcome) => Ok(outcome),
+            Response::Started(..) => {
+                Err(anyhow::anyhow!("an event was answered as a start").into())
+            }
+        }
+    }
+
+    /// Applies an event to an instance inside `tx`, reading the instance through it.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_in(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        instance_id: i32,
+        event: &str,
+        values: &Map<String, Value>,
+        sender: Sender,
+        actor: &Actor,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, ServiceError> {
         if let Some(key) = idempotency_key
-            && !tx
-                .record_idempotency_key(
-                    key,
-                    loaded.row.id,
-                    &format!("{} -> {}", decision.from, decision.to),
-                    now,
-                )
-                .await?
+            && tx.idempotency_key_used(key).await?
         {
             return Ok(Outcome::AlreadyApplied);
         }
+        let row = tx
+            .instance(instance_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("instance {instance_id} not found")))?;
+        let loaded = self.load_in(tx, row).await?;
+        let decision = decide(&loaded, event, values, sender, now)?;
+        if let Some(key) = idempotency_key {
+            let outcome = format!("{} -> {}", decision.from, decision.to);
+            tx.record_idempotency_key(key, loaded.row.id, &outcome, now)
+                .await?;
+        }
+        let case = case_for(tx, loaded.row.case_id, &decision).await?;
         let by = StepBy {
             actor,
             sender,
             event,
         };
-        self.apply_loaded(&tx, &org, &loaded, case.as_ref(), &decision, &by, now)
+        self.apply_loaded(tx, org, &loaded, case.as_ref(), &decision, &by, now)
             .await?;
-        tx.commit().await?;
         Ok(Outcome::Applied {
             from: decision.from,
             to: decision.to,
@@ -448,10 +569,9 @@ impl Engine {
             let org = self.kansli.store.org_snapshot().await?;
             // Everything read from the pool is read now: a batch holds one connection for its
             // transaction, and must not wait for a second one (a pool of one would deadlock).
-            for timer in &claimed {
-                if let Some(instance) = self.kansli.store.instance(timer.instance_id).await? {
-                    self.definition(instance.definition_id).await?;
-                }
+            let instances: Vec<i32> = claimed.iter().map(|t| t.instance_id).collect();
+            for id in self.kansli.store.definition_ids_of(&instances).await? {
+                self.definition(id).await?;
             }
             let tx = self.kansli.store.begin().await?;
             let mut deferred: Vec<i32> = Vec::new();
@@ -554,10 +674,7 @@ impl Engine {
             // Another worker took the timer over after our lease ran out.
             return Ok(false);
         }
-        let case = match loaded.row.case_id {
-            Some(id) => tx.case_by_id(id).await?,
-            None => None,
-        };
+        let case = case_for(tx, loaded.row.case_id, &decision).await?;
         let actor = Actor::system();
         let by = StepBy {
             actor: &actor,
@@ -623,14 +740,7 @@ impl Engine {
                 ),
             )]);
             match self
-                .start_root(
-                    id,
-                    vars,
-                    &occurrence.format("%Y").to_string(),
-                    Some(&period),
-                    &Actor::system(),
-                    now,
-                )
+                .start_scheduled(id, vars, &occurrence.format("%Y").to_string(), &period, now)
                 .await
             {
                 Ok((_, number)) => {
@@ -811,7 +921,11 @@ impl Engine {
     }
 
     async fn load_in(&self, tx: &Tx, row: InstanceRow) -> Result<Loaded, ServiceError> {
-        let children = tx.children(row.id).await?;
+        let workflow = self.definition(row.definition_id).await?;
+        let children = match workflow.has_children() {
+            true => tx.children(row.id).await?,
+            false => Vec::new(),
+        };
         self.loaded(row, children).await
     }
 
@@ -979,7 +1093,12 @@ impl Engine {
             })
             .await?;
         }
-        if deadline.is_none() {
+        // The answering deadline is only shown in emails.
+        let emails = decision
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Email { .. }));
+        if deadline.is_none() && emails {
             deadline = tx
                 .pending_timer(instance.id, "svarstid")
                 .await?
@@ -1143,9 +1262,7 @@ impl Engine {
             vars.insert("unit_code".into(), json!(child.unit_code));
             vars.insert("unit_name".into(), json!(child.unit_name));
             let decision = start(&entry.workflow, vars, now);
-            let definition_id = tx
-                .definition_id(&entry.workflow.id, &entry.hash, &entry.source, now)
-                .await?;
+            let definition_id = self.definition_id_in(tx, entry, now).await?;
             let row = tx
                 .insert_instance(NewInstance {
                     definition_id,
@@ -1159,24 +1276,16 @@ impl Engine {
                     finished: decision.finished,
                 })
                 .await?;
-            let case = match child.case_id {
-                Some(id) => tx.case_by_id(id).await?,
-                None => None,
-            };
-            let by = StepBy {
-                actor,
-                sender: Sender::System,
-                event: "start",
-            };
+            let case = case_for(tx, child.case_id, &decision).await?;
             let mut more = self
-                .persist(
+                .first_step(
                     tx,
                     org,
                     &row,
                     &entry.workflow,
                     case.as_ref(),
                     &decision,
-                    &by,
+                    actor,
                     now,
                 )
                 .await?;
@@ -1184,9 +1293,50 @@ impl Engine {
         }
         Ok(())
     }
+
+    /// Writes a new instance's first step, the entry into its initial state, as the system's.
+    #[allow(clippy::too_many_arguments)]
+    async fn first_step(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        row: &InstanceRow,
+        workflow: &Workflow,
+        case: Option<&CaseRow>,
+        decision: &Decision,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ChildStart>, ServiceError> {
+        let by = StepBy {
+            actor,
+            sender: Sender::System,
+            event: "start",
+        };
+        self.persist(tx, org, row, workflow, case, decision, &by, now)
+            .await
+    }
 }
 
 /// Asks the engine, mapping its refusal to a service error that says why.
+/// The ärende, read inside the transaction when the decision's effects need it (an email
+/// names it, a document is registered in it, it is closed).
+async fn case_for(
+    tx: &Tx,
+    case_id: Option<i32>,
+    decision: &Decision,
+) -> Result<Option<CaseRow>, ServiceError> {
+    let needed = decision.effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Email { .. } | Effect::Document { .. } | Effect::CloseCase { .. }
+        )
+    });
+    match case_id {
+        Some(id) if needed => Ok(tx.case_by_id(id).await?),
+        _ => Ok(None),
+    }
+}
+
 fn decide(
     loaded: &Loaded,
     event: &str,
