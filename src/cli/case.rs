@@ -62,6 +62,14 @@ pub enum CaseCommand {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// A document of the ärende's workflow as it would be registered now (the tjänsteskrivelse
+    /// with the texts set so far, say), printed as HTML; nothing is registered.
+    Draft {
+        /// The number.
+        number: String,
+        /// The document template, e.g. tjansteskrivelse.
+        template: String,
+    },
     /// The events the ärende's workflow takes now, and who may send them.
     Events {
         /// The number.
@@ -305,7 +313,10 @@ pub(super) async fn case(
         CaseCommand::History { number, format } => {
             output::history(&kansli.case_history(&number).await?, format);
         }
-        CaseCommand::Events { .. } | CaseCommand::Status { .. } | CaseCommand::Export { .. } => {
+        CaseCommand::Events { .. }
+        | CaseCommand::Status { .. }
+        | CaseCommand::Export { .. }
+        | CaseCommand::Draft { .. } => {
             unreachable!("handled with the workflows")
         }
     }

@@ -1,4 +1,5 @@
-//! `kansli meeting`: the sekreterare's meetings, agendas and decisions.
+//! `kansli meeting` and `kansli extract`: the sekreterare's meetings, agendas, decisions and
+//! protocol extracts.
 
 use clap::Subcommand;
 
@@ -6,7 +7,7 @@ use super::CliError;
 use super::workflow::engine_for;
 use crate::config::Settings;
 use crate::domain::calendar::parse_date;
-use crate::service::{Actor, Kansli, paragraph_label};
+use crate::service::{Actor, Kansli, ParagraphRef, paragraph_label};
 
 /// `kansli meeting ...`
 #[derive(Debug, Subcommand)]
@@ -169,5 +170,28 @@ pub(super) async fn meeting(
             println!("{}", p.label);
         }
     }
+    Ok(())
+}
+
+/// `kansli extract`
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// The ärende's number.
+    pub number: String,
+    /// The paragraph: `KS § 12/26` (or `KS 12/26`).
+    pub paragraph: String,
+}
+
+pub(super) async fn extract(
+    settings: &Settings,
+    kansli: &Kansli,
+    args: ExtractArgs,
+) -> Result<(), CliError> {
+    let paragraph: ParagraphRef = args
+        .paragraph
+        .parse()
+        .map_err(|e: String| CliError::Usage(format!("paragraph: {e}")))?;
+    let engine = engine_for(settings, kansli)?;
+    print!("{}", engine.extract(&args.number, &paragraph).await?);
     Ok(())
 }

@@ -70,6 +70,9 @@ pub enum Command {
     /// Meetings, agendas and decisions.
     #[command(subcommand)]
     Meeting(meeting::MeetingCommand),
+    /// Print the protokollsutdrag of a paragraph on an ärende as HTML, e.g.
+    /// `kansli extract "KS 2026/1" "KS § 12/26"`.
+    Extract(meeting::ExtractArgs),
     /// The outbox: list, show, retry, send.
     #[command(subcommand)]
     Mail(mail::MailCommand),
@@ -226,6 +229,9 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 Command::Case(case::CaseCommand::Events { number, format }) => {
                     workflow::events(&settings, &kansli, &number, format).await
                 }
+                Command::Case(case::CaseCommand::Draft { number, template }) => {
+                    workflow::draft(&settings, &kansli, &number, &template).await
+                }
                 Command::Case(case::CaseCommand::Status { number, format }) => {
                     workflow::status(&settings, &kansli, &number, format).await
                 }
@@ -248,6 +254,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 Command::Meeting(command) => {
                     meeting::meeting(&settings, &kansli, command, &actor).await
                 }
+                Command::Extract(args) => meeting::extract(&settings, &kansli, args).await,
                 Command::Config(_)
                 | Command::Bench(_)
                 | Command::Serve(_)

@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::domain::calendar::{format_local, parse_date};
 use crate::domain::{deadline, holidays};
 use crate::service::{Actor, Engine, Kansli, Outcome, Target};
-use crate::workflow::{Catalog, Sender, graph};
+use crate::workflow::{Catalog, Sender, Workflow, graph};
 
 /// `kansli workflow ...`
 #[derive(Debug, Subcommand)]
@@ -41,7 +41,7 @@ pub enum WorkflowCommand {
     Start {
         /// The workflow id.
         name: String,
-        /// Set a variable: NAME=VALUE (VALUE as JSON when it parses, otherwise text).
+        /// Set a declared variable: NAME=VALUE, read as the variable's type.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
     },
@@ -79,6 +79,13 @@ pub struct SendArgs {
     /// Apply at most once per key, however often the command is repeated.
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// Set a declared variable with the event, `NAME=VALUE`; repeat for several.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Set a declared variable to a file's text, `NAME=PATH` (a long text such as the
+    /// tjänsteskrivelse's Ärendet); repeat for several.
+    #[arg(long = "set-file", value_name = "NAME=PATH")]
+    pub set_file: Vec<String>,
 }
 
 /// `kansli engine ...`
@@ -245,15 +252,12 @@ pub(super) async fn workflow(
         WorkflowCommand::Start { name, vars } => {
             let catalog = load_catalog(settings)?;
             let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
-            let mut variables = Map::new();
-            for pair in vars {
-                let (k, v) = pair
-                    .split_once('=')
-                    .ok_or_else(|| CliError::Usage(format!("--var {pair:?}: write NAME=VALUE")))?;
-                let value = serde_json::from_str::<Value>(v)
-                    .unwrap_or_else(|_| Value::String(v.to_owned()));
-                variables.insert(k.trim().to_owned(), value);
-            }
+            let workflow = catalog
+                .get(&name)
+                .ok_or_else(|| CliError::Usage(format!("no workflow {name:?} in the catalog")))?
+                .workflow
+                .clone();
+            let variables = typed_values(&workflow, &[("--var", &vars, false)])?;
             let engine = engine_with(settings, kansli, catalog)?;
             let (instance, number) = engine.start(&name, variables, actor).await?;
             println!("Arbetsflöde {name} startat (instans {instance}).");
@@ -281,10 +285,21 @@ pub(super) async fn event(
         case_number: args.number.clone(),
         unit: args.unit.clone(),
     };
+    let values = if args.set.is_empty() && args.set_file.is_empty() {
+        Map::new()
+    } else {
+        let workflow = engine.workflow_of_target(&target).await?;
+        let flags = [
+            ("--set", &args.set, false),
+            ("--set-file", &args.set_file, true),
+        ];
+        typed_values(&workflow, &flags)?
+    };
     match engine
-        .send(
+        .send_with(
             &target,
             &args.event,
+            values,
             sender,
             actor,
             args.idempotency_key.as_deref(),
@@ -302,6 +317,55 @@ pub(super) async fn event(
             args.number
         ),
     }
+    Ok(())
+}
+
+/// The values of flags such as `--set NAME=VALUE` and `--set-file NAME=PATH` (each flag with
+/// its pairs, and whether the value names a file to read), typed by the workflow's
+/// declarations.
+fn typed_values(
+    workflow: &Workflow,
+    flags: &[(&str, &Vec<String>, bool)],
+) -> Result<Map<String, Value>, CliError> {
+    let mut values = Map::new();
+    let pairs = flags
+        .iter()
+        .flat_map(|&(flag, pairs, from_file)| pairs.iter().map(move |p| (flag, p, from_file)));
+    for (flag, pair, from_file) in pairs {
+        let (name, raw) = pair
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("{flag} {pair:?}: write NAME=VALUE")))?;
+        let name = name.trim();
+        let declared = workflow.variables.get(name).ok_or_else(|| {
+            let known: Vec<&str> = workflow.variables.keys().map(String::as_str).collect();
+            CliError::Usage(format!(
+                "{flag} {name}: {} declares no such variable; it declares: {}",
+                workflow.id,
+                known.join(", ")
+            ))
+        })?;
+        let text = match from_file {
+            false => raw.to_owned(),
+            true => std::fs::read_to_string(raw)
+                .map_err(|e| CliError::Usage(format!("{flag} {name}: cannot read {raw}: {e}")))?,
+        };
+        let value = declared
+            .kind
+            .parse(&text)
+            .map_err(|e| CliError::Usage(format!("{flag} {name}: {e}")))?;
+        values.insert(name.to_owned(), value);
+    }
+    Ok(values)
+}
+
+pub(super) async fn draft(
+    settings: &Settings,
+    kansli: &Kansli,
+    number: &str,
+    template: &str,
+) -> Result<(), CliError> {
+    let engine = engine_for(settings, kansli)?;
+    print!("{}", engine.draft_document(number, template).await?);
     Ok(())
 }
 

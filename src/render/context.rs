@@ -144,6 +144,43 @@ pub struct DocumentContext {
     pub beslutsunderlag: Vec<String>,
     /// Beslutet skickas till.
     pub skickas_till: Vec<String>,
+    /// The handläggare's Sammanfattning, paragraph by paragraph (empty until written).
+    pub sammanfattning: Vec<String>,
+    /// The handläggare's Ärendet, paragraph by paragraph (empty until written).
+    pub arendet: Vec<String>,
+    /// The paragraph an extract is of, `KS § 12/26`; empty before any decision.
+    pub paragraph: String,
+    /// The organ that made it.
+    pub organ_name: String,
+    /// The meeting's day.
+    pub meeting_date: String,
+    /// Every organ that has dealt with the ärende, in order.
+    pub behandlat_av: Vec<Treatment>,
+    /// The decision, att-sats by att-sats.
+    pub beslut: Vec<String>,
+    /// The protocol's justering and anslag; empty strings until it is justerat.
+    pub justerare: String,
+    /// The day it was justerat.
+    pub justerad_on: String,
+    /// The day the notice went up on the anslagstavla.
+    pub posted_on: String,
+    /// The day it is taken down.
+    pub taken_down_on: String,
+    /// The last day for laglighetsprövning.
+    pub appeal_last_day: String,
+}
+
+/// A row of "Behandlat av | Datum | Ärende" in a protokollsutdrag.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Treatment {
+    /// 1, 2, ...
+    pub row: usize,
+    /// The organ's name.
+    pub organ: String,
+    /// The meeting's day.
+    pub date: String,
+    /// The paragraph, `12/26`.
+    pub paragraph: String,
 }
 
 /// A section of an answer in a document.
@@ -196,6 +233,23 @@ impl DocumentContext {
             proposal: "Kommunstyrelsens arbetsutskott föreslås besluta att föreslå kommunstyrelsen besluta".into(),
             beslutsunderlag: vec!["Sammanställning av förvaltningarnas uppföljning, 2026-11-05".into()],
             skickas_till: vec!["Samtliga nämnder".into()],
+            sammanfattning: vec!["Samtliga förvaltningar har besvarat enkäten.".into()],
+            arendet: vec!["Kommunstyrelsen har samordningsansvar.".into()],
+            paragraph: "KS § 12/26".into(),
+            organ_name: "Kommunstyrelsen".into(),
+            meeting_date: "2026-12-09".into(),
+            behandlat_av: vec![Treatment {
+                row: 1,
+                organ: "Kommunstyrelsens arbetsutskott".into(),
+                date: "2026-11-25".into(),
+                paragraph: "31/26".into(),
+            }],
+            beslut: vec!["Kommunstyrelsen godkänner rapporten.".into()],
+            justerare: "Per Holm, Lena Ek".into(),
+            justerad_on: "2026-12-14".into(),
+            posted_on: "2026-12-15".into(),
+            taken_down_on: "2027-01-06".into(),
+            appeal_last_day: "2027-01-05".into(),
         }
     }
 }

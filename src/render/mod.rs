@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use context::{
     DeliveryFailureContext, DocumentAnswer, DocumentContext, DocumentSection, MessageContext,
-    Municipality,
+    Municipality, Treatment,
 };
 
 /// A rendered email.

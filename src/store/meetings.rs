@@ -132,6 +132,38 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// An ärende's paragraphs with their meetings, oldest meeting first, read inside the
+    /// transaction.
+    pub async fn paragraphs_of_case(
+        &self,
+        case_id: i32,
+    ) -> Result<Vec<(ParagraphRow, MeetingRow)>, StoreError> {
+        let paragraphs = paragraph::Entity::find()
+            .filter(paragraph::Column::CaseId.eq(case_id))
+            .order_by_asc(paragraph::Column::Id)
+            .all(&self.txn)
+            .await?;
+        let mut out = Vec::with_capacity(paragraphs.len());
+        for p in paragraphs {
+            let meeting = meeting::Entity::find_by_id(p.meeting_id)
+                .one(&self.txn)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("meeting {}", p.meeting_id)))?;
+            out.push((p, meeting));
+        }
+        out.sort_by_key(|(p, m)| (m.date, p.id));
+        Ok(out)
+    }
+
+    /// A meeting's protocol, once justerat, read inside the transaction.
+    pub async fn protocol_of(&self, meeting_id: i32) -> Result<Option<ProtocolRow>, StoreError> {
+        Ok(protocol::Entity::find_by_id(meeting_id)
+            .one(&self.txn)
+            .await?)
+    }
+}
+
 impl Store {
     /// A meeting.
     pub async fn meeting(&self, id: i32) -> Result<Option<MeetingRow>, StoreError> {

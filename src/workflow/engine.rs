@@ -180,6 +180,18 @@ pub enum TransitionError {
         /// The variable.
         variable: String,
     },
+    /// The event carries a value of the wrong type for a variable.
+    #[error("event {event:?} sets {variable} to {value}, but {variable} is a {kind}")]
+    WrongType {
+        /// The event.
+        event: String,
+        /// The variable.
+        variable: String,
+        /// The value given, as JSON.
+        value: String,
+        /// The variable's type.
+        kind: &'static str,
+    },
     /// The instance is in a state the workflow does not have (its definition changed).
     #[error("state {0} is not in the workflow")]
     UnknownState(String),
@@ -288,10 +300,18 @@ pub fn apply(
         variables: {
             let mut vars = instance.variables.clone();
             for (name, value) in &event.values {
-                if !workflow.variables.contains_key(name) {
+                let Some(declared) = workflow.variables.get(name) else {
                     return Err(TransitionError::UndeclaredVariable {
                         event: event.name.clone(),
                         variable: name.clone(),
+                    });
+                };
+                if !declared.kind.accepts(value) {
+                    return Err(TransitionError::WrongType {
+                        event: event.name.clone(),
+                        variable: name.clone(),
+                        value: value.to_string(),
+                        kind: declared.kind.name(),
                     });
                 }
                 vars.insert(name.clone(), value.clone());

@@ -178,7 +178,29 @@ impl VariableKind {
         }
     }
 
-    fn accepts(self, value: &Value) -> bool {
+    /// Reads a value of this type from text, as typed on a command line or in a form.
+    pub fn parse(self, text: &str) -> Result<Value, String> {
+        let trimmed = text.trim();
+        let value = match self {
+            VariableKind::String => Value::String(text.to_owned()),
+            VariableKind::Integer => match trimmed.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => return Err(format!("{text:?} is not a whole number")),
+            },
+            VariableKind::Boolean => match trimmed {
+                "true" | "ja" => Value::Bool(true),
+                "false" | "nej" => Value::Bool(false),
+                _ => return Err(format!("{text:?} is not true/ja or false/nej")),
+            },
+            VariableKind::Date => Value::String(trimmed.to_owned()),
+        };
+        match self.accepts(&value) {
+            true => Ok(value),
+            false => Err(format!("{text:?} is not a date (YYYY-MM-DD)")),
+        }
+    }
+
+    pub(crate) fn accepts(self, value: &Value) -> bool {
         match self {
             VariableKind::String => value.is_string(),
             VariableKind::Integer => value.is_i64() || value.is_u64(),

@@ -13,6 +13,14 @@ fn kansli(db: &TestDb, dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env("KANSLI_DATABASE_URL", &db.url)
         .env("KANSLI_ACTOR", "per.ekdahl")
+        .env(
+            "KANSLI_WORKFLOWS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows"),
+        )
+        .env(
+            "KANSLI_WORKFLOWS_TEMPLATES",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+        )
         .env_remove("RUST_LOG")
         .output()
         .expect("run kansli")
@@ -129,5 +137,36 @@ on_both_backends! {
             }
         }
         assert_eq!(all, (1..=(PROCESSES * EACH) as u32).collect::<BTreeSet<_>>());
+    }
+
+    async fn the_handlaggare_and_the_sekreterare_work_from_the_command_line(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(kansli(db, d, &["org", "import", "--demo"]));
+        // Variables are typed by the workflow: an undeclared one or a wrong type is refused.
+        let out = kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--var", "to_kf=kanske"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("--var to_kf") && stderr(&out).contains("true/ja or false/nej"), "{}", stderr(&out));
+        let out = kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--var", "okand=1"]);
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("declares no such variable"), "{}", stderr(&out));
+        let number = last_line(&ok(kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--var", "preparing_organ=KSAG"]))).to_owned();
+        ok(kansli(db, d, &["event", "send", &number, "sammanstall", "--as", "handläggare"]));
+        std::fs::write(d.join("arendet.txt"), "Förvaltningarna har svarat\npå enkäten.\n\nRapporten bifogas.").unwrap();
+        let out = kansli(db, d, &["event", "send", &number, "texter_sparade", "--as", "handläggare", "--set-file", "arendet=saknas.txt"]);
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("cannot read saknas.txt"), "{}", stderr(&out));
+        ok(kansli(db, d, &["event", "send", &number, "texter_sparade", "--as", "handläggare", "--set-file", "arendet=arendet.txt", "--set", "sammanfattning=Alla svarade."]));
+        let draft = ok(kansli(db, d, &["case", "draft", &number, "tjansteskrivelse"]));
+        assert!(draft.contains("<p>Förvaltningarna har svarat på enkäten.</p>\n<p>Rapporten bifogas.</p>") && draft.contains("<p>Alla svarade.</p>"), "{draft}");
+        ok(kansli(db, d, &["event", "send", &number, "tjansteskrivelse_klar", "--as", "handläggare"]));
+        let meeting = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KSAG", "--date", "2026-11-20", "--place", "Rummet"]))).to_owned();
+        ok(kansli(db, d, &["meeting", "add", &meeting, &number]));
+        let label = last_line(&ok(kansli(db, d, &["meeting", "decide", &meeting, &number, "--att", "att föreslå kommunstyrelsen att godkänna rapporten", "--proposal-to", "KS"]))).to_owned();
+        let extract = ok(kansli(db, d, &["extract", &number, &label]));
+        assert!(extract.contains(&format!("<p class=\"paragraf\">{label}</p>")) && extract.contains("<td>Kommunstyrelsens arbetsgivarutskott</td>"), "{extract}");
+        assert!(extract.contains("<h2>Bakgrund</h2>\n<p>Förvaltningarna har svarat på enkäten.</p>"), "{extract}");
+        let out = kansli(db, d, &["extract", &number, "paragraf ett"]);
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("KS § 12/26"), "{}", stderr(&out));
+        let out = kansli(db, d, &["extract", &number, "KS § 9/26"]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     }
 }

@@ -158,4 +158,70 @@ on_both_backends! {
             "{html}"
         );
     }
+
+    async fn the_handlaggare_writes_the_texts_sees_the_draft_and_the_extract_follows_the_protocol(db) {
+        let engine = engine(db).await;
+        let handlaggare = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare);
+        let (_, number) = engine.start("aktiva-atgarder", Map::new(), &Actor::new("x")).await.unwrap();
+        let number = number.unwrap();
+        let target = kansli::service::Target { case_number: number.clone(), unit: None };
+        let amira = Actor::new("amira");
+        engine.send(&target, "sammanstall", handlaggare, &amira, None).await.unwrap();
+        // The draft shows where the texts go before they are written.
+        let draft = engine.draft_document(&number, "tjansteskrivelse").await.unwrap();
+        assert!(draft.contains("[Handläggaren beskriver ärendet.]"), "{draft}");
+        // A wrongly typed value is refused and changes nothing.
+        let wrong = Map::from_iter([("sammanfattning".to_owned(), serde_json::json!(7))]);
+        let err = engine.send_with(&target, "texter_sparade", wrong, handlaggare, &amira, None).await.unwrap_err();
+        assert!(err.to_string().contains("sammanfattning is a string"), "{err}");
+        let texts = Map::from_iter([
+            ("sammanfattning".to_owned(), serde_json::json!("Sju av sju förvaltningar har svarat.\n\nAlla har <b>planer</b>.")),
+            ("arendet".to_owned(), serde_json::json!("Uppföljningen gjordes\nmed enkät.")),
+        ]);
+        engine.send_with(&target, "texter_sparade", texts, handlaggare, &amira, None).await.unwrap();
+        let draft = engine.draft_document(&number, "tjansteskrivelse").await.unwrap();
+        assert!(draft.contains("<p>Sju av sju förvaltningar har svarat.</p>\n<p>Alla har &lt;b&gt;planer&lt;/b&gt;.</p>"), "{draft}");
+        assert!(draft.contains("<p>Uppföljningen gjordes med enkät.</p>") && !draft.contains("[Handläggaren"), "{draft}");
+        let before = engine.kansli().show_case(&number).await.unwrap().documents.len();
+        assert!(engine.draft_document(&number, "finns-inte").await.is_err());
+        engine.send(&target, "tjansteskrivelse_klar", handlaggare, &amira, None).await.unwrap();
+        let case = engine.kansli().show_case(&number).await.unwrap();
+        assert_eq!(case.documents.len(), before + 1, "the draft registered nothing; the event one handling");
+
+        // KSAU proposes, KS decides, the protocol is justerat: the extract is registered.
+        let s = Actor::new("sara.nyqvist");
+        let ksau = engine.create_meeting("KSAU", day(2026, 11, 24), "Sammanträdesrummet", &s).await.unwrap();
+        engine.add_to_agenda(ksau.id, &number, &s).await.unwrap();
+        engine.record_decision(ksau.id, &number, "att föreslå kommunstyrelsen besluta att godkänna rapporten", Some("KS"), &[], &s).await.unwrap();
+        let ks = engine.create_meeting("KS", day(2026, 12, 8), "Sessionssalen", &s).await.unwrap();
+        engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
+        let recipients = ["HR-chef".to_owned(), "Samtliga nämnder".to_owned()];
+        engine.record_decision(ks.id, &number, "Kommunstyrelsen godkänner rapporten.\nKommunstyrelsen lägger rapporten till handlingarna.", None, &recipients, &s).await.unwrap();
+        let unjusterat = engine.extract(&number, &"KS § 1/26".parse().unwrap()).await.unwrap();
+        assert!(unjusterat.contains("ännu inte justerat"), "{unjusterat}");
+        engine.justera(ks.id, &["Eva Ek".into(), "Olle Ås".into()], day(2026, 12, 10), None, &s).await.unwrap();
+        let case = engine.kansli().show_case(&number).await.unwrap();
+        let extract = case.documents.iter().find(|d| d.description.starts_with("Protokollsutdrag")).expect("registered at anslag");
+        let (_, content) = engine.kansli().document_file(&extract.number).await.unwrap();
+        let html = String::from_utf8(content).unwrap();
+        for expected in [
+            "<p class=\"paragraf\">KS § 1/26</p>",
+            &format!("<p>{number}</p>"),
+            "<tr><td>1</td><td>Kommunstyrelsens arbetsutskott</td><td>2026-11-24</td><td>1/26</td></tr>",
+            "<tr><td>2</td><td>Kommunstyrelsen</td><td>2026-12-08</td><td>1/26</td></tr>",
+            "<p>Kommunstyrelsen godkänner rapporten.</p>\n<p>Kommunstyrelsen lägger rapporten till handlingarna.</p>",
+            "<h2>Bakgrund</h2>\n<p>Uppföljningen gjordes med enkät.</p>",
+            "<li>Tjänsteskrivelse, Årlig uppföljning av aktiva åtgärder inom likabehandling 2026, 2026-11-02</li>",
+            "HR-chef<br>Samtliga nämnder<br>",
+            "justerades 2026-12-10 av Eva Ek, Olle Ås",
+            "Sista dag att begära laglighetsprövning är 2027-01-04.",
+        ] {
+            assert!(html.contains(expected), "{expected:?} missing:\n{html}");
+        }
+        // The extract of the utskott's paragraph has only the utskott in its table.
+        let ksau_extract = engine.extract(&number, &"KSAU § 1/26".parse().unwrap()).await.unwrap();
+        assert!(ksau_extract.contains("<p class=\"paragraf\">KSAU § 1/26</p>") && !ksau_extract.contains("<td>Kommunstyrelsen</td>"), "{ksau_extract}");
+        let err = engine.extract(&number, &"KS § 2/26".parse().unwrap()).await.unwrap_err();
+        assert!(matches!(err, ServiceError::NotFound(ref m) if m.contains("KS § 2/26")), "{err}");
+    }
 }

@@ -16,7 +16,10 @@ use chrono_tz::Europe::Stockholm;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+mod extract;
 mod ingest;
+
+pub use self::extract::ParagraphRef;
 
 use self::ingest::{Ingest, Request, Response};
 use super::diarium::{PreparedCase, SeriesBook};
@@ -467,9 +470,30 @@ impl Engine {
         actor: &Actor,
         idempotency_key: Option<&str>,
     ) -> Result<Outcome, ServiceError> {
-        let instance = self.target_instance(target).await?;
-        self.send_to(instance, event, Map::new(), sender, actor, idempotency_key)
+        self.send_with(target, event, Map::new(), sender, actor, idempotency_key)
             .await
+    }
+
+    /// Sends an event that also sets declared variables (a handläggare's texts, say), each
+    /// checked against its type.
+    pub async fn send_with(
+        &self,
+        target: &Target,
+        event: &str,
+        values: Map<String, Value>,
+        sender: Sender,
+        actor: &Actor,
+        idempotency_key: Option<&str>,
+    ) -> Result<Outcome, ServiceError> {
+        let instance = self.target_instance(target).await?;
+        self.send_to(instance, event, values, sender, actor, idempotency_key)
+            .await
+    }
+
+    /// The workflow an ärende's instance runs (the unit's child with `target.unit`).
+    pub async fn workflow_of_target(&self, target: &Target) -> Result<Arc<Workflow>, ServiceError> {
+        let instance = self.target_instance(target).await?;
+        self.definition(instance.definition_id).await
     }
 
     /// Sends an event that sets `values` (declared variables) to an instance.
@@ -1136,7 +1160,7 @@ impl Engine {
                             tx,
                             org,
                             instance,
-                            decision,
+                            &decision.variables,
                             case,
                             template,
                             description,
@@ -1318,6 +1342,56 @@ impl Engine {
 }
 
 /// Asks the engine, mapping its refusal to a service error that says why.
+/// What every document of an ärende shows: the municipality, the ärende, the unit, the day.
+fn document_context(
+    org: &OrgSnapshot,
+    instance: &InstanceRow,
+    vars: &Map<String, Value>,
+    case: &CaseRow,
+    description: &str,
+    now: DateTime<Utc>,
+) -> DocumentContext {
+    let year = vars.get("year").and_then(Value::as_i64).unwrap_or_default() as i32;
+    DocumentContext {
+        municipality: municipality_of(org).name,
+        case_number: vars
+            .get("case_number")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        case_title: case.public_title.clone(),
+        year: year.to_string(),
+        unit_name: instance
+            .unit_code
+            .as_deref()
+            .and_then(|u| org.units.iter().find(|x| x.code == u))
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
+        date: local_date(now).to_string(),
+        description: description.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The description a workflow registers a document from `template` under.
+fn document_description(workflow: &Workflow, template: &str) -> Option<String> {
+    use crate::workflow::model::EffectSpec;
+    let states = workflow.states.values();
+    states
+        .flat_map(|s| {
+            let effects = s.transitions.iter().flat_map(|t| t.effects.iter());
+            s.on_entry.iter().chain(&s.on_exit).chain(effects)
+        })
+        .find_map(|e| match e {
+            EffectSpec::Document {
+                template: t,
+                description,
+                ..
+            } if t == template => Some(description.clone()),
+            _ => None,
+        })
+}
+
 /// The ärende, read inside the transaction when the decision's effects need it (an email
 /// names it, a document is registered in it, it is closed).
 async fn case_for(
@@ -1500,38 +1574,68 @@ impl Engine {
         tx: &Tx,
         org: &OrgSnapshot,
         instance: &InstanceRow,
-        decision: &Decision,
+        vars: &Map<String, Value>,
         case: &CaseRow,
         template: &str,
         description: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(String, String, String)>, ServiceError> {
+        let Some(html) = self
+            .document_html(
+                tx,
+                org,
+                instance,
+                vars,
+                case,
+                template,
+                description,
+                None,
+                now,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let content = html.into_bytes();
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
+        tx.store_file(crate::store::NewFile {
+            sha256: sha256.clone(),
+            content,
+            stored_at: now,
+        })
+        .await?;
+        let name = match &instance.unit_code {
+            Some(unit) => format!("{template}-{}.html", unit.to_lowercase()),
+            None => format!("{template}.html"),
+        };
+        Ok(Some((sha256, name, "text/html; charset=utf-8".into())))
+    }
+
+    /// A document as HTML, from its template and what the transaction reads; `None` without
+    /// templates (a catalog loaded for checking only).
+    #[allow(clippy::too_many_arguments)]
+    async fn document_html(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        instance: &InstanceRow,
+        vars: &Map<String, Value>,
+        case: &CaseRow,
+        template: &str,
+        description: &str,
+        paragraph: Option<&ParagraphRef>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, ServiceError> {
         let Some(renderer) = self.catalog.renderer() else {
             return Ok(None);
         };
-        let vars = &decision.variables;
-        let year = vars.get("year").and_then(Value::as_i64).unwrap_or_default() as i32;
-        let mut context = DocumentContext {
-            municipality: municipality_of(org).name,
-            case_number: vars
-                .get("case_number")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            case_title: case.public_title.clone(),
-            year: year.to_string(),
-            unit_name: instance
-                .unit_code
-                .as_deref()
-                .and_then(|u| org.units.iter().find(|x| x.code == u))
-                .map(|u| u.name.clone())
-                .unwrap_or_default(),
-            date: local_date(now).to_string(),
-            description: description.to_owned(),
-            ..Default::default()
-        };
+        let mut context = document_context(org, instance, vars, case, description, now);
         self.decision_context(tx, org, case, vars, &mut context)
             .await?;
+        if instance.parent_id.is_none() {
+            self.paragraph_context(tx, org, case.id, vars, paragraph, &mut context)
+                .await?;
+        }
         if instance.parent_id.is_none() && !tx.children(instance.id).await?.is_empty() {
             // The root of a follow-up: the document is the compiled report of its children's
             // answers, read through the step's own transaction.
@@ -1570,19 +1674,63 @@ impl Engine {
         let html = renderer
             .document(template, &context)
             .map_err(|e| anyhow::anyhow!("document {template}: {e}"))?;
-        let content = html.into_bytes();
-        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
-        tx.store_file(crate::store::NewFile {
-            sha256: sha256.clone(),
-            content,
-            stored_at: now,
-        })
-        .await?;
-        let name = match &instance.unit_code {
-            Some(unit) => format!("{template}-{}.html", unit.to_lowercase()),
-            None => format!("{template}.html"),
+        Ok(Some(html))
+    }
+
+    /// A document of an ärende's workflow as it would be registered now, for the handläggare to
+    /// read before sending the event that registers it. Nothing is written.
+    pub async fn draft_document(
+        &self,
+        case_number: &str,
+        template: &str,
+    ) -> Result<String, ServiceError> {
+        self.document_now(case_number, template, None).await
+    }
+
+    /// A document drawn up now from the ärende's root instance (of `paragraph`, for an
+    /// extract), read through a transaction like the step that registers it, then rolled back.
+    async fn document_now(
+        &self,
+        case_number: &str,
+        template: &str,
+        paragraph: Option<&ParagraphRef>,
+    ) -> Result<String, ServiceError> {
+        let target = Target {
+            case_number: case_number.to_owned(),
+            unit: None,
         };
-        Ok(Some((sha256, name, "text/html; charset=utf-8".into())))
+        let instance = self.target_instance(&target).await?;
+        let workflow = self.definition(instance.definition_id).await?;
+        let Loaded { row, variables, .. } = self.load(instance).await?;
+        let case = self.case(case_number).await?;
+        let description = match (document_description(&workflow, template), paragraph) {
+            (Some(d), _) => crate::workflow::engine::substitute(&d, &variables),
+            // An extract can be drawn of any paragraph, registered by the workflow or not.
+            (None, Some(_)) => format!("Protokollsutdrag, {}", case.public_title),
+            (None, None) => {
+                return Err(ServiceError::Invalid(format!(
+                    "{} registers no document from template {template:?}",
+                    workflow.id
+                )));
+            }
+        };
+        let org = self.kansli.store.org_snapshot().await?;
+        let tx = self.kansli.store.begin().await?;
+        let html = self
+            .document_html(
+                &tx,
+                &org,
+                &row,
+                &variables,
+                &case,
+                template,
+                &description,
+                paragraph,
+                self.now(),
+            )
+            .await?;
+        tx.rollback().await?;
+        html.ok_or_else(|| anyhow::anyhow!("the engine was loaded without templates").into())
     }
 
     /// What a document that goes to the politicians needs: the handläggare's header, the
@@ -1648,6 +1796,13 @@ impl Engine {
                 .name
                 .clone();
         }
+        let text = |name: &str| {
+            vars.get(name)
+                .and_then(Value::as_str)
+                .map(extract::paragraphs)
+        };
+        context.sammanfattning = text("sammanfattning").unwrap_or_default();
+        context.arendet = text("arendet").unwrap_or_default();
         context.beslutsunderlag = tx
             .documents_of(case.id)
             .await?
