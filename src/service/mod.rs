@@ -4,6 +4,7 @@
 
 mod answering;
 mod diarium;
+pub mod dispatch;
 mod engine;
 pub mod links;
 mod mail;

@@ -243,4 +243,13 @@ pub enum RawEffect {
         /// Why, for the history.
         reason: String,
     },
+    /// Expediering: send the decision to everyone on "Beslutet skickas till" (the deciding
+    /// paragraph's recipients, else the variable `skickas_till`), each with the latest handling
+    /// drawn up from a document template attached; each sending is an utgående handling.
+    Dispatch {
+        /// `templates/email/<template>/`: the covering letter.
+        template: String,
+        /// The document template whose latest handling is attached, e.g. `protokollsutdrag`.
+        attach: String,
+    },
 }

@@ -108,6 +108,13 @@ pub enum Effect {
         /// Why.
         reason: String,
     },
+    /// Send the decision to "Beslutet skickas till" with a handling attached.
+    Dispatch {
+        /// The covering letter's template.
+        template: String,
+        /// The document template whose latest handling is attached.
+        attach: String,
+    },
 }
 
 /// What an event does.
@@ -468,6 +475,10 @@ fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
             },
             EffectSpec::CloseCase { reason } => Effect::CloseCase {
                 reason: substitute(reason, &decision.variables),
+            },
+            EffectSpec::Dispatch { template, attach } => Effect::Dispatch {
+                template: template.clone(),
+                attach: attach.clone(),
             },
         };
         decision.effects.push(resolved);

@@ -357,6 +357,13 @@ pub enum EffectSpec {
         /// Why.
         reason: String,
     },
+    /// Send the decision to "Beslutet skickas till".
+    Dispatch {
+        /// The covering letter's template.
+        template: String,
+        /// The document template whose latest handling is attached.
+        attach: String,
+    },
 }
 
 /// What a personal link in an email lets its holder do.
@@ -913,6 +920,14 @@ fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> 
                 c.text(l, col, "close_case reason", reason);
                 EffectSpec::CloseCase {
                     reason: reason.clone(),
+                }
+            }
+            RawEffect::Dispatch { template, attach } => {
+                c.refs.email_templates.push((template.clone(), l, col));
+                c.refs.document_templates.push((attach.clone(), l, col));
+                EffectSpec::Dispatch {
+                    template: template.clone(),
+                    attach: attach.clone(),
                 }
             }
         };

@@ -172,8 +172,19 @@ on_both_backends! {
         assert_eq!(state_of(&engine, case, None).await, "justering");
         clock.set(local(2026, 12, 2, 10));
         send(&engine, &root(case), "protokoll_justerat", role(Role::Sekreterare)).await;
-        // To every förvaltningschef and the handläggare: one message each.
-        assert_eq!(outbox_count(&engine, "beslut-expedierat").await, 8);
+        // Expediering to "Samtliga nämnder; Kommunledningsförvaltningen, HR-avdelningen": each
+        // nämnd's registratur and HR, the protokollsutdrag attached, each an utgående handling.
+        let sent: Vec<_> = engine.kansli().store().outbox(None).await.unwrap().into_iter()
+            .filter(|o| o.template == "beslut-expedierat").collect();
+        let mut to: Vec<&str> = sent.iter().filter_map(|o| o.recipient_email.as_deref()).collect();
+        to.sort_unstable();
+        assert_eq!(to, ["buf@norrvika.example", "hr@norrvika.example", "kff@norrvika.example", "mhf@norrvika.example",
+            "sbf@norrvika.example", "sof@norrvika.example", "vof@norrvika.example"]);
+        assert!(sent.iter().all(|o| o.attachments.as_deref().is_some_and(|a| a.contains("protokollsutdrag.html"))), "{sent:?}");
+        let outgoing: Vec<_> = engine.kansli().show_case(case).await.unwrap().documents.into_iter()
+            .filter(|d| d.direction == kansli::domain::document::Direction::Outgoing).collect();
+        assert_eq!(outgoing.len(), 7);
+        assert!(outgoing.iter().any(|d| d.counterpart.as_deref() == Some("Socialnämnden")), "{outgoing:?}");
         clock.set(local(2026, 12, 24, 10));
         engine.tick().await.unwrap();
         assert_eq!(state_of(&engine, case, None).await, "anslag", "22 days have not passed");

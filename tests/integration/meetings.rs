@@ -195,7 +195,7 @@ on_both_backends! {
         engine.record_decision(ksau.id, &number, "att föreslå kommunstyrelsen besluta att godkänna rapporten", Some("KS"), &[], &s).await.unwrap();
         let ks = engine.create_meeting("KS", day(2026, 12, 8), "Sessionssalen", &s).await.unwrap();
         engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
-        let recipients = ["HR-chef".to_owned(), "Samtliga nämnder".to_owned()];
+        let recipients = ["HR-chef".to_owned(), "Samtliga nämnder".to_owned(), "Kommundirektör".to_owned(), "Sektorchefer".to_owned(), "Revisorerna".to_owned()];
         engine.record_decision(ks.id, &number, "Kommunstyrelsen godkänner rapporten.\nKommunstyrelsen lägger rapporten till handlingarna.", None, &recipients, &s).await.unwrap();
         let unjusterat = engine.extract(&number, &"KS § 1/26".parse().unwrap()).await.unwrap();
         assert!(unjusterat.contains("ännu inte justerat"), "{unjusterat}");
@@ -212,12 +212,28 @@ on_both_backends! {
             "<p>Kommunstyrelsen godkänner rapporten.</p>\n<p>Kommunstyrelsen lägger rapporten till handlingarna.</p>",
             "<h2>Bakgrund</h2>\n<p>Uppföljningen gjordes med enkät.</p>",
             "<li>Tjänsteskrivelse, Årlig uppföljning av aktiva åtgärder inom likabehandling 2026, 2026-11-02</li>",
-            "HR-chef<br>Samtliga nämnder<br>",
+            "HR-chef<br>Samtliga nämnder<br>Kommundirektör<br>Sektorchefer<br>Revisorerna<br>",
             "justerades 2026-12-10 av Eva Ek, Olle Ås",
             "Sista dag att begära laglighetsprövning är 2027-01-04.",
         ] {
             assert!(html.contains(expected), "{expected:?} missing:\n{html}");
         }
+        // Expedierat to each person and mailbox once, the extract attached; the entry nobody
+        // answers to is in the history for the registrator.
+        let sent: Vec<_> = engine.kansli().store().outbox(None).await.unwrap().into_iter()
+            .filter(|o| o.template == "beslut-expedierat").collect();
+        let to: BTreeSet<&str> = sent.iter().filter_map(|o| o.recipient_email.as_deref()).collect();
+        let chefs = ["lena.stromgren", "karin.welander", "maria.sandell", "helena.voss", "gustav.ahlqvist", "ingrid.falk"];
+        for expected in ["jonas.berglind@norrvika.example", "buf@norrvika.example", "mhf@norrvika.example"].into_iter()
+            .map(str::to_owned).chain(chefs.iter().map(|c| format!("{c}@norrvika.example"))) {
+            assert!(to.contains(expected.as_str()), "{expected} missing from {to:?}");
+        }
+        assert_eq!(sent.len(), to.len(), "one message per address, though Lena Strömgren is both kommundirektör and förvaltningschef");
+        let history = engine.kansli().case_history(&number).await.unwrap();
+        assert!(history.iter().any(|h| h.action == "expediering saknar mottagare" && h.detail.as_deref().is_some_and(|d| d.starts_with("Revisorerna"))));
+        let outgoing = engine.kansli().show_case(&number).await.unwrap().documents.into_iter()
+            .filter(|d| d.direction == kansli::domain::document::Direction::Outgoing).count();
+        assert_eq!(outgoing, sent.len());
         // The extract of the utskott's paragraph has only the utskott in its table.
         let ksau_extract = engine.extract(&number, &"KSAU § 1/26".parse().unwrap()).await.unwrap();
         assert!(ksau_extract.contains("<p class=\"paragraf\">KSAU § 1/26</p>") && !ksau_extract.contains("<td>Kommunstyrelsen</td>"), "{ksau_extract}");

@@ -64,6 +64,29 @@ pub(super) fn paragraphs(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A paragraph's "Beslutet skickas till", one entry a line.
+pub(super) fn recipients_of(p: &ParagraphRow) -> Vec<String> {
+    p.recipients
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A variable that lists entries separated by semicolons (`skickas_till`).
+pub(super) fn listed(vars: &Map<String, Value>, name: &str) -> Vec<String> {
+    vars.get(name)
+        .and_then(Value::as_str)
+        .map(|s| {
+            s.split(';')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl Engine {
     /// The protokollsutdrag of a paragraph on an ärende as HTML, drawn from the protocol as it
     /// stands; nothing is written.
@@ -140,13 +163,7 @@ impl Engine {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect();
-        let recipients: Vec<String> = paragraph
-            .recipients
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let recipients = recipients_of(paragraph);
         if !recipients.is_empty() {
             context.skickas_till = recipients;
         }

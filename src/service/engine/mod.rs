@@ -16,6 +16,7 @@ use chrono_tz::Europe::Stockholm;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+mod dispatch;
 mod extract;
 mod ingest;
 
@@ -1240,6 +1241,21 @@ impl Engine {
                     )
                     .await?;
                 }
+                Effect::Dispatch { template, attach } => {
+                    let case = case.ok_or_else(|| {
+                        anyhow::anyhow!("{}: effect dispatch needs an ärende", workflow.id)
+                    })?;
+                    let letter = Letter {
+                        org,
+                        workflow,
+                        instance,
+                        decision,
+                        case: Some(case),
+                        deadline,
+                    };
+                    self.dispatch(tx, &letter, case, template, attach, by.actor, now)
+                        .await?;
+                }
                 Effect::CloseCase { reason } => {
                     if let Some(id) = instance.case_id
                         && let Some(current) = tx.case_by_id(id).await?
@@ -1402,7 +1418,10 @@ async fn case_for(
     let needed = decision.effects.iter().any(|e| {
         matches!(
             e,
-            Effect::Email { .. } | Effect::Document { .. } | Effect::CloseCase { .. }
+            Effect::Email { .. }
+                | Effect::Document { .. }
+                | Effect::CloseCase { .. }
+                | Effect::Dispatch { .. }
         )
     });
     match case_id {
@@ -1513,6 +1532,14 @@ fn holders(org: &OrgSnapshot, role: Role, unit_id: Option<i32>) -> Vec<(String, 
 }
 
 /// What a step's email is written from.
+/// A file in the store attached to a queued message, as the outbox row lists it.
+#[derive(Debug, Clone, Serialize)]
+struct StoredAttachment {
+    name: String,
+    media_type: String,
+    sha256: String,
+}
+
 struct Letter<'a> {
     org: &'a OrgSnapshot,
     workflow: &'a Workflow,
@@ -1810,16 +1837,7 @@ impl Engine {
             .filter(|d| d.direction != "out")
             .map(|d| format!("{}, {}", d.description, d.date))
             .collect();
-        context.skickas_till = vars
-            .get("skickas_till")
-            .and_then(Value::as_str)
-            .map(|s| {
-                s.split(';')
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        context.skickas_till = extract::listed(vars, "skickas_till");
         Ok(())
     }
 
@@ -1831,6 +1849,29 @@ impl Engine {
         template: &str,
         to: &[Recipient],
         link: Option<LinkPurpose>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let recipients = recipients(
+            letter.org,
+            to,
+            letter.instance.unit_code.as_deref(),
+            letter.case,
+        );
+        self.queue_to(tx, letter, template, recipients, link, &[], now)
+            .await
+    }
+
+    /// Queues one message from `template` per recipient, each with `attachments` (files in the
+    /// store); with nobody to send to, a row that says so.
+    #[allow(clippy::too_many_arguments)]
+    async fn queue_to(
+        &self,
+        tx: &Tx,
+        letter: &Letter<'_>,
+        template: &str,
+        recipients: Vec<Address>,
+        link: Option<LinkPurpose>,
+        attachments: &[StoredAttachment],
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let renderer = self.catalog.renderer().ok_or_else(|| {
@@ -1853,12 +1894,7 @@ impl Engine {
                 name: p.name.clone(),
                 email: p.email.clone(),
             });
-        let recipients = recipients(
-            letter.org,
-            to,
-            letter.instance.unit_code.as_deref(),
-            letter.case,
-        );
+        let attachments = serde_json::to_string(attachments).map_err(anyhow::Error::from)?;
         if recipients.is_empty() {
             let context = letter.context(
                 &Address {
@@ -1927,7 +1963,7 @@ impl Engine {
                 subject: Some(rendered.subject),
                 text_body: Some(rendered.text),
                 html_body: Some(rendered.html),
-                attachments: Some("[]".into()),
+                attachments: Some(attachments.clone()),
             })
             .await?;
         }
