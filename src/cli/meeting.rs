@@ -7,7 +7,7 @@ use super::CliError;
 use super::workflow::engine_for;
 use crate::config::Settings;
 use crate::domain::calendar::parse_date;
-use crate::service::{Actor, Kansli, ParagraphRef, paragraph_label};
+use crate::service::{Actor, DocumentFormat, Kansli, ParagraphRef, paragraph_label};
 
 /// `kansli meeting ...`
 #[derive(Debug, Subcommand)]
@@ -180,6 +180,9 @@ pub struct ExtractArgs {
     pub number: String,
     /// The paragraph: `KS § 12/26` (or `KS 12/26`).
     pub paragraph: String,
+    /// Write the PDF/A-2b to this file instead of printing the HTML.
+    #[arg(long, value_name = "FILE")]
+    pub pdf: Option<std::path::PathBuf>,
 }
 
 pub(super) async fn extract(
@@ -192,6 +195,17 @@ pub(super) async fn extract(
         .parse()
         .map_err(|e: String| CliError::Usage(format!("paragraph: {e}")))?;
     let engine = engine_for(settings, kansli)?;
-    print!("{}", engine.extract(&args.number, &paragraph).await?);
+    match &args.pdf {
+        None => print!("{}", engine.extract(&args.number, &paragraph).await?),
+        Some(path) => {
+            let pdf = engine
+                .extract_as(&args.number, &paragraph, DocumentFormat::Pdf)
+                .await?;
+            std::fs::write(path, pdf).map_err(|e| {
+                CliError::Usage(format!("--pdf: cannot write {}: {e}", path.display()))
+            })?;
+            println!("{}", path.display());
+        }
+    }
     Ok(())
 }

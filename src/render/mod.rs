@@ -8,6 +8,8 @@
 //! plain text and are not.
 
 mod context;
+#[cfg(feature = "pdf")]
+mod pdf;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +74,8 @@ pub struct Renderer {
     text: Handlebars<'static>,
     email_ids: Vec<String>,
     documents: BTreeMap<String, PathBuf>,
+    /// Typst templates for PDF/A versions of documents, by id: path and source.
+    pdf_documents: BTreeMap<String, (PathBuf, String)>,
     pages: Vec<String>,
 }
 
@@ -193,13 +197,35 @@ impl Renderer {
             }
         }
 
+        let mut pdf_documents = BTreeMap::new();
+        if cfg!(feature = "pdf") {
+            for (path, name) in files_with_suffix(&root.join("documents"), ".typ") {
+                match std::fs::read_to_string(&path) {
+                    Ok(source) => {
+                        pdf_documents.insert(name, (path, source));
+                    }
+                    Err(e) => problems.push(TemplateError {
+                        file: path,
+                        message: e.to_string(),
+                    }),
+                }
+            }
+        }
+
         let renderer = Self {
             html,
             text,
             email_ids,
             documents,
+            pdf_documents,
             pages,
         };
+        for id in renderer.pdf_documents.keys() {
+            let example = DocumentContext::example();
+            if let Err(e) = renderer.document_pdf(id, &example, chrono::Utc::now()) {
+                problems.push(e);
+            }
+        }
         for id in renderer.documents.keys() {
             if let Err(e) = renderer.document(id, &DocumentContext::example()) {
                 problems.push(e);
@@ -253,6 +279,31 @@ impl Renderer {
                 file: file(),
                 message: e.to_string(),
             })
+    }
+
+    /// Renders a document as PDF/A-2b from `templates/documents/<id>.typ`, dated `at`; `None`
+    /// when the document has no Typst template or the binary was built without `pdf`.
+    pub fn document_pdf(
+        &self,
+        id: &str,
+        context: &DocumentContext,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Vec<u8>>, TemplateError> {
+        let Some((path, source)) = self.pdf_documents.get(id) else {
+            return Ok(None);
+        };
+        let fail = |message: String| TemplateError {
+            file: path.clone(),
+            message,
+        };
+        let data = serde_json::to_string(context).map_err(|e| fail(e.to_string()))?;
+        #[cfg(feature = "pdf")]
+        return pdf::render(source, &data, at).map(Some).map_err(fail);
+        #[cfg(not(feature = "pdf"))]
+        {
+            let _ = (source, data, at);
+            Ok(None)
+        }
     }
 
     /// Renders a web page, `templates/web/<name>.html.hbs`.

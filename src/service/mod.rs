@@ -24,7 +24,9 @@ pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, NewDocumentInput, OpenCase,
     PersonRef,
 };
-pub use engine::{Engine, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse};
+pub use engine::{
+    DocumentFormat, Engine, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,
+};
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
 pub use meetings::{ParagraphView, paragraph_label};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};

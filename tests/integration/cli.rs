@@ -164,6 +164,10 @@ on_both_backends! {
         let extract = ok(kansli(db, d, &["extract", &number, &label]));
         assert!(extract.contains(&format!("<p class=\"paragraf\">{label}</p>")) && extract.contains("<td>Kommunstyrelsens arbetsgivarutskott</td>"), "{extract}");
         assert!(extract.contains("<h2>Bakgrund</h2>\n<p>Förvaltningarna har svarat på enkäten.</p>"), "{extract}");
+        if cfg!(feature = "pdf") {
+            ok(kansli(db, d, &["extract", &number, &label, "--pdf", "utdrag.pdf"]));
+            assert!(std::fs::read(d.join("utdrag.pdf")).unwrap().starts_with(b"%PDF-"));
+        }
         let out = kansli(db, d, &["extract", &number, "paragraf ett"]);
         assert!(out.status.code() == Some(2) && stderr(&out).contains("KS § 12/26"), "{}", stderr(&out));
         let out = kansli(db, d, &["extract", &number, "KS § 9/26"]);

@@ -180,7 +180,8 @@ on_both_backends! {
         to.sort_unstable();
         assert_eq!(to, ["buf@norrvika.example", "hr@norrvika.example", "kff@norrvika.example", "mhf@norrvika.example",
             "sbf@norrvika.example", "sof@norrvika.example", "vof@norrvika.example"]);
-        assert!(sent.iter().all(|o| o.attachments.as_deref().is_some_and(|a| a.contains("protokollsutdrag.html"))), "{sent:?}");
+        let attached = if cfg!(feature = "pdf") { "protokollsutdrag.pdf" } else { "protokollsutdrag.html" };
+        assert!(sent.iter().all(|o| o.attachments.as_deref().is_some_and(|a| a.contains(attached))), "{attached}");
         let outgoing: Vec<_> = engine.kansli().show_case(case).await.unwrap().documents.into_iter()
             .filter(|d| d.direction == kansli::domain::document::Direction::Outgoing).collect();
         assert_eq!(outgoing.len(), 7);

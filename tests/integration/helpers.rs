@@ -201,3 +201,40 @@ pub async fn http_post(
     stream.write_all(request.as_bytes()).await.expect("send");
     response(stream).await
 }
+
+/// Runs a PDF tool of qpdf or poppler-utils on `pdf`; its standard output. The PDF checks need
+/// them (`.ci/run` installs them), so a missing tool fails the test rather than skipping it.
+#[cfg(feature = "pdf")]
+pub fn pdf_tool(tool: &str, args: &[&str], pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("document.pdf");
+    std::fs::write(&path, pdf).expect("write the PDF");
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .arg(&path)
+        .args(if tool == "pdftotext" {
+            &["-"][..]
+        } else {
+            &[][..]
+        })
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{tool} is needed for the PDF checks (apt-get install qpdf poppler-utils): {e}")
+        });
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{tool} {args:?} failed: {}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A registered document's text: the PDF's through pdftotext, or the HTML as it is.
+pub fn document_text(content: Vec<u8>) -> String {
+    #[cfg(feature = "pdf")]
+    if content.starts_with(b"%PDF-") {
+        return pdf_tool("pdftotext", &["-layout"], &content);
+    }
+    String::from_utf8(content).expect("an HTML document is UTF-8")
+}

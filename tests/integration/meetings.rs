@@ -202,8 +202,27 @@ on_both_backends! {
         engine.justera(ks.id, &["Eva Ek".into(), "Olle Ås".into()], day(2026, 12, 10), None, &s).await.unwrap();
         let case = engine.kansli().show_case(&number).await.unwrap();
         let extract = case.documents.iter().find(|d| d.description.starts_with("Protokollsutdrag")).expect("registered at anslag");
-        let (_, content) = engine.kansli().document_file(&extract.number).await.unwrap();
-        let html = String::from_utf8(content).unwrap();
+        let (file, content) = engine.kansli().document_file(&extract.number).await.unwrap();
+        // The registered extract: the archival PDF/A with the pdf feature, else the HTML.
+        let text = crate::helpers::document_text(content.clone());
+        for expected in ["KS § 1/26", number.as_str(), "Kommunstyrelsen godkänner rapporten.", "Kommunstyrelsens arbetsutskott", "2027-01-04"] {
+            assert!(text.contains(expected), "{expected:?} missing from {}:\n{text}", file.name);
+        }
+        #[cfg(feature = "pdf")]
+        {
+            use crate::helpers::pdf_tool;
+            assert_eq!((file.name.as_str(), file.media_type.as_str()), ("protokollsutdrag.pdf", "application/pdf"));
+            let check = pdf_tool("qpdf", &["--check"], &content);
+            assert!(check.contains("No syntax or stream encoding errors"), "{check}");
+            let xmp = String::from_utf8_lossy(&content);
+            assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>") && xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"), "no PDF/A-2b identification");
+            let fonts = pdf_tool("pdffonts", &[], &content);
+            let rows: Vec<&str> = fonts.lines().skip(2).collect();
+            assert!(!rows.is_empty() && rows.iter().all(|r| r.contains("DejaVuSans") && r.split_whitespace().rev().nth(4) == Some("yes")), "every font embedded:\n{fonts}");
+            let via_cli = engine.extract_as(&number, &"KS § 1/26".parse().unwrap(), kansli::service::DocumentFormat::Pdf).await.unwrap();
+            assert!(via_cli.starts_with(b"%PDF-"));
+        }
+        let html = engine.extract(&number, &"KS § 1/26".parse().unwrap()).await.unwrap();
         for expected in [
             "<p class=\"paragraf\">KS § 1/26</p>",
             &format!("<p>{number}</p>"),

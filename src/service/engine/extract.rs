@@ -9,7 +9,8 @@
 use chrono::Datelike;
 use serde_json::{Map, Value};
 
-use super::Engine;
+use super::{DocumentFormat, Engine};
+use crate::domain::document::Direction;
 use crate::render::{DocumentContext, Treatment};
 use crate::service::ServiceError;
 use crate::store::{OrgSnapshot, ParagraphRow, Tx};
@@ -95,7 +96,20 @@ impl Engine {
         case_number: &str,
         paragraph: &ParagraphRef,
     ) -> Result<String, ServiceError> {
-        self.document_now(case_number, "protokollsutdrag", Some(paragraph))
+        let html = self
+            .extract_as(case_number, paragraph, DocumentFormat::Html)
+            .await?;
+        Ok(String::from_utf8(html).map_err(anyhow::Error::from)?)
+    }
+
+    /// The protokollsutdrag in `format`: PDF/A-2b to send or file, or HTML.
+    pub async fn extract_as(
+        &self,
+        case_number: &str,
+        paragraph: &ParagraphRef,
+        format: DocumentFormat,
+    ) -> Result<Vec<u8>, ServiceError> {
+        self.document_now(case_number, "protokollsutdrag", Some(paragraph), format)
             .await
     }
 
@@ -149,6 +163,15 @@ impl Engine {
             })
             .collect();
         let (paragraph, meeting) = &all[chosen];
+        // The handlingar the decision rested on: those registered before it was recorded.
+        context.beslutsunderlag = tx
+            .documents_of(case_id)
+            .await?
+            .into_iter()
+            .filter(|d| d.direction != Direction::Outgoing.code())
+            .filter(|d| d.registered_at <= paragraph.recorded_at)
+            .map(|d| format!("{}, {}", d.description, d.date))
+            .collect();
         context.paragraph = super::super::meetings::paragraph_label(paragraph);
         context.organ_name = organ_name(&paragraph.organ_code);
         context.meeting_date = meeting.date.to_string();

@@ -28,6 +28,7 @@ use super::links::{self, LinkSecret};
 use super::mail::{municipality_of, new_message_id};
 use super::{Actor, Kansli, OpenCase, ServiceError};
 use crate::domain::calendar::{add_local, local_date, local_year, next_office_time_within};
+use crate::domain::document::Direction;
 use crate::domain::organisation::Role;
 use crate::mail::Address;
 use crate::render::{DocumentAnswer, DocumentContext, DocumentSection, MessageContext};
@@ -119,6 +120,15 @@ pub struct Engine {
     office_hours: (u32, u32),
     link_secret: Arc<LinkSecret>,
     pub(crate) min_group: i64,
+}
+
+/// A document drawn up on request: the HTML for reading, or the archival PDF/A.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    /// HTML.
+    Html,
+    /// PDF/A-2b (needs the document's Typst template and the `pdf` feature).
+    Pdf,
 }
 
 /// A root start checked and read before its transaction.
@@ -1607,23 +1617,24 @@ impl Engine {
         description: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(String, String, String)>, ServiceError> {
-        let Some(html) = self
-            .document_html(
-                tx,
-                org,
-                instance,
-                vars,
-                case,
-                template,
-                description,
-                None,
-                now,
-            )
-            .await?
-        else {
+        let Some(renderer) = self.catalog.renderer() else {
             return Ok(None);
         };
-        let content = html.into_bytes();
+        let context = self
+            .full_context(tx, org, instance, vars, case, description, None, now)
+            .await?;
+        let failed = |e: crate::render::TemplateError| anyhow::anyhow!("document {template}: {e}");
+        // The archival PDF/A where the document has a Typst template, else the HTML.
+        let (content, extension, media_type) = match renderer
+            .document_pdf(template, &context, now)
+            .map_err(failed)?
+        {
+            Some(pdf) => (pdf, "pdf", "application/pdf"),
+            None => {
+                let html = renderer.document(template, &context).map_err(failed)?;
+                (html.into_bytes(), "html", "text/html; charset=utf-8")
+            }
+        };
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
         tx.store_file(crate::store::NewFile {
             sha256: sha256.clone(),
@@ -1632,30 +1643,27 @@ impl Engine {
         })
         .await?;
         let name = match &instance.unit_code {
-            Some(unit) => format!("{template}-{}.html", unit.to_lowercase()),
-            None => format!("{template}.html"),
+            Some(unit) => format!("{template}-{}.{extension}", unit.to_lowercase()),
+            None => format!("{template}.{extension}"),
         };
-        Ok(Some((sha256, name, "text/html; charset=utf-8".into())))
+        Ok(Some((sha256, name, media_type.to_owned())))
     }
 
-    /// A document as HTML, from its template and what the transaction reads; `None` without
-    /// templates (a catalog loaded for checking only).
+    /// Everything a document of an ärende's instance shows, read through `tx`: the ärende and
+    /// its handlingar, the decision chain, the paragraph (`paragraph`, else the latest
+    /// decision), and the answers of a förvaltning or the compiled report.
     #[allow(clippy::too_many_arguments)]
-    async fn document_html(
+    async fn full_context(
         &self,
         tx: &Tx,
         org: &OrgSnapshot,
         instance: &InstanceRow,
         vars: &Map<String, Value>,
         case: &CaseRow,
-        template: &str,
         description: &str,
         paragraph: Option<&ParagraphRef>,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, ServiceError> {
-        let Some(renderer) = self.catalog.renderer() else {
-            return Ok(None);
-        };
+    ) -> Result<DocumentContext, ServiceError> {
         let mut context = document_context(org, instance, vars, case, description, now);
         self.decision_context(tx, org, case, vars, &mut context)
             .await?;
@@ -1698,10 +1706,7 @@ impl Engine {
                 })
                 .collect();
         }
-        let html = renderer
-            .document(template, &context)
-            .map_err(|e| anyhow::anyhow!("document {template}: {e}"))?;
-        Ok(Some(html))
+        Ok(context)
     }
 
     /// A document of an ärende's workflow as it would be registered now, for the handläggare to
@@ -1711,7 +1716,10 @@ impl Engine {
         case_number: &str,
         template: &str,
     ) -> Result<String, ServiceError> {
-        self.document_now(case_number, template, None).await
+        let html = self
+            .document_now(case_number, template, None, DocumentFormat::Html)
+            .await?;
+        Ok(String::from_utf8(html).map_err(anyhow::Error::from)?)
     }
 
     /// A document drawn up now from the ärende's root instance (of `paragraph`, for an
@@ -1721,7 +1729,12 @@ impl Engine {
         case_number: &str,
         template: &str,
         paragraph: Option<&ParagraphRef>,
-    ) -> Result<String, ServiceError> {
+        format: DocumentFormat,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let renderer = self
+            .catalog
+            .renderer()
+            .ok_or_else(|| anyhow::anyhow!("the engine was loaded without templates"))?;
         let target = Target {
             case_number: case_number.to_owned(),
             unit: None,
@@ -1743,21 +1756,35 @@ impl Engine {
         };
         let org = self.kansli.store.org_snapshot().await?;
         let tx = self.kansli.store.begin().await?;
-        let html = self
-            .document_html(
+        let now = self.now();
+        let context = self
+            .full_context(
                 &tx,
                 &org,
                 &row,
                 &variables,
                 &case,
-                template,
                 &description,
                 paragraph,
-                self.now(),
+                now,
             )
             .await?;
         tx.rollback().await?;
-        html.ok_or_else(|| anyhow::anyhow!("the engine was loaded without templates").into())
+        let failed = |e: crate::render::TemplateError| anyhow::anyhow!("document {template}: {e}");
+        match format {
+            DocumentFormat::Html => Ok(renderer
+                .document(template, &context)
+                .map_err(failed)?
+                .into_bytes()),
+            DocumentFormat::Pdf => renderer
+                .document_pdf(template, &context, now)
+                .map_err(failed)?
+                .ok_or_else(|| {
+                    ServiceError::Invalid(format!(
+                        "document {template} has no PDF: it needs templates/documents/{template}.typ and a build with the pdf feature"
+                    ))
+                }),
+        }
     }
 
     /// What a document that goes to the politicians needs: the handläggare's header, the
@@ -1834,7 +1861,7 @@ impl Engine {
             .documents_of(case.id)
             .await?
             .into_iter()
-            .filter(|d| d.direction != "out")
+            .filter(|d| d.direction != Direction::Outgoing.code())
             .map(|d| format!("{}, {}", d.description, d.date))
             .collect();
         context.skickas_till = extract::listed(vars, "skickas_till");
