@@ -19,3 +19,4 @@ mod organisation;
 mod postlista;
 mod smtp;
 mod workflow_validation;
+mod year;

@@ -76,6 +76,15 @@ pub struct ReceivedAttachment {
     pub filename: Option<String>,
     pub content_type: String,
     pub size: usize,
+    /// Where the sink wrote the decoded content.
+    pub path: PathBuf,
+}
+
+impl ReceivedAttachment {
+    /// The attachment as the recipient gets it.
+    pub fn content(&self) -> Vec<u8> {
+        std::fs::read(&self.path).unwrap()
+    }
 }
 
 /// A running server; stopped when dropped.

@@ -2,7 +2,8 @@
 """A real SMTP server for Kansli's tests: aiosmtpd on loopback.
 
 Every accepted message is written to DIR as N.eml (the raw bytes) and N.json (the envelope and
-the decoded parts, read back with Python's own email package: an independent MIME parser).
+the decoded parts, read back with Python's own email package: an independent MIME parser), and
+each attachment's decoded content as N-K.bin.
 Recipients whose local part starts with "avvisa" are refused with 550 (permanent), those
 starting with "vanta" with 450 (transient). Prints "ready" once it listens.
 
@@ -49,15 +50,19 @@ class Sink:
             "subject": message["Subject"],
             "text": text.get_content() if text else None,
             "html": html.get_content() if html else None,
-            "attachments": [
-                {
-                    "filename": part.get_filename(),
-                    "content_type": part.get_content_type(),
-                    "size": len(part.get_payload(decode=True) or b""),
-                }
-                for part in message.iter_attachments()
-            ],
+            "attachments": [],
         }
+        for i, part in enumerate(message.iter_attachments()):
+            content = part.get_payload(decode=True) or b""
+            path = f"{stem}-{i}.bin"
+            with open(path, "wb") as f:
+                f.write(content)
+            summary["attachments"].append({
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "size": len(content),
+                "path": path,
+            })
         with open(stem + ".eml", "wb") as f:
             f.write(raw)
         with open(stem + ".json.tmp", "w", encoding="utf-8") as f:

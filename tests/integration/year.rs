@@ -1,0 +1,232 @@
+//! The whole year, end to end, on a simulated clock: the cron start opens the ärende, the
+//! questionnaire goes out over real SMTP, every förvaltning answers through its personal link
+//! (one is returned and completes), the förvaltningschefer approve, the handläggare writes the
+//! tjänsteskrivelse, KSAG proposes, KS decides, the protocol is justerat and announced, the
+//! extracts go out as PDF attachments, and the ärende closes when the appeal period is over.
+//! Every document and email is read back.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
+use kansli::service::links::LinkSecret;
+use kansli::service::{Actor, Engine, Outcome, Postman, Saved, Target};
+use kansli::workflow::{Catalog, Sender};
+use serde_json::{Map, json};
+
+use crate::on_both_backends;
+use crate::smtp::{Received, SmtpSink};
+
+const BASE: &str = "https://kansli.norrvika.example";
+const FORVALTNINGAR: [&str; 7] = [
+    "Barn- och utbildningsförvaltningen",
+    "Kommunledningsförvaltningen",
+    "Kultur- och fritidsförvaltningen",
+    "Miljö- och hälsoskyddsförvaltningen",
+    "Samhällsbyggnadsförvaltningen",
+    "Socialförvaltningen",
+    "Vård- och omsorgsförvaltningen",
+];
+
+fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Stockholm
+        .with_ymd_and_hms(y, m, d, h, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// The personal link's token in a received message.
+fn token(message: &Received) -> String {
+    let text = message.text.as_deref().unwrap();
+    let at = text
+        .find(&format!("{BASE}/enkat/"))
+        .expect("a personal link")
+        + BASE.len()
+        + 7;
+    text[at..at + 64].to_owned()
+}
+
+/// The messages received so far whose subject mentions `what`, oldest first.
+fn about<'a>(received: &'a [Received], what: &str) -> Vec<&'a Received> {
+    received
+        .iter()
+        .filter(|m| m.subject.contains(what))
+        .collect()
+}
+
+fn answers() -> kansli::questionnaire::Fields {
+    let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut put = |k: &str, v: &str| {
+        fields.insert(k.to_owned(), vec![v.to_owned()]);
+    };
+    for (k, v) in [
+        ("A2.totalt", "120"),
+        ("A2.kvinnor", "80"),
+        ("A2.man", "40"),
+        ("A3", "Förvaltningens HR-chef"),
+        ("B3", "0"),
+        ("D3.kvinnor", "6"),
+        ("D3.man", "4"),
+        ("E2", "3"),
+        ("J1.0.atgard", "Utbildning i aktiva åtgärder för chefer"),
+        ("J1.0.omrade", "arbetsförhållanden"),
+        ("J1.0.ansvarig", "HR-chef"),
+        ("J1.0.klart", "2027-06-30"),
+    ] {
+        put(k, v);
+    }
+    for q in [
+        "B1", "B2", "C1", "C2", "D1", "D2", "E1", "F1", "F2", "G1", "G2", "G3", "H1",
+    ] {
+        put(q, "ja");
+    }
+    fields
+}
+
+on_both_backends! {
+    async fn the_whole_year_from_the_cron_start_to_the_expedited_decision_and_the_closed_case(db) {
+        let sink = SmtpSink::start();
+        let (kansli, clock) = db.app(local(2026, 9, 30, 12)).await;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
+        let secret = Arc::new(LinkSecret::random());
+        let engine = Engine::new(kansli.clone(), Arc::new(catalog.clone()), "e")
+            .with_base_url(BASE)
+            .with_link_secret(secret.clone());
+        let smtp = SmtpMailer::new(&SmtpSettings { host: "127.0.0.1".into(), port: sink.port, security: SmtpSecurity::None, timeout_seconds: 5, ..Default::default() }).unwrap();
+        let postman = Postman::new(kansli.clone(), Arc::new(smtp), catalog.shared_renderer(), "p").with_links(secret, BASE);
+        let deliver = || async { postman.dispatch_all_pending().await.unwrap(); sink.received() };
+
+        // 1 October 07:00: the cron start opens the ärende and invites every förvaltning.
+        assert!(engine.tick().await.unwrap().0.is_empty(), "nothing before the cron date");
+        clock.set(local(2026, 10, 1, 7));
+        let (started, _) = engine.tick().await.unwrap();
+        assert_eq!(started.len(), 1, "{started:?}");
+        let number = "KS 2026/1";
+        assert!(started[0].ends_with(number), "{started:?}");
+        let received = deliver().await;
+        let invitations = about(&received, "enkät till");
+        assert_eq!(invitations.len(), 7);
+        for f in FORVALTNINGAR {
+            assert_eq!(about(&received, &format!("enkät till {f}")).len(), 1, "{f}");
+        }
+
+        // 5 October: every chef answers through the link; each answer is an inkommande handling.
+        clock.set(local(2026, 10, 5, 10));
+        for invitation in &invitations {
+            let (saved, _) = engine.save_answers(&token(invitation), &answers(), true).await.unwrap();
+            assert!(matches!(saved, Saved::Submitted), "{saved:?}");
+        }
+        let received = deliver().await;
+        let signoffs = about(&received, "Att godkänna:");
+        assert_eq!(signoffs.len(), 7, "{:?}", received.iter().map(|m| &m.subject).collect::<Vec<_>>());
+
+        // The förvaltningschef of BUF returns the answer; the chef completes it; then all approve.
+        let buf = |m: &&Received| m.subject.contains("Barn- och utbildningsförvaltningen");
+        let buf_signoff = signoffs.iter().copied().find(buf).unwrap();
+        engine.sign_off(&token(buf_signoff), false, "Komplettera E2 med antal utbildade chefer.").await.unwrap();
+        let received = deliver().await;
+        let returned = received.iter().find(|m| m.text.as_deref().is_some_and(|t| t.contains("Komplettera E2"))).expect("the chef is told");
+        assert_eq!(returned.rcpt_tos, ["oskar.lindfors@norrvika.example"]);
+        let (saved, _) = engine.save_answers(&token(returned), &answers(), true).await.unwrap();
+        assert!(matches!(saved, Saved::Submitted));
+        let received = deliver().await;
+        let mut latest: BTreeMap<String, String> = BTreeMap::new();
+        for m in about(&received, "Att godkänna:") {
+            latest.insert(m.rcpt_tos[0].clone(), token(m));
+        }
+        clock.set(local(2026, 10, 7, 9));
+        for token in latest.values() {
+            // The BUF chef's first link died with the return; the newest one per chef approves.
+            let _ = engine.sign_off(token, true, "").await;
+        }
+        engine.tick().await.unwrap();
+        let progress = engine.progress(number).await.unwrap();
+        assert!(progress.iter().all(|p| p.state == "godkand"), "{progress:?}");
+        let events = engine.events_of(number).await.unwrap();
+        assert_eq!(events.iter().find(|i| i.unit.is_none()).unwrap().state, "sammanstallning");
+
+        // The handläggare writes the texts and registers the tjänsteskrivelse.
+        clock.set(local(2026, 10, 20, 9));
+        let target = Target { case_number: number.into(), unit: None };
+        let handlaggare = Sender::Role(kansli::domain::organisation::Role::Handlaggare);
+        let amira = Actor::new("amira.hadzic");
+        let texts = Map::from_iter([
+            ("sammanfattning".to_owned(), json!("Alla sju förvaltningar har svarat och fått sina svar godkända.")),
+            ("arendet".to_owned(), json!("Uppföljningen visar att förvaltningarna arbetar med samtliga fem områden.")),
+            ("preparing_organ".to_owned(), json!("KSAG")),
+        ]);
+        engine.send_with(&target, "texter_sparade", texts, handlaggare, &amira, None).await.unwrap();
+        assert!(matches!(engine.send(&target, "tjansteskrivelse_klar", handlaggare, &amira, None).await.unwrap(), Outcome::Applied { .. }));
+
+        // KSAG proposes on 10 November, KS decides on 24 November, justerat 26 November.
+        let sara = Actor::new("sara.nyqvist");
+        let ksag = engine.create_meeting("KSAG", day(2026, 11, 10), "Sammanträdesrummet", &sara).await.unwrap();
+        engine.add_to_agenda(ksag.id, number, &sara).await.unwrap();
+        let proposal = engine.record_decision(ksag.id, number, "Kommunstyrelsens arbetsgivarutskott föreslår kommunstyrelsen besluta att godkänna rapporten.", Some("KS"), &[], &sara).await.unwrap();
+        assert_eq!(proposal.label, "KSAG § 1/26");
+        let ks = engine.create_meeting("KS", day(2026, 11, 24), "Sessionssalen", &sara).await.unwrap();
+        engine.add_to_agenda(ks.id, number, &sara).await.unwrap();
+        let send_to = ["HR-chef".to_owned(), "Sektorchefer".to_owned(), "Samtliga nämnder".to_owned()];
+        let decision = engine.record_decision(ks.id, number, "Kommunstyrelsen godkänner rapporten om aktiva åtgärder 2026.", None, &send_to, &sara).await.unwrap();
+        assert_eq!(decision.label, "KS § 1/26");
+        clock.set(local(2026, 11, 26, 15));
+        let (protocol, warnings) = engine.justera(ks.id, &["Eva Ek".into(), "Olle Ås".into()], day(2026, 11, 26), None, &sara).await.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(protocol.appeal_last_day, day(2026, 12, 17), "three weeks after Thursday 26 November");
+
+        // The extracts go out: one message per person and mailbox, each with the PDF/A.
+        let received = deliver().await;
+        let decisions = about(&received, "Beslut:");
+        let mut to: Vec<&str> = decisions.iter().map(|m| m.rcpt_tos[0].as_str()).collect();
+        to.sort_unstable();
+        assert_eq!(to, [
+            "annika.rydh@norrvika.example", "buf@norrvika.example", "gustav.ahlqvist@norrvika.example", "helena.voss@norrvika.example",
+            "ingrid.falk@norrvika.example", "jonas.berglind@norrvika.example", "karin.welander@norrvika.example",
+            "kff@norrvika.example", "lena.stromgren@norrvika.example", "maria.sandell@norrvika.example",
+            "mhf@norrvika.example", "sbf@norrvika.example", "sof@norrvika.example", "vof@norrvika.example",
+        ]);
+        for m in &decisions {
+            assert_eq!(m.subject, format!("Beslut: Årlig uppföljning av aktiva åtgärder inom likabehandling 2026 ({number})"));
+            assert_eq!(m.attachments.len(), 1, "{}", m.subject);
+            let attachment = &m.attachments[0];
+            let content = attachment.content();
+            #[cfg(feature = "pdf")]
+            {
+                assert_eq!((attachment.filename.as_deref(), attachment.content_type.as_str()), (Some("protokollsutdrag.pdf"), "application/pdf"));
+                assert!(content.starts_with(b"%PDF-"));
+            }
+            let text = crate::helpers::document_text(content);
+            for expected in ["KS § 1/26", number, "Kommunstyrelsen godkänner rapporten om aktiva åtgärder 2026.",
+                "Kommunstyrelsens arbetsgivarutskott", "2026-11-10", "2026-11-24", "2026-12-17",
+                "Uppföljningen visar att förvaltningarna arbetar med samtliga fem områden."] {
+                assert!(text.contains(expected), "{expected:?} missing from the extract:\n{text}");
+            }
+        }
+
+        // The appeal period runs out; the ärende closes.
+        clock.set(local(2026, 12, 27, 10));
+        engine.tick().await.unwrap();
+        let closed = kansli.show_case(number).await.unwrap();
+        assert_eq!(closed.status, "closed");
+        let documents: Vec<(u32, String, String)> = closed.documents.iter()
+            .map(|d| (d.seq, d.direction.code().to_owned(), d.description.clone())).collect();
+        let count = |what: &str| documents.iter().filter(|(_, _, d)| d.contains(what)).count();
+        assert_eq!(count("Svar på uppföljningsenkät"), 8, "seven answers and BUF's completed one: {documents:#?}");
+        assert_eq!(count("Sammanställning"), 1, "{documents:#?}");
+        assert_eq!(count("Tjänsteskrivelse"), 1, "{documents:#?}");
+        assert_eq!(count("(expediering)"), decisions.len(), "{documents:#?}");
+        let seqs: Vec<u32> = documents.iter().map(|(s, _, _)| *s).collect();
+        assert_eq!(seqs, (1..=documents.len() as u32).collect::<Vec<_>>(), "handlingar numbered without a gap");
+        let history = kansli.case_history(number).await.unwrap();
+        for action in ["beslut", "anmält till sammanträde", "beslut expedierat", "ärende avslutat"] {
+            assert!(history.iter().any(|h| h.action == action), "{action} missing from the history");
+        }
+    }
+}
