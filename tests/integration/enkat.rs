@@ -11,7 +11,7 @@ use kansli::service::links::LinkSecret;
 use kansli::service::{Engine, Kansli, Postman};
 use kansli::workflow::Catalog;
 
-use crate::helpers::{TestDb, http_get, http_post};
+use crate::helpers::{TestDb, complete, http_get, http_post};
 use crate::on_both_backends;
 
 const BASE: &str = "http://127.0.0.1";
@@ -103,32 +103,6 @@ impl Site {
             .map(|d| d.description)
             .collect()
     }
-}
-
-/// Every required answer of the 2026 questionnaire.
-fn complete() -> Vec<(&'static str, &'static str)> {
-    let mut v = vec![
-        ("A2.totalt", "120"),
-        ("A2.kvinnor", "80"),
-        ("A2.man", "40"),
-        ("A3", "Förvaltningens HR-chef"),
-        ("B3", "0"),
-        ("D3.kvinnor", "6"),
-        ("D3.man", "4"),
-        ("E2", "3"),
-    ];
-    for q in [
-        "B1", "B2", "C1", "C2", "D1", "D2", "E1", "F1", "F2", "G1", "G2", "G3", "H1",
-    ] {
-        v.push((q, "ja"));
-    }
-    v.extend([
-        ("J1.0.atgard", "Utbildning i aktiva åtgärder för chefer"),
-        ("J1.0.omrade", "arbetsförhållanden"),
-        ("J1.0.ansvarig", "HR-chef"),
-        ("J1.0.klart", "2027-06-30"),
-    ]);
-    v
 }
 
 fn with(

@@ -61,32 +61,10 @@ fn about<'a>(received: &'a [Received], what: &str) -> Vec<&'a Received> {
 }
 
 fn answers() -> kansli::questionnaire::Fields {
-    let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut put = |k: &str, v: &str| {
-        fields.insert(k.to_owned(), vec![v.to_owned()]);
-    };
-    for (k, v) in [
-        ("A2.totalt", "120"),
-        ("A2.kvinnor", "80"),
-        ("A2.man", "40"),
-        ("A3", "Förvaltningens HR-chef"),
-        ("B3", "0"),
-        ("D3.kvinnor", "6"),
-        ("D3.man", "4"),
-        ("E2", "3"),
-        ("J1.0.atgard", "Utbildning i aktiva åtgärder för chefer"),
-        ("J1.0.omrade", "arbetsförhållanden"),
-        ("J1.0.ansvarig", "HR-chef"),
-        ("J1.0.klart", "2027-06-30"),
-    ] {
-        put(k, v);
-    }
-    for q in [
-        "B1", "B2", "C1", "C2", "D1", "D2", "E1", "F1", "F2", "G1", "G2", "G3", "H1",
-    ] {
-        put(q, "ja");
-    }
-    fields
+    crate::helpers::complete()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), vec![v.to_owned()]))
+        .collect()
 }
 
 on_both_backends! {
