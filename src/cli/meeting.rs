@@ -24,6 +24,14 @@ pub enum MeetingCommand {
         #[arg(long)]
         place: String,
     },
+    /// A meeting's protocol: printed as HTML, or written as PDF/A-2b with --pdf.
+    Protocol {
+        /// The meeting's id.
+        meeting: i32,
+        /// Write the PDF/A-2b to this file instead of printing the HTML.
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<std::path::PathBuf>,
+    },
     /// The meetings, with their agendas and paragraphs.
     List,
     /// Put an ärende on a meeting's agenda (anmälan).
@@ -82,6 +90,14 @@ pub(super) async fn meeting(
                 m.organ_code, m.date, m.place
             );
             println!("{}", m.id);
+        }
+        MeetingCommand::Protocol { meeting, pdf } => {
+            let format = match pdf {
+                Some(_) => DocumentFormat::Pdf,
+                None => DocumentFormat::Html,
+            };
+            let document = engine.protocol_document(meeting, format).await?;
+            write_or_print(document, pdf.as_deref())?;
         }
         MeetingCommand::List => {
             let store = kansli.store();
@@ -195,13 +211,20 @@ pub(super) async fn extract(
         .parse()
         .map_err(|e: String| CliError::Usage(format!("paragraph: {e}")))?;
     let engine = engine_for(settings, kansli)?;
-    match &args.pdf {
-        None => print!("{}", engine.extract(&args.number, &paragraph).await?),
+    let format = match args.pdf {
+        Some(_) => DocumentFormat::Pdf,
+        None => DocumentFormat::Html,
+    };
+    let document = engine.extract_as(&args.number, &paragraph, format).await?;
+    write_or_print(document, args.pdf.as_deref())
+}
+
+/// Writes a PDF to `path` and prints the path, or prints the HTML.
+fn write_or_print(document: Vec<u8>, path: Option<&std::path::Path>) -> Result<(), CliError> {
+    match path {
+        None => print!("{}", String::from_utf8_lossy(&document)),
         Some(path) => {
-            let pdf = engine
-                .extract_as(&args.number, &paragraph, DocumentFormat::Pdf)
-                .await?;
-            std::fs::write(path, pdf).map_err(|e| {
+            std::fs::write(path, document).map_err(|e| {
                 CliError::Usage(format!("--pdf: cannot write {}: {e}", path.display()))
             })?;
             println!("{}", path.display());

@@ -168,6 +168,27 @@ pub struct DocumentContext {
     pub taken_down_on: String,
     /// The last day for laglighetsprövning.
     pub appeal_last_day: String,
+    /// Where the meeting was held (a protocol).
+    pub place: String,
+    /// The meeting's paragraphs, in number order (a protocol).
+    pub paragraphs: Vec<ProtocolParagraph>,
+}
+
+/// A paragraph of a protocol.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ProtocolParagraph {
+    /// `KS § 12/26`.
+    pub label: String,
+    /// The ärende's number.
+    pub case_number: String,
+    /// The ärende's public title.
+    pub title: String,
+    /// The decision, att-sats by att-sats.
+    pub beslut: Vec<String>,
+    /// The organ the decision proposes to, or empty for a decision of the organ's own.
+    pub proposal_to: String,
+    /// Beslutet skickas till.
+    pub skickas_till: Vec<String>,
 }
 
 /// A row of "Behandlat av | Datum | Ärende" in a protokollsutdrag.
@@ -250,6 +271,15 @@ impl DocumentContext {
             posted_on: "2026-12-15".into(),
             taken_down_on: "2027-01-06".into(),
             appeal_last_day: "2027-01-05".into(),
+            place: "Sessionssalen, kommunhuset".into(),
+            paragraphs: vec![ProtocolParagraph {
+                label: "KS § 12/26".into(),
+                case_number: "KS 2026/41".into(),
+                title: "Årlig uppföljning av aktiva åtgärder inom likabehandling 2026".into(),
+                beslut: vec!["Kommunstyrelsen godkänner rapporten.".into()],
+                proposal_to: String::new(),
+                skickas_till: vec!["Samtliga nämnder".into()],
+            }],
         }
     }
 }

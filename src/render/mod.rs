@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use context::{
     DeliveryFailureContext, DocumentAnswer, DocumentContext, DocumentSection, MessageContext,
-    Municipality, Treatment,
+    Municipality, ProtocolParagraph, Treatment,
 };
 
 /// A rendered email.

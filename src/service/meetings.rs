@@ -9,8 +9,9 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::{Actor, Engine, Outcome, ServiceError, optional_text, required_text};
+use super::{Actor, DocumentFormat, Engine, Outcome, ServiceError, optional_text, required_text};
 use crate::domain::organisation::Role;
+use crate::render::{DocumentContext, ProtocolParagraph};
 use crate::store::{MeetingRow, NewParagraph, ParagraphRow, ProtocolRow};
 use crate::workflow::Sender;
 
@@ -25,6 +26,15 @@ pub struct ParagraphView {
     pub decision: String,
     /// What the workflow did: the states before and after, or why it did nothing.
     pub workflow: String,
+}
+
+/// A justerat protocol's justerare and dates, as documents show them.
+pub(crate) fn justering_into(protocol: &ProtocolRow, context: &mut DocumentContext) {
+    context.justerare = protocol.justerare.lines().collect::<Vec<_>>().join(", ");
+    context.justerad_on = protocol.justerad_on.to_string();
+    context.posted_on = protocol.posted_on.to_string();
+    context.taken_down_on = protocol.taken_down_on.to_string();
+    context.appeal_last_day = protocol.appeal_last_day.to_string();
 }
 
 /// A paragraph's label: organ, number, two-digit year.
@@ -308,6 +318,61 @@ impl Engine {
             }
         }
         Ok((row, warnings))
+    }
+
+    /// A meeting's protocol as a document: every paragraph with its ärende and decision, and
+    /// the justering and anslag once recorded (until then it is marked as not justerat).
+    pub async fn protocol_document(
+        &self,
+        meeting_id: i32,
+        format: DocumentFormat,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let meeting = self.meeting(meeting_id).await?;
+        let store = self.kansli().store();
+        let org = store.org_snapshot().await?;
+        let book = super::diarium::SeriesBook::from_rows(org.series.clone())?;
+        let organ_name = org
+            .organs
+            .iter()
+            .find(|o| o.code == meeting.organ_code)
+            .map_or_else(|| meeting.organ_code.clone(), |o| o.name.clone());
+        let lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut paragraphs = Vec::new();
+        for p in store.paragraphs_of_meeting(meeting_id).await? {
+            let case = store
+                .case_by_id(p.case_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("paragraph {} has no ärende", p.id))?;
+            paragraphs.push(ProtocolParagraph {
+                label: paragraph_label(&p),
+                case_number: book.render(&case)?,
+                title: case.public_title.clone(),
+                beslut: lines(&p.decision),
+                proposal_to: p.proposal_to.clone().unwrap_or_default(),
+                skickas_till: lines(&p.recipients),
+            });
+        }
+        let now = self.kansli().clock.now();
+        let mut context = DocumentContext {
+            municipality: super::mail::municipality_of(&org).name,
+            description: format!("Protokoll, {organ_name} {}", meeting.date),
+            organ_name,
+            meeting_date: meeting.date.to_string(),
+            place: meeting.place.clone(),
+            date: crate::domain::calendar::local_date(now).to_string(),
+            paragraphs,
+            ..Default::default()
+        };
+        if let Some(protocol) = store.protocol(meeting_id).await? {
+            justering_into(&protocol, &mut context);
+        }
+        self.render_on_request("protokoll", &context, format, now)
     }
 
     async fn meeting(&self, id: i32) -> Result<MeetingRow, ServiceError> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use kansli::service::links::LinkSecret;
-use kansli::service::{Actor, Engine, Outcome, Postman, Saved, Target};
+use kansli::service::{Actor, DocumentFormat, Engine, Outcome, Postman, Saved, Target};
 use kansli::workflow::{Catalog, Sender};
 use serde_json::{Map, json};
 
@@ -158,6 +158,22 @@ on_both_backends! {
         let (protocol, warnings) = engine.justera(ks.id, &["Eva Ek".into(), "Olle Ås".into()], day(2026, 11, 26), None, &sara).await.unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(protocol.appeal_last_day, day(2026, 12, 17), "three weeks after Thursday 26 November");
+
+        // The protocols: KS's justerat with its dates, KSAG's not yet.
+        let html = String::from_utf8(engine.protocol_document(ks.id, DocumentFormat::Html).await.unwrap()).unwrap();
+        for expected in ["<span>KS § 1/26</span>", "<p>KS 2026/1</p>", "<p>Kommunstyrelsen godkänner rapporten om aktiva åtgärder 2026.</p>",
+            "Justerat 2026-11-26 av Eva Ek, Olle Ås.", "Sista dag att begära laglighetsprövning är 2026-12-17."] {
+            assert!(html.contains(expected), "{expected:?} missing from the protocol:\n{html}");
+        }
+        let ksag_html = String::from_utf8(engine.protocol_document(ksag.id, DocumentFormat::Html).await.unwrap()).unwrap();
+        assert!(ksag_html.contains("(Förslag till KS.)") && ksag_html.contains("ännu inte justerat"), "{ksag_html}");
+        #[cfg(feature = "pdf")]
+        {
+            let pdf = engine.protocol_document(ks.id, DocumentFormat::Pdf).await.unwrap();
+            assert!(crate::helpers::pdf_tool("qpdf", &["--check"], &pdf).contains("No syntax or stream encoding errors"));
+            let text = crate::helpers::document_text(pdf);
+            assert!(text.contains("KS § 1/26") && text.contains("2026-12-17"), "{text}");
+        }
 
         // The extracts go out: one message per person and mailbox, each with the PDF/A.
         let received = deliver().await;

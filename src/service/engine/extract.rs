@@ -191,11 +191,7 @@ impl Engine {
             context.skickas_till = recipients;
         }
         if let Some(protocol) = tx.protocol_of(meeting.id).await? {
-            context.justerare = protocol.justerare.lines().collect::<Vec<_>>().join(", ");
-            context.justerad_on = protocol.justerad_on.to_string();
-            context.posted_on = protocol.posted_on.to_string();
-            context.taken_down_on = protocol.taken_down_on.to_string();
-            context.appeal_last_day = protocol.appeal_last_day.to_string();
+            crate::service::meetings::justering_into(&protocol, context);
         }
         Ok(())
     }

@@ -1731,10 +1731,6 @@ impl Engine {
         paragraph: Option<&ParagraphRef>,
         format: DocumentFormat,
     ) -> Result<Vec<u8>, ServiceError> {
-        let renderer = self
-            .catalog
-            .renderer()
-            .ok_or_else(|| anyhow::anyhow!("the engine was loaded without templates"))?;
         let target = Target {
             case_number: case_number.to_owned(),
             unit: None,
@@ -1770,14 +1766,29 @@ impl Engine {
             )
             .await?;
         tx.rollback().await?;
+        self.render_on_request(template, &context, format, now)
+    }
+
+    /// A document rendered for someone who asked for it, in the format asked for.
+    pub(crate) fn render_on_request(
+        &self,
+        template: &str,
+        context: &DocumentContext,
+        format: DocumentFormat,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let renderer = self
+            .catalog
+            .renderer()
+            .ok_or_else(|| anyhow::anyhow!("the engine was loaded without templates"))?;
         let failed = |e: crate::render::TemplateError| anyhow::anyhow!("document {template}: {e}");
         match format {
             DocumentFormat::Html => Ok(renderer
-                .document(template, &context)
+                .document(template, context)
                 .map_err(failed)?
                 .into_bytes()),
             DocumentFormat::Pdf => renderer
-                .document_pdf(template, &context, now)
+                .document_pdf(template, context, now)
                 .map_err(failed)?
                 .ok_or_else(|| {
                     ServiceError::Invalid(format!(
