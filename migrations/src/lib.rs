@@ -14,6 +14,7 @@ mod m20261122_000005_create_invitation;
 mod m20261122_000006_create_response;
 mod m20261122_000007_create_meetings;
 mod m20261122_000008_create_protocol;
+mod m20261122_000009_create_accounts;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_response::Migration),
             Box::new(m20261122_000007_create_meetings::Migration),
             Box::new(m20261122_000008_create_protocol::Migration),
+            Box::new(m20261122_000009_create_accounts::Migration),
         ]
     }
 }

@@ -84,12 +84,34 @@ pub enum Command {
     /// Statutory deadlines and Swedish holidays.
     #[command(subcommand)]
     Deadline(workflow::DeadlineCommand),
+    /// Staff accounts for the web application.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+}
+
+/// `kansli user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account for a person of the organisation; the password is read from the
+    /// first line of standard input (at least 12 characters).
+    Add {
+        /// The login name.
+        username: String,
+        /// The person (key or email) whose roles the account carries.
+        #[arg(long)]
+        person: String,
+        /// The account administers Kansli (accounts, organisation, outbox).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// The accounts.
+    List,
 }
 
 /// `kansli db ...`
@@ -255,6 +277,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                     meeting::meeting(&settings, &kansli, command, &actor).await
                 }
                 Command::Extract(args) => meeting::extract(&settings, &kansli, args).await,
+                Command::User(command) => user(&kansli, command).await,
                 Command::Config(_)
                 | Command::Bench(_)
                 | Command::Serve(_)
@@ -302,4 +325,54 @@ async fn org(kansli: &Kansli, command: OrgCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn user(kansli: &Kansli, command: UserCommand) -> Result<(), CliError> {
+    match command {
+        UserCommand::Add {
+            username,
+            person,
+            admin,
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).map_err(|e| {
+                CliError::Usage(format!("password: cannot read standard input: {e}"))
+            })?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let account = kansli
+                .add_account(&username, &person, password, admin)
+                .await?;
+            println!(
+                "Konto {} skapat för {}{}.",
+                account.username,
+                account.person_key,
+                if account.admin {
+                    " (administratör)"
+                } else {
+                    ""
+                }
+            );
+        }
+        UserCommand::List => {
+            for a in kansli
+                .store()
+                .accounts()
+                .await
+                .map_err(crate::service::ServiceError::from)?
+            {
+                let flags = [
+                    a.admin.then_some("administratör"),
+                    a.disabled_at.map(|_| "avstängt"),
+                ];
+                let flags: Vec<&str> = flags.into_iter().flatten().collect();
+                println!(
+                    "{:<24} {:<24} {}",
+                    a.username,
+                    a.person_key,
+                    flags.join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
 }

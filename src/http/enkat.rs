@@ -5,10 +5,10 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::AppState;
+use super::{AppState, municipality};
 use crate::questionnaire::{Answer, Answers, ColumnKind, FieldError, Fields, Kind, Questionnaire};
 use crate::service::{LinkView, Saved, ServiceError};
 
@@ -273,16 +273,7 @@ fn page(state: &AppState, status: StatusCode, name: &str, context: &Page<'_>) ->
     } else {
         context
     };
-    let Some(renderer) = state.engine.as_ref().and_then(|e| e.catalog().renderer()) else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "mallarna saknas").into_response();
-    };
-    match renderer.page(name, context) {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error.message = %e, "page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internt fel").into_response()
-        }
-    }
+    super::render_page(state, status, name, context)
 }
 
 impl<'a> Page<'a> {
@@ -311,17 +302,6 @@ impl<'a> Page<'a> {
             message: "",
         }
     }
-}
-
-async fn municipality(state: &AppState) -> String {
-    state
-        .kansli
-        .store()
-        .org_snapshot()
-        .await
-        .ok()
-        .and_then(|o| o.municipality.map(|m| m.name))
-        .unwrap_or_default()
 }
 
 fn not_found(state: &AppState, municipality: String) -> Response {

@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
 mod enkat;
+mod staff;
 
 /// `kansli serve`
 #[derive(Debug, clap::Args)]
@@ -28,6 +29,11 @@ pub struct ServeArgs {
     pub demo: bool,
 }
 
+/// The password of the demo municipality's accounts (`serve --demo` only).
+pub const DEMO_PASSWORD: &str = "norrvika-demo";
+/// The demo person who administers Kansli.
+const DEMO_ADMIN: &str = "mikael.aro";
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let kansli = crate::app::open(&settings).await?;
@@ -39,6 +45,18 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
             units = summary.units,
             people = summary.people,
             "demo organisation loaded"
+        );
+    }
+    if args.demo && kansli.store().accounts().await?.is_empty() {
+        // Demo people log in with their person key and one shared password (README).
+        for person in kansli.store().org_snapshot().await?.people {
+            let admin = person.key == DEMO_ADMIN;
+            kansli
+                .add_account(&person.key, &person.key, DEMO_PASSWORD, admin)
+                .await?;
+        }
+        eprintln!(
+            "Demokonton: personnyckeln som användarnamn (t.ex. amira.hadzic), lösenord {DEMO_PASSWORD}"
         );
     }
     std::fs::create_dir_all(&settings.mail.dir)?;
@@ -67,7 +85,10 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(%local, "Kansli is listening");
     eprintln!("Kansli lyssnar på http://{local}/ (Ctrl-C avslutar)");
-    axum::serve(listener, router_with_engine(kansli, web_engine))
+    // The peer's address is kept for throttling logins per address.
+    let app =
+        router_with_engine(kansli, web_engine).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
@@ -78,6 +99,8 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
 pub struct AppState {
     kansli: Kansli,
     engine: Option<crate::service::Engine>,
+    /// Cookies only over https (when the server's address is an https one).
+    secure_cookies: bool,
 }
 
 /// The routes, without the workflow pages (the public postlista and health).
@@ -85,14 +108,17 @@ pub fn router(kansli: Kansli) -> Router {
     routes(AppState {
         kansli,
         engine: None,
+        secure_cookies: false,
     })
 }
 
 /// The routes, with the questionnaire pages run by `engine`.
 pub fn router_with_engine(kansli: Kansli, engine: crate::service::Engine) -> Router {
+    let secure_cookies = engine.base_url().starts_with("https://");
     routes(AppState {
         kansli,
         engine: Some(engine),
+        secure_cookies,
     })
 }
 
@@ -102,6 +128,10 @@ fn routes(state: AppState) -> Router {
         .route("/postlista.json", get(postlista_json))
         .route("/postlista.csv", get(postlista_csv_route))
         .route("/enkat/{token}", get(enkat::show).post(enkat::post))
+        .route("/", get(staff::start))
+        .route("/logga-in", get(staff::login_form).post(staff::login))
+        .route("/logga-ut", axum::routing::post(staff::logout))
+        .route("/arende/status", get(staff::status))
         .with_state(state)
 }
 
@@ -212,6 +242,38 @@ async fn postlista_csv_route(
         bytes,
     )
         .into_response())
+}
+
+/// A page from `templates/web/` with `status`; a template that fails is logged and answered
+/// with 500, never half a page.
+pub(crate) fn render_page<C: serde::Serialize>(
+    state: &AppState,
+    status: StatusCode,
+    name: &str,
+    context: &C,
+) -> Response {
+    let Some(renderer) = state.engine.as_ref().and_then(|e| e.catalog().renderer()) else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "mallarna saknas").into_response();
+    };
+    match renderer.page(name, context) {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error.message = %e, page = name, "page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internt fel").into_response()
+        }
+    }
+}
+
+/// The municipality's name for page headers (empty before an organisation is imported).
+pub(crate) async fn municipality(state: &AppState) -> String {
+    state
+        .kansli
+        .store()
+        .org_snapshot()
+        .await
+        .ok()
+        .and_then(|o| o.municipality.map(|m| m.name))
+        .unwrap_or_default()
 }
 
 /// A service error as an HTTP response: the status says what the client can do.

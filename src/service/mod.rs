@@ -2,6 +2,7 @@
 //! then does all its writes in one [`Tx`](crate::store::Tx): a registration, its number and its
 //! audit entry land together or not at all.
 
+pub mod accounts;
 mod answering;
 mod diarium;
 pub mod dispatch;
@@ -89,6 +90,11 @@ pub struct Kansli {
 }
 
 impl Kansli {
+    /// The time now, from the injected clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// Use cases over `store`, with time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }

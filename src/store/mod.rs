@@ -8,6 +8,8 @@
 
 pub mod entity;
 
+mod accounts;
+
 mod diarium;
 mod invitation;
 mod meetings;
@@ -28,6 +30,7 @@ use sea_orm::{
     SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+pub use accounts::{AccountRow, NewAccount, SessionRow};
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
 pub use invitation::InvitationRow;

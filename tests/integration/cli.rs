@@ -173,4 +173,34 @@ on_both_backends! {
         let out = kansli(db, d, &["extract", &number, "KS § 9/26"]);
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     }
+
+    async fn the_first_admin_is_made_from_the_command_line_with_the_password_on_stdin(db) {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(kansli(db, d, &["org", "import", "--demo"]));
+        let add = |password: &'static str, user: &'static str| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_kansli"))
+                .args(["user", "add", user, "--person", "mikael.aro", "--admin"])
+                .current_dir(d)
+                .env("KANSLI_DATABASE_URL", &db.url)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        };
+        let out = add("kort\n", "mikael");
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("at least 12"), "{}", stderr(&out));
+        let out = add("ett-långt-lösenord\n", "mikael");
+        assert!(ok(out).contains("Konto mikael skapat för mikael.aro (administratör)."));
+        let out = add("ett-långt-lösenord\n", "mikael");
+        assert_eq!(out.status.code(), Some(4), "taken: {}", stderr(&out));
+        let list = ok(kansli(db, d, &["user", "list"]));
+        assert!(list.contains("mikael") && list.contains("administratör"), "{list}");
+        assert!(!list.contains("argon2"), "no hash is shown");
+    }
 }

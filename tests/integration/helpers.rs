@@ -124,18 +124,91 @@ macro_rules! on_both_backends {
     )*};
 }
 
-/// A plain HTTP/1.1 GET over a real socket: the status and the body as text.
-pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::AsyncWriteExt;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    response(stream).await
+/// A response read whole: the status, the header block and the body as text.
+pub struct Reply {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
 }
 
-/// Reads a whole response: the status and the body as text.
-async fn response(mut stream: tokio::net::TcpStream) -> (u16, String) {
-    use tokio::io::AsyncReadExt;
+impl Reply {
+    /// The value a `Set-Cookie` header gives the cookie `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            if !key.eq_ignore_ascii_case("set-cookie") {
+                return None;
+            }
+            let (cookie, _) = value.trim().split_once(';').unwrap_or((value.trim(), ""));
+            let (k, v) = cookie.split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+    }
+
+    /// The `Location` header.
+    pub fn location(&self) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case("location").then(|| value.trim())
+        })
+    }
+}
+
+/// A plain HTTP/1.1 GET over a real socket: the status and the body as text.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let reply = http(addr, path, "", None).await;
+    (reply.status, reply.body)
+}
+
+/// A plain HTTP/1.1 form POST over a real socket: the status and the body as text.
+pub async fn http_post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    pairs: &[(&str, &str)],
+) -> (u16, String) {
+    let reply = http(addr, path, "", Some(pairs)).await;
+    (reply.status, reply.body)
+}
+
+/// An HTTP/1.1 request over a real socket with a `Cookie` header (empty for none): a GET, or
+/// a form POST when `form` is given.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    path: &str,
+    cookies: &str,
+    form: Option<&[(&str, &str)]>,
+) -> Reply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let cookie = match cookies {
+        "" => String::new(),
+        c => format!("Cookie: {c}\r\n"),
+    };
+    let request = match form {
+        None => format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"),
+        Some(pairs) => {
+            let body = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        }
+    };
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
     let text = String::from_utf8(raw).expect("utf-8 response");
@@ -148,14 +221,15 @@ async fn response(mut stream: tokio::net::TcpStream) -> (u16, String) {
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    (
+    Reply {
         status,
-        if chunked {
+        head: head.to_owned(),
+        body: if chunked {
             dechunk(body)
         } else {
             body.to_owned()
         },
-    )
+    }
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -169,37 +243,6 @@ fn dechunk(mut body: &str) -> String {
         body = &rest[size + 2..];
     }
     out
-}
-
-/// A plain HTTP/1.1 form POST over a real socket: the status and the body as text.
-pub async fn http_post(
-    addr: std::net::SocketAddr,
-    path: &str,
-    pairs: &[(&str, &str)],
-) -> (u16, String) {
-    use tokio::io::AsyncWriteExt;
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    let body = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("send");
-    response(stream).await
 }
 
 /// Runs a PDF tool of qpdf or poppler-utils on `pdf`; its standard output. The PDF checks need

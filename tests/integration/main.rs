@@ -18,5 +18,6 @@ mod meetings;
 mod organisation;
 mod postlista;
 mod smtp;
+mod staff;
 mod workflow_validation;
 mod year;

@@ -234,6 +234,11 @@ impl Engine {
             .filter_map(|e| e.workflow.schedule.as_ref().map(|s| (&e.workflow, s)))
     }
 
+    /// The address people reach the server at.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// The services underneath.
     pub fn kansli(&self) -> &Kansli {
         &self.kansli

@@ -2,6 +2,7 @@
 
 #![allow(missing_docs)]
 
+pub mod account;
 pub mod agenda_item;
 pub mod audit_event;
 pub mod case;
@@ -10,6 +11,7 @@ pub mod document;
 pub mod file_blob;
 pub mod idempotency_key;
 pub mod invitation;
+pub mod login_attempt;
 pub mod meeting;
 pub mod municipality;
 pub mod organ;
@@ -22,6 +24,7 @@ pub mod response;
 pub mod role_assignment;
 pub mod series;
 pub mod series_counter;
+pub mod session;
 pub mod timer;
 pub mod unit;
 pub mod workflow_definition;

@@ -1,0 +1,392 @@
+//! The staff pages: logging in and out, the start page, and the progress of a follow-up.
+//!
+//! A session is a random token in an HttpOnly, SameSite=Lax cookie (Secure when the server is
+//! reached over https), stored only as its hash. Every form carries a CSRF token: the session's
+//! own once logged in, and before that (the login form) a token in a cookie of its own that the
+//! form must repeat. A page that needs a session sends the visitor to the login page; one that
+//! needs a role the user lacks answers 403 with a page that says so.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{Query, State};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{AppState, municipality};
+use crate::domain::calendar::format_local;
+use crate::domain::organisation::Role;
+use crate::service::accounts::{LoginError, User};
+use crate::service::{ServiceError, UnitProgress};
+
+const SESSION_COOKIE: &str = "kansli_session";
+const LOGIN_CSRF_COOKIE: &str = "kansli_csrf";
+
+/// A cookie's value from the request.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
+}
+
+/// Compares two tokens in time that does not depend on where they differ.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn page<C: Serialize>(state: &AppState, status: StatusCode, name: &str, context: &C) -> Response {
+    super::render_page(state, status, name, context)
+}
+
+/// The logged-in user, or the response that sends the visitor to log in.
+pub(super) async fn user(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<User, Response> {
+    let found = match cookie(headers, SESSION_COOKIE) {
+        Some(token) => state.kansli.session_user(&token).await,
+        None => Ok(None),
+    };
+    match found {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => {
+            let next = urlencode(here);
+            Err(Redirect::to(&format!("/logga-in?nasta={next}")).into_response())
+        }
+        Err(e) => Err(super::ApiError::from(e).into_response()),
+    }
+}
+
+/// The 403 page: the user is known but may not do this; logged.
+async fn refused(state: &AppState, user: &User, what: &str) -> Response {
+    tracing::warn!(username = %user.username, %what, "refused");
+    #[derive(Serialize)]
+    struct Refused<'a> {
+        page_title: &'a str,
+        municipality: String,
+        user: &'a User,
+        what: &'a str,
+    }
+    let context = Refused {
+        page_title: "Ingen behörighet",
+        municipality: municipality(state).await,
+        user,
+        what,
+    };
+    page(state, StatusCode::FORBIDDEN, "nekad", &context)
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Only a path on this server may be a place to return to after login.
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    page_title: &'a str,
+    municipality: String,
+    csrf_token: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Next {
+    nasta: Option<String>,
+}
+
+/// `GET /logga-in`
+pub(super) async fn login_form(
+    State(state): State<AppState>,
+    Query(next): Query<Next>,
+) -> Response {
+    let csrf = hex::encode(rand::random::<[u8; 32]>());
+    let context = LoginPage {
+        page_title: "Logga in",
+        municipality: municipality(&state).await,
+        csrf_token: csrf.clone(),
+        next: local_path(next.nasta.as_deref()),
+        username: String::new(),
+        error: None,
+    };
+    let mut response = page(&state, StatusCode::OK, "logga-in", &context);
+    if let Ok(value) = set_cookie(&state, LOGIN_CSRF_COOKIE, &csrf, None).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /logga-in`
+pub(super) async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_token(&expected, &form.csrf_token) {
+        tracing::warn!("login form without a valid CSRF token");
+        return (
+            StatusCode::FORBIDDEN,
+            "formuläret har gått ut; ladda om sidan",
+        )
+            .into_response();
+    }
+    let address = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "okänd".to_owned(), |c| c.0.ip().to_string());
+    let next = local_path(Some(&form.next));
+    match state
+        .kansli
+        .login(&form.username, &form.password, &address)
+        .await
+    {
+        Ok(session) => {
+            // A planted session cookie is replaced, and the old session ended.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+                let _ = state.kansli.logout(&old).await;
+            }
+            let max_age = (session.expires_at - state.kansli.now()).num_seconds();
+            let mut response = Redirect::to(&next).into_response();
+            for value in [
+                set_cookie(&state, SESSION_COOKIE, &session.token, Some(max_age)),
+                set_cookie(&state, LOGIN_CSRF_COOKIE, "", Some(0)),
+            ] {
+                if let Ok(value) = value.parse() {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
+        Err(e) => {
+            let status = match &e {
+                LoginError::WrongCredentials => StatusCode::UNAUTHORIZED,
+                LoginError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+                LoginError::Failed(err) => {
+                    tracing::error!(error.message = %err, "login failed");
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            };
+            let context = LoginPage {
+                page_title: "Logga in",
+                municipality: municipality(&state).await,
+                csrf_token: expected,
+                next,
+                username: form.username.clone(),
+                error: Some(match e {
+                    LoginError::Failed(_) => "Inloggningen misslyckades; försök igen.".into(),
+                    other => format!("{}.", capitalised(&other.to_string())),
+                }),
+            };
+            page(&state, status, "logga-in", &context)
+        }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// `POST /logga-ut`
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let user = match user(&state, &headers, "/").await {
+        Ok(u) => u,
+        Err(to_login) => return to_login,
+    };
+    if !same_token(&user.csrf_token, &form.csrf_token) {
+        return (
+            StatusCode::FORBIDDEN,
+            "formuläret har gått ut; ladda om sidan",
+        )
+            .into_response();
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let _ = state.kansli.logout(&token).await;
+    }
+    let mut response = Redirect::to("/logga-in").into_response();
+    if let Ok(value) = set_cookie(&state, SESSION_COOKIE, "", Some(0)).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Serialize)]
+struct StartPage<'a> {
+    page_title: &'a str,
+    municipality: String,
+    user: &'a User,
+    roles: Vec<String>,
+}
+
+/// `GET /`: who is logged in, in which roles, and where to go.
+pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match user(&state, &headers, "/").await {
+        Ok(u) => u,
+        Err(to_login) => return to_login,
+    };
+    let roles = user
+        .roles
+        .iter()
+        .map(|(r, unit)| format!("{} ({unit})", r.label()))
+        .collect();
+    let context = StartPage {
+        page_title: "Start",
+        municipality: municipality(&state).await,
+        user: &user,
+        roles,
+    };
+    page(&state, StatusCode::OK, "start", &context)
+}
+
+#[derive(Deserialize)]
+pub(super) struct CaseQuery {
+    #[serde(default)]
+    nummer: String,
+}
+
+#[derive(Serialize)]
+struct StatusPage<'a> {
+    page_title: &'a str,
+    municipality: String,
+    user: &'a User,
+    case_number: String,
+    units: Vec<UnitRow>,
+}
+
+/// A förvaltning's row, with times in Stockholm.
+#[derive(Serialize)]
+struct UnitRow {
+    unit_name: String,
+    state_text: String,
+    invited: String,
+    reminders: String,
+    submitted: String,
+    finished: String,
+}
+
+impl From<UnitProgress> for UnitRow {
+    fn from(p: UnitProgress) -> Self {
+        let at = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(format_local).unwrap_or_default();
+        Self {
+            unit_name: p.unit_name,
+            state_text: p.state_text,
+            invited: format_local(p.invited_at),
+            reminders: p
+                .reminders
+                .into_iter()
+                .map(format_local)
+                .collect::<Vec<_>>()
+                .join(", "),
+            submitted: at(p.submitted_at),
+            finished: at(p.finished_at),
+        }
+    }
+}
+
+/// Who may follow a follow-up's progress.
+const FOLLOWS_PROGRESS: [Role; 4] = [
+    Role::Handlaggare,
+    Role::Registrator,
+    Role::Sekreterare,
+    Role::Admin,
+];
+
+/// `GET /arende/status?nummer=KS+2026/1`: per förvaltning, where its answer stands.
+pub(super) async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<CaseQuery>,
+) -> Response {
+    let here = format!("/arende/status?nummer={}", urlencode(&query.nummer));
+    let user = match user(&state, &headers, &here).await {
+        Ok(u) => u,
+        Err(to_login) => return to_login,
+    };
+    if !user.has_any(&FOLLOWS_PROGRESS) {
+        return refused(&state, &user, "följa uppföljningens förlopp").await;
+    }
+    let Some(engine) = &state.engine else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "arbetsflödena är inte laddade",
+        )
+            .into_response();
+    };
+    match engine.progress(query.nummer.trim()).await {
+        Ok(units) => {
+            let context = StatusPage {
+                page_title: "Uppföljningens förlopp",
+                municipality: municipality(&state).await,
+                user: &user,
+                case_number: query.nummer.trim().to_owned(),
+                units: units.into_iter().map(UnitRow::from).collect(),
+            };
+            page(&state, StatusCode::OK, "status", &context)
+        }
+        Err(ServiceError::NotFound(m) | ServiceError::Invalid(m)) => {
+            (StatusCode::NOT_FOUND, m).into_response()
+        }
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}

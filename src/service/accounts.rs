@@ -1,0 +1,273 @@
+//! Staff accounts and sessions: local passwords hashed with argon2id, sessions found by the
+//! hash of a random token, login throttled per account and per address.
+//!
+//! An account belongs to a person of the organisation and acts with that person's roles in
+//! their units, so what someone may do follows the organisation as it is imported. Single sign-on
+//! (OIDC or SAML, the norm in municipalities) will prove who someone is in place of the
+//! password and then call [`Kansli::open_session`] for the account with that username: nothing
+//! else changes.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::{Kansli, ServiceError};
+use crate::domain::organisation::Role;
+use crate::store::{AccountRow, NewAccount, SessionRow};
+
+/// How long a session lasts: a working day.
+pub const SESSION_LENGTH: Duration = Duration::hours(10);
+/// Failed logins counted for throttling within this window.
+pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+/// Failed logins per account within the window before it is held back.
+pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
+/// Failed logins per address within the window before it is held back.
+pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
+/// The shortest password an account may have.
+pub const MIN_PASSWORD_LENGTH: usize = 12;
+
+/// Why a login did not open a session.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The username or the password is wrong (which, is not said).
+    #[error("fel användarnamn eller lösenord")]
+    WrongCredentials,
+    /// Too many failed attempts lately; try again later.
+    #[error("för många misslyckade inloggningar; försök igen om en stund")]
+    Throttled,
+    /// Something else failed.
+    #[error(transparent)]
+    Failed(#[from] ServiceError),
+}
+
+/// A new session: the token for the cookie (shown once, stored only as its hash).
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The cookie's value.
+    pub token: String,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Someone logged in.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// The account's username.
+    pub username: String,
+    /// The person's name.
+    pub name: String,
+    /// Whether the account administers Kansli.
+    pub admin: bool,
+    /// The person's roles, each with the unit it is held in.
+    pub roles: Vec<(Role, String)>,
+    /// The token that every form of this session must carry (CSRF).
+    pub csrf_token: String,
+}
+
+impl User {
+    /// Whether the user holds `role` in any unit (an administrator holds every role).
+    pub fn has_role(&self, role: Role) -> bool {
+        self.admin || self.roles.iter().any(|(r, _)| *r == role)
+    }
+
+    /// Whether the user holds any of `roles`.
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.has_role(*r))
+    }
+}
+
+fn hash_of(token: &str) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()))
+}
+
+fn hash_password(password: &str) -> Result<String, ServiceError> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("password hash: {e}"))?
+        .to_string())
+}
+
+/// A stored hash to check against when the username is unknown, so that a wrong username takes
+/// as long as a wrong password and reveals nothing.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("kansli-decoy-password").unwrap_or_default())
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+impl Kansli {
+    /// Creates an account for a person of the organisation.
+    pub async fn add_account(
+        &self,
+        username: &str,
+        person: &str,
+        password: &str,
+        admin: bool,
+    ) -> Result<AccountRow, ServiceError> {
+        let username = username.trim().to_lowercase();
+        if username.is_empty()
+            || username.len() > 64
+            || !username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+        {
+            return Err(ServiceError::Invalid(format!(
+                "username {username:?}: use 1–64 letters a–z, digits and . - _ @"
+            )));
+        }
+        if password.chars().count() < MIN_PASSWORD_LENGTH {
+            return Err(ServiceError::Invalid(format!(
+                "password: at least {MIN_PASSWORD_LENGTH} characters"
+            )));
+        }
+        let person = self.store.find_person(person).await?.ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "person {person:?} is not in the organisation (give a person key or email)"
+            ))
+        })?;
+        let row = self
+            .store
+            .insert_account(
+                NewAccount {
+                    username,
+                    person_key: person.key,
+                    password_hash: hash_password(password)?,
+                    admin,
+                },
+                self.clock.now(),
+            )
+            .await?;
+        Ok(row)
+    }
+
+    /// Checks a username and password from `address` and opens a new session. A new token
+    /// every time, so a session id planted before login is worth nothing after it.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<NewSession, LoginError> {
+        let now = self.clock.now();
+        let username = username.trim().to_lowercase();
+        let by_account = format!("konto:{username}");
+        let by_address = format!("adress:{address}");
+        let since = now - THROTTLE_WINDOW;
+        let store = &self.store;
+        let failures = |subject: String| async move {
+            store
+                .failed_logins_since(&subject, since)
+                .await
+                .map_err(ServiceError::from)
+        };
+        if failures(by_account.clone()).await? >= MAX_FAILURES_PER_ACCOUNT
+            || failures(by_address.clone()).await? >= MAX_FAILURES_PER_ADDRESS
+        {
+            tracing::warn!(%username, %address, "login throttled");
+            return Err(LoginError::Throttled);
+        }
+        let account = store
+            .account_by_username(&username)
+            .await
+            .map_err(ServiceError::from)?;
+        let stored = account
+            .as_ref()
+            .map_or_else(|| decoy_hash().to_owned(), |a| a.password_hash.clone());
+        // Argon2 is slow on purpose: off the async threads.
+        let candidate = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || password_matches(&candidate, &stored))
+            .await
+            .map_err(|e| ServiceError::Unexpected(e.into()))?;
+        let account = match account {
+            Some(a) if matches && a.disabled_at.is_none() => a,
+            _ => {
+                for subject in [&by_account, &by_address] {
+                    store
+                        .record_login_attempt(subject, false, now)
+                        .await
+                        .map_err(ServiceError::from)?;
+                }
+                tracing::warn!(%username, %address, "login refused");
+                return Err(LoginError::WrongCredentials);
+            }
+        };
+        store
+            .record_login_attempt(&by_account, true, now)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(self.open_session(&account).await?)
+    }
+
+    /// Opens a session for an account whose holder has been proven (by password, or later by
+    /// single sign-on).
+    pub async fn open_session(&self, account: &AccountRow) -> Result<NewSession, ServiceError> {
+        let now = self.clock.now();
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        let expires_at = now + SESSION_LENGTH;
+        self.store
+            .insert_session(SessionRow {
+                token_sha256: hash_of(&token),
+                account_id: account.id,
+                csrf_token: hex::encode(rand::random::<[u8; 32]>()),
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        tracing::info!(username = %account.username, "logged in");
+        Ok(NewSession { token, expires_at })
+    }
+
+    /// The user of a session token, while the session lives and the account is enabled.
+    pub async fn session_user(&self, token: &str) -> Result<Option<User>, ServiceError> {
+        let Some(session) = self
+            .store
+            .session(&hash_of(token), self.clock.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(account) = self.store.account(session.account_id).await? else {
+            return Ok(None);
+        };
+        if account.disabled_at.is_some() {
+            return Ok(None);
+        }
+        let org = self.store.org_snapshot().await?;
+        let person = org.people.iter().find(|p| p.key == account.person_key);
+        let roles = person
+            .map(|p| {
+                org.roles
+                    .iter()
+                    .filter(|r| r.person_id == p.id)
+                    .filter_map(|r| {
+                        let role = r.role.parse::<Role>().ok()?;
+                        let unit = org.units.iter().find(|u| u.id == r.unit_id)?;
+                        Some((role, unit.code.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(User {
+            name: person.map_or_else(|| account.username.clone(), |p| p.name.clone()),
+            username: account.username,
+            admin: account.admin,
+            roles,
+            csrf_token: session.csrf_token,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
+        Ok(self.store.delete_session(&hash_of(token)).await?)
+    }
+}
