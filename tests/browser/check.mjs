@@ -1,0 +1,157 @@
+// Kansli in a real browser: starts `kansli serve --demo` on a throw-away database, drives
+// Debian's headless Chromium (never a browser a test tool downloads) through the login, the
+// start page, a follow-up's progress page and a chef's questionnaire (error summary, draft,
+// review, submission), runs axe-core on every page it visits, and fails on any WCAG 2.1 A or AA
+// violation. Screenshots of the pages go to target/browser-screenshots/ for review.
+//
+//   cd tests/browser && npm ci && node check.mjs      (after `cargo build`)
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const kansli = process.env.KANSLI_BIN ?? join(root, "target/debug/kansli");
+const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const shots = join(root, "target/browser-screenshots");
+const axeSource = join(here, "node_modules/axe-core/axe.min.js");
+const WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+const freePort = () =>
+  new Promise((ok) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+
+const work = mkdtempSync(join(tmpdir(), "kansli-browser-"));
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const env = {
+  ...process.env,
+  KANSLI_DATABASE_URL: `sqlite://${work}/kansli.db`,
+  KANSLI_MAIL_DIR: join(work, "mail"),
+  KANSLI_MAIL_BASE_URL: base,
+  KANSLI_SERVER_SECRET_FILE: join(work, "secret"),
+  KANSLI_ENGINE_TICK_SECONDS: "1",
+  KANSLI_WORKFLOWS_DIR: join(root, "workflows"),
+  KANSLI_WORKFLOWS_TEMPLATES: join(root, "templates"),
+  KANSLI_ACTOR: "browser-check",
+  RUST_LOG: "warn",
+};
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+async function until(what, probe, seconds = 60) {
+  for (let i = 0; i < seconds * 10; i++) {
+    const found = await probe();
+    if (found) return found;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const server = spawn(kansli, ["serve", "--demo", "--addr", `127.0.0.1:${port}`], { env, stdio: "inherit" });
+const failures = [];
+let browser;
+try {
+  await until("the server", async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok);
+  const started = execFileSync(kansli, ["workflow", "start", "aktiva-atgarder"], { env }).toString().trim().split("\n");
+  const number = started[started.length - 1];
+  console.log(`ärende ${number}`);
+
+  // The BUF chef's invitation, as the server's postman wrote it.
+  const link = await until("the invitation to the BUF chef", () => {
+    for (const name of readdirSync(env.KANSLI_MAIL_DIR).filter((n) => n.endsWith(".eml"))) {
+      const raw = readFileSync(join(env.KANSLI_MAIL_DIR, name), "utf8").replaceAll("=\r\n", "");
+      if (raw.includes("oskar.lindfors@norrvika.example")) {
+        const at = raw.indexOf("/enkat/");
+        if (at >= 0) return raw.slice(at, at + 7 + 64);
+      }
+    }
+    return null;
+  });
+
+  browser = await chromium.launch({
+    executablePath: browserPath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = await browser.newPage({ locale: "sv-SE" });
+  mkdirSync(shots, { recursive: true });
+
+  let visited = 0;
+  async function check(name) {
+    visited++;
+    await page.screenshot({ path: join(shots, `${String(visited).padStart(2, "0")}-${name}.png`), fullPage: true });
+    await page.addScriptTag({ path: axeSource });
+    const result = await page.evaluate(
+      (tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags } }),
+      WCAG,
+    );
+    for (const v of result.violations) {
+      failures.push(`${name}: ${v.id} (${v.impact}): ${v.help}; ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    }
+    const lang = await page.evaluate(() => document.documentElement.lang);
+    if (lang !== "sv") failures.push(`${name}: the page's language is ${JSON.stringify(lang)}, not sv`);
+    console.log(`${name}: ${result.violations.length} violations, ${result.passes.length} rules passed`);
+  }
+
+  // Staff: login (a wrong password first), start, progress.
+  await page.goto(`${base}/arende/status?nummer=${encodeURIComponent(number)}`);
+  await check("logga-in");
+  await page.fill("#username", "amira.hadzic");
+  await page.fill("#password", "fel-lösenord-här");
+  await page.click("button[type=submit]");
+  await check("logga-in-fel");
+  await page.fill("#password", "norrvika-demo");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("h1:has-text('Uppföljningens förlopp')");
+  await check("forlopp");
+  await page.goto(`${base}/`);
+  await check("start");
+
+  // The chef's questionnaire: an incomplete answer gets the error summary, then a draft.
+  await page.goto(`${base}${link}`);
+  await check("enkat");
+  await page.click("button[value=granska]");
+  await page.waitForSelector(".felsammanfattning");
+  await check("enkat-felsammanfattning");
+  const required = {
+    "A2.totalt": "120", "A2.kvinnor": "80", "A2.man": "40", A3: "Förvaltningens HR-chef",
+    B3: "0", "D3.kvinnor": "6", "D3.man": "4", E2: "3",
+    "J1.0.atgard": "Utbildning i aktiva åtgärder för chefer", "J1.0.ansvarig": "HR-chef", "J1.0.klart": "2027-06-30",
+  };
+  for (const [name, value] of Object.entries(required)) {
+    await page.fill(`[name="${name}"]`, value);
+  }
+  await page.selectOption('[name="J1.0.omrade"]', "arbetsförhållanden").catch(() => page.fill('[name="J1.0.omrade"]', "arbetsförhållanden"));
+  for (const q of ["B1", "B2", "C1", "C2", "D1", "D2", "E1", "F1", "F2", "G1", "G2", "G3", "H1"]) {
+    await page.check(`[name="${q}"][value="ja"]`);
+  }
+  await page.click("button[value=spara]");
+  await check("enkat-utkast");
+  await page.click("button[value=granska]");
+  await page.waitForSelector("button[value=skicka]");
+  await check("granska");
+  await page.click("button[value=skicka]");
+  await page.waitForSelector("[role=status]");
+  await check("klart");
+} catch (e) {
+  failures.push(`the walk-through stopped: ${e.stack ?? e}`);
+} finally {
+  await browser?.close();
+  server.kill("SIGTERM");
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (failures.length) {
+  console.error(`\n${failures.length} problem(s):\n${failures.join("\n")}`);
+  process.exit(1);
+}
+console.log(`\nno WCAG 2.1 A or AA violations; screenshots in ${shots}`);
