@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
 mod enkat;
+mod meetings;
 mod staff;
 
 /// `kansli serve`
@@ -132,6 +133,13 @@ fn routes(state: AppState) -> Router {
         .route("/logga-in", get(staff::login_form).post(staff::login))
         .route("/logga-ut", axum::routing::post(staff::logout))
         .route("/arende/status", get(staff::status))
+        .route("/sammantraden", get(meetings::list).post(meetings::create))
+        .route(
+            "/sammantraden/{id}",
+            get(meetings::show).post(meetings::act),
+        )
+        .route("/sammantraden/{id}/protokoll", get(meetings::protocol))
+        .route("/utdrag", get(meetings::extract))
         .with_state(state)
 }
 

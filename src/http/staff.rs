@@ -77,6 +77,27 @@ pub(super) async fn user(
     }
 }
 
+/// The logged-in user holding one of `roles`; else the login page, or the 403 page saying the
+/// user may not `what`.
+pub(super) async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+    roles: &[Role],
+    what: &str,
+) -> Result<User, Response> {
+    let user = user(state, headers, here).await?;
+    match user.has_any(roles) {
+        true => Ok(user),
+        false => Err(refused(state, &user, what).await),
+    }
+}
+
+/// Whether a form's CSRF token is the session's.
+pub(super) fn csrf_ok(user: &User, token: &str) -> bool {
+    same_token(&user.csrf_token, token)
+}
+
 /// The 403 page: the user is known but may not do this; logged.
 async fn refused(state: &AppState, user: &User, what: &str) -> Response {
     tracing::warn!(username = %user.username, %what, "refused");
@@ -359,13 +380,18 @@ pub(super) async fn status(
     Query(query): Query<CaseQuery>,
 ) -> Response {
     let here = format!("/arende/status?nummer={}", urlencode(&query.nummer));
-    let user = match user(&state, &headers, &here).await {
+    let user = match require(
+        &state,
+        &headers,
+        &here,
+        &FOLLOWS_PROGRESS,
+        "följa uppföljningens förlopp",
+    )
+    .await
+    {
         Ok(u) => u,
-        Err(to_login) => return to_login,
+        Err(r) => return r,
     };
-    if !user.has_any(&FOLLOWS_PROGRESS) {
-        return refused(&state, &user, "följa uppföljningens förlopp").await;
-    }
     let Some(engine) = &state.engine else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

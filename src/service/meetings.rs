@@ -28,6 +28,44 @@ pub struct ParagraphView {
     pub workflow: String,
 }
 
+/// A meeting as the sekreterare sees it: the agenda, the paragraphs, the protocol.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeetingView {
+    /// The meeting's id.
+    pub id: i32,
+    /// The organ's code.
+    pub organ_code: String,
+    /// The organ's name.
+    pub organ_name: String,
+    /// The day.
+    pub date: String,
+    /// Where.
+    pub place: String,
+    /// The föredragningslista, in order.
+    pub agenda: Vec<AgendaEntry>,
+    /// How many ärenden are on it.
+    pub cases: usize,
+    /// Whether the protocol is justerat.
+    pub justerat: bool,
+    /// The protocol's dates once justerat: justerat, anslaget, last day for appeal.
+    pub justering: Option<(String, String, String)>,
+}
+
+/// An ärende on a meeting's agenda, with its paragraph once decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgendaEntry {
+    /// The position on the agenda.
+    pub position: i32,
+    /// The ärende's number.
+    pub case_number: String,
+    /// Its public title.
+    pub title: String,
+    /// `KS § 12/26`, once the decision is recorded.
+    pub paragraph: Option<String>,
+    /// The decision, att-sats by att-sats.
+    pub decision: Vec<String>,
+}
+
 /// A justerat protocol's justerare and dates, as documents show them.
 pub(crate) fn justering_into(protocol: &ProtocolRow, context: &mut DocumentContext) {
     context.justerare = protocol.justerare.lines().collect::<Vec<_>>().join(", ");
@@ -373,6 +411,69 @@ impl Engine {
             justering_into(&protocol, &mut context);
         }
         self.render_on_request("protokoll", &context, format, now)
+    }
+
+    /// The organs that hold meetings, by code: `(code, name)`.
+    pub async fn organs(&self) -> Result<Vec<(String, String)>, ServiceError> {
+        let org = self.kansli().store().org_snapshot().await?;
+        Ok(org.organs.into_iter().map(|o| (o.code, o.name)).collect())
+    }
+
+    /// Every meeting, newest first, as the sekreterare's list shows them.
+    pub async fn meeting_views(&self) -> Result<Vec<MeetingView>, ServiceError> {
+        let mut views = Vec::new();
+        for m in self.kansli().store().meetings().await?.into_iter().rev() {
+            views.push(self.meeting_view(m.id).await?);
+        }
+        Ok(views)
+    }
+
+    /// A meeting with its agenda, paragraphs and protocol.
+    pub async fn meeting_view(&self, meeting_id: i32) -> Result<MeetingView, ServiceError> {
+        let meeting = self.meeting(meeting_id).await?;
+        let store = self.kansli().store();
+        let org = store.org_snapshot().await?;
+        let book = super::diarium::SeriesBook::from_rows(org.series.clone())?;
+        let paragraphs = store.paragraphs_of_meeting(meeting_id).await?;
+        let mut agenda = Vec::new();
+        for item in store.agenda(meeting_id).await? {
+            let case = store
+                .case_by_id(item.case_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("agenda item {} has no ärende", item.id))?;
+            let paragraph = paragraphs.iter().find(|p| p.case_id == item.case_id);
+            agenda.push(AgendaEntry {
+                position: item.position,
+                case_number: book.render(&case)?,
+                title: case.public_title.clone(),
+                paragraph: paragraph.map(paragraph_label),
+                decision: paragraph
+                    .map(|p| p.decision.lines().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            });
+        }
+        let protocol = store.protocol(meeting_id).await?;
+        Ok(MeetingView {
+            id: meeting.id,
+            organ_name: org
+                .organs
+                .iter()
+                .find(|o| o.code == meeting.organ_code)
+                .map_or_else(|| meeting.organ_code.clone(), |o| o.name.clone()),
+            organ_code: meeting.organ_code,
+            date: meeting.date.to_string(),
+            place: meeting.place,
+            cases: agenda.len(),
+            agenda,
+            justerat: protocol.is_some(),
+            justering: protocol.map(|p| {
+                (
+                    p.justerad_on.to_string(),
+                    p.posted_on.to_string(),
+                    p.appeal_last_day.to_string(),
+                )
+            }),
+        })
     }
 
     async fn meeting(&self, id: i32) -> Result<MeetingRow, ServiceError> {

@@ -29,7 +29,7 @@ pub use engine::{
     DocumentFormat, Engine, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,
 };
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
-pub use meetings::{ParagraphView, paragraph_label};
+pub use meetings::{AgendaEntry, MeetingView, ParagraphView, paragraph_label};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
 pub use report::{Compilation, UnitAnswer};

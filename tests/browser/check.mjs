@@ -116,6 +116,29 @@ try {
   await page.goto(`${base}/`);
   await check("start");
 
+  // The sekreterare: the meetings, a new meeting, an anmälan, a decision.
+  await page.click("button:has-text('Logga ut')");
+  await page.goto(`${base}/sammantraden`);
+  await page.fill("#username", "sara.nyqvist");
+  await page.fill("#password", "norrvika-demo");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("h1:has-text('Sammanträden')");
+  await check("sammantraden");
+  await page.selectOption("#organ", "KSAU");
+  await page.fill("#date", "2026-12-01");
+  await page.fill("#place", "Sammanträdesrummet");
+  await page.click("button:has-text('Skapa sammanträdet')");
+  await page.waitForSelector("h2:has-text('Föredragningslista')");
+  await check("sammantrade");
+  await page.fill("#anmal-nummer", number);
+  await page.click("button:has-text('Anmäl')");
+  await page.waitForSelector("#beslut");
+  await page.fill("#beslut", "Arbetsutskottet föreslår kommunstyrelsen att godkänna rapporten.");
+  await page.selectOption("#forslag_till", "KS");
+  await page.click("button:has-text('Protokollför beslutet')");
+  await page.waitForSelector("[role=status]");
+  await check("sammantrade-beslut");
+
   // The chef's questionnaire: an incomplete answer gets the error summary, then a draft.
   await page.goto(`${base}${link}`);
   await check("enkat");

@@ -36,14 +36,16 @@ async fn site(db: &TestDb) -> Site {
     let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
     let engine = Engine::new(kansli.clone(), Arc::new(catalog), "e");
     engine.tick().await.unwrap();
-    kansli
-        .add_account("amira", "amira.hadzic", "ett-långt-lösenord", false)
-        .await
-        .unwrap();
-    kansli
-        .add_account("oskar", "oskar.lindfors", "ett-annat-lösenord", false)
-        .await
-        .unwrap();
+    for (username, person, password) in [
+        ("amira", "amira.hadzic", "ett-långt-lösenord"),
+        ("oskar", "oskar.lindfors", "ett-annat-lösenord"),
+        ("sara", "sara.nyqvist", "sekreterarens-lösenord"),
+    ] {
+        kansli
+            .add_account(username, person, password, false)
+            .await
+            .unwrap();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = kansli::http::router_with_engine(kansli.clone(), engine);
@@ -188,5 +190,56 @@ on_both_backends! {
         assert!(err.to_string().contains("not in the organisation"), "{err}");
         let err = site.kansli.add_account("amira", "amira.hadzic", "ett-långt-lösenord", false).await.unwrap_err();
         assert!(err.to_string().contains("taken"), "{err}");
+    }
+
+    async fn the_sekreterare_keeps_a_meeting_from_anmalan_to_justering_in_the_browser(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let token = log_in(addr, "sara", "sekreterarens-lösenord", "").await;
+        let session = format!("kansli_session={token}");
+        let list = http(addr, "/sammantraden", &session, None).await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert!(list.body.contains("Inga sammanträden ännu."));
+        let csrf = list.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let new = [("organ", "KSAU"), ("date", "2026-11-24"), ("place", "Sammanträdesrummet")];
+        assert_eq!(http(addr, "/sammantraden", &session, Some(&new)).await.status, 403, "no CSRF token");
+        let bad = [("csrf_token", csrf.as_str()), ("organ", "KSAU"), ("date", "24/11"), ("place", "Rummet")];
+        let reply = http(addr, "/sammantraden", &session, Some(&bad)).await;
+        assert!(reply.status == 400 && reply.body.contains("är inte ett datum"), "{}", reply.body);
+        let good = [("csrf_token", csrf.as_str()), new[0], new[1], new[2]];
+        let reply = http(addr, "/sammantraden", &session, Some(&good)).await;
+        assert_eq!((reply.status, reply.location()), (303, Some("/sammantraden/1")));
+
+        let step = |pairs: Vec<(&'static str, &'static str)>| {
+            let (session, csrf) = (session.clone(), csrf.clone());
+            async move {
+                let mut all: Vec<(&str, &str)> = vec![("csrf_token", csrf.as_str())];
+                all.extend(pairs);
+                http(addr, "/sammantraden/1", &session, Some(&all)).await
+            }
+        };
+        let reply = step(vec![("atgard", "anmal"), ("nummer", "KS 2026/1")]).await;
+        assert!(reply.status == 200 && reply.body.contains("KS 2026/1 är anmält"), "{}", reply.body);
+        let reply = step(vec![("atgard", "anmal"), ("nummer", "KS 2026/1")]).await;
+        assert!(reply.status == 400 && reply.body.contains("already"), "{}", reply.body);
+        let reply = step(vec![("atgard", "besluta"), ("nummer", "KS 2026/1"), ("beslut", "Arbetsutskottet föreslår kommunstyrelsen att godkänna rapporten.\n<script>alert(1)</script>"), ("forslag_till", "KS"), ("skickas_till", "")]).await;
+        assert!(reply.status == 200 && reply.body.contains("protokollfört som KSAU § 1/26"), "{}", reply.body);
+        assert!(reply.body.contains("&lt;script&gt;") && !reply.body.contains("<script>alert"), "escaped: {}", reply.body);
+        let protocol = http(addr, "/sammantraden/1/protokoll", &session, None).await;
+        assert!(protocol.status == 200 && protocol.body.contains("<span>KSAU § 1/26</span>") && protocol.body.contains("ännu inte justerat"), "{}", protocol.body);
+        let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek"), ("justerat", "igår"), ("anslag", "")]).await;
+        assert!(reply.status == 400 && reply.body.contains("Justerat: &quot;igår&quot; är inte ett datum"), "{}", reply.body);
+        let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-26"), ("anslag", "")]).await;
+        assert!(reply.status == 200 && reply.body.contains("sista dag för överklagande är 2026-12-17"), "{}", reply.body);
+        let extract = http(addr, "/utdrag?nummer=KS%202026%2F1&paragraf=KSAU%20%C2%A7%201%2F26", &session, None).await;
+        assert!(extract.status == 200 && extract.body.contains("<p class=\"paragraf\">KSAU § 1/26</p>"), "{}", extract.body);
+        if cfg!(feature = "pdf") {
+            let pdf = http(addr, "/sammantraden/1/protokoll?format=pdf", &session, None).await;
+            assert!(pdf.status == 200 && pdf.head.to_ascii_lowercase().contains("content-type: application/pdf"), "{}", pdf.head);
+        }
+        // Not for a chef.
+        let chef = log_in(addr, "oskar", "ett-annat-lösenord", "").await;
+        let reply = http(addr, "/sammantraden/1", &format!("kansli_session={chef}"), None).await;
+        assert_eq!(reply.status, 403);
     }
 }

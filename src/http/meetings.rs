@@ -1,0 +1,427 @@
+//! The sekreterare's pages: the meetings, a meeting's föredragningslista with anmälan,
+//! decisions and justering, and the protocol and extracts to read or download as PDF/A.
+//! Every form carries the session's CSRF token; every page needs the sekreterare's (or an
+//! administrator's) role. A refused step shows the meeting again with what was wrong.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::staff::{csrf_ok, require};
+use super::{AppState, municipality, render_page};
+use crate::domain::organisation::Role;
+use crate::service::accounts::User;
+use crate::service::{DocumentFormat, Engine, MeetingView, ParagraphRef, ServiceError};
+
+/// Who keeps the meetings.
+const KEEPS_MEETINGS: [Role; 2] = [Role::Sekreterare, Role::Admin];
+const WHAT: &str = "sköta sammanträden och protokoll";
+
+#[derive(Serialize)]
+struct MeetingsPage<'a> {
+    page_title: &'a str,
+    municipality: String,
+    user: &'a User,
+    meetings: Vec<MeetingView>,
+    organs: Vec<Choice>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MeetingPage<'a> {
+    page_title: &'a str,
+    municipality: String,
+    user: &'a User,
+    meeting: MeetingView,
+    organs: Vec<Choice>,
+    undecided: Vec<String>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+}
+
+/// The engine, or the answer that it is not there (a server started without workflows).
+async fn engine(state: &AppState) -> Result<&Engine, Response> {
+    state.engine.as_ref().ok_or_else(|| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "arbetsflödena är inte laddade",
+        )
+            .into_response()
+    })
+}
+
+/// A form's sender: a sekreterare whose form carries the session's CSRF token.
+async fn form_sender(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+    csrf_token: &str,
+) -> Result<User, Response> {
+    let user = require(state, headers, here, &KEEPS_MEETINGS, WHAT).await?;
+    match csrf_ok(&user, csrf_token) {
+        true => Ok(user),
+        false => Err((
+            StatusCode::FORBIDDEN,
+            "formuläret har gått ut; ladda om sidan",
+        )
+            .into_response()),
+    }
+}
+
+async fn organ_choices(engine: &Engine) -> Vec<Choice> {
+    engine
+        .organs()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(code, name)| Choice {
+            label: format!("{name} ({code})"),
+            value: code,
+        })
+        .collect()
+}
+
+/// The meetings list, with `error` from a refused creation.
+async fn meetings_page(
+    state: &AppState,
+    user: &User,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let engine = match engine(state).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let meetings = match engine.meeting_views().await {
+        Ok(m) => m,
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
+    let context = MeetingsPage {
+        page_title: "Sammanträden",
+        municipality: municipality(state).await,
+        user,
+        meetings,
+        organs: organ_choices(engine).await,
+        error,
+    };
+    render_page(state, status, "sammantraden", &context)
+}
+
+/// One meeting, with `error` from a refused step or `notice` from a taken one.
+async fn meeting_page(
+    state: &AppState,
+    user: &User,
+    id: i32,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let engine = match engine(state).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let meeting = match engine.meeting_view(id).await {
+        Ok(m) => m,
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
+    let undecided = meeting
+        .agenda
+        .iter()
+        .filter(|a| a.paragraph.is_none())
+        .map(|a| a.case_number.clone())
+        .collect();
+    let context = MeetingPage {
+        page_title: "Sammanträde",
+        municipality: municipality(state).await,
+        user,
+        organs: organ_choices(engine).await,
+        undecided,
+        meeting,
+        error,
+        notice,
+    };
+    render_page(state, status, "sammantrade", &context)
+}
+
+/// A refused step: 400 with the reason for what the user typed, the rest as its status; an
+/// unexpected error is handed back.
+fn refusal(e: ServiceError) -> Result<(StatusCode, String), ServiceError> {
+    match e {
+        ServiceError::Invalid(m) => Ok((StatusCode::BAD_REQUEST, m)),
+        ServiceError::NotFound(m) => Ok((StatusCode::NOT_FOUND, m)),
+        ServiceError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),
+        other => Err(other),
+    }
+}
+
+/// `GET /sammantraden`
+pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match require(&state, &headers, "/sammantraden", &KEEPS_MEETINGS, WHAT).await {
+        Ok(user) => meetings_page(&state, &user, StatusCode::OK, None).await,
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewMeeting {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    organ: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    place: String,
+}
+
+/// `POST /sammantraden`
+pub(super) async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<NewMeeting>,
+) -> Response {
+    let user = match form_sender(&state, &headers, "/sammantraden", &form.csrf_token).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let engine = match engine(&state).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let Ok(date) = NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d") else {
+        let message = format!("Datum: {:?} är inte ett datum (ÅÅÅÅ-MM-DD).", form.date);
+        return meetings_page(&state, &user, StatusCode::BAD_REQUEST, Some(message)).await;
+    };
+    let actor = crate::service::Actor::new(user.username.clone());
+    match engine
+        .create_meeting(&form.organ, date, &form.place, &actor)
+        .await
+    {
+        Ok(m) => Redirect::to(&format!("/sammantraden/{}", m.id)).into_response(),
+        Err(e) => match refusal(e) {
+            Ok((status, m)) => meetings_page(&state, &user, status, Some(m)).await,
+            Err(e) => super::ApiError::from(e).into_response(),
+        },
+    }
+}
+
+/// `GET /sammantraden/{id}`
+pub(super) async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i32>,
+) -> Response {
+    let here = format!("/sammantraden/{id}");
+    match require(&state, &headers, &here, &KEEPS_MEETINGS, WHAT).await {
+        Ok(user) => meeting_page(&state, &user, id, StatusCode::OK, None, None).await,
+        Err(r) => r,
+    }
+}
+
+/// The forms of a meeting's page, told apart by `atgard`.
+#[derive(Deserialize)]
+pub(super) struct MeetingForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    atgard: String,
+    #[serde(default)]
+    nummer: String,
+    #[serde(default)]
+    beslut: String,
+    #[serde(default)]
+    forslag_till: String,
+    #[serde(default)]
+    skickas_till: String,
+    #[serde(default)]
+    justerare: String,
+    #[serde(default)]
+    justerat: String,
+    #[serde(default)]
+    anslag: String,
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn day(field: &str, text: &str) -> Result<NaiveDate, ServiceError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        ServiceError::Invalid(format!("{field}: {text:?} är inte ett datum (ÅÅÅÅ-MM-DD)"))
+    })
+}
+
+/// `POST /sammantraden/{id}`: anmälan, a decision, or the justering.
+pub(super) async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i32>,
+    Form(form): Form<MeetingForm>,
+) -> Response {
+    let here = format!("/sammantraden/{id}");
+    let user = match form_sender(&state, &headers, &here, &form.csrf_token).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let engine = match engine(&state).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let actor = crate::service::Actor::new(user.username.clone());
+    let number = form.nummer.trim();
+    let done: Result<String, ServiceError> = match form.atgard.as_str() {
+        "anmal" => engine
+            .add_to_agenda(id, number, &actor)
+            .await
+            .map(|()| format!("{number} är anmält till sammanträdet.")),
+        "besluta" => {
+            let proposal = Some(form.forslag_till.trim()).filter(|t| !t.is_empty());
+            engine
+                .record_decision(
+                    id,
+                    number,
+                    &lines(&form.beslut).join("\n"),
+                    proposal,
+                    &lines(&form.skickas_till),
+                    &actor,
+                )
+                .await
+                .map(|p| {
+                    format!(
+                        "Beslutet är protokollfört som {} ({}).",
+                        p.label, p.workflow
+                    )
+                })
+        }
+        "justera" => match (day("Justerat", &form.justerat), form.anslag.trim()) {
+            (Err(e), _) => Err(e),
+            (Ok(justerat), "") => {
+                engine
+                    .justera(id, &lines(&form.justerare), justerat, None, &actor)
+                    .await
+            }
+            (Ok(justerat), anslag) => match day("Anslag", anslag) {
+                Ok(a) => {
+                    engine
+                        .justera(id, &lines(&form.justerare), justerat, Some(a), &actor)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+        }
+        .map(|(p, warnings)| {
+            let mut text = format!(
+                "Protokollet är justerat; sista dag för överklagande är {}.",
+                p.appeal_last_day
+            );
+            for w in warnings {
+                text.push_str(&format!(" Varning: {w}."));
+            }
+            text
+        }),
+        other => Err(ServiceError::Invalid(format!("okänd åtgärd {other:?}"))),
+    };
+    match done {
+        Ok(notice) => meeting_page(&state, &user, id, StatusCode::OK, None, Some(notice)).await,
+        Err(e) => match refusal(e) {
+            Ok((status, m)) => meeting_page(&state, &user, id, status, Some(m), None).await,
+            Err(e) => super::ApiError::from(e).into_response(),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct DocumentQuery {
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    nummer: String,
+    #[serde(default)]
+    paragraf: String,
+}
+
+fn document(bytes: Vec<u8>, format: DocumentFormat, name: &str) -> Response {
+    match format {
+        DocumentFormat::Html => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], bytes).into_response()
+        }
+        DocumentFormat::Pdf => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.pdf\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+    }
+}
+
+fn format_of(q: &DocumentQuery) -> DocumentFormat {
+    match q.format.as_str() {
+        "pdf" => DocumentFormat::Pdf,
+        _ => DocumentFormat::Html,
+    }
+}
+
+/// `GET /sammantraden/{id}/protokoll[?format=pdf]`
+pub(super) async fn protocol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i32>,
+    Query(q): Query<DocumentQuery>,
+) -> Response {
+    let here = format!("/sammantraden/{id}/protokoll");
+    if let Err(r) = require(&state, &headers, &here, &KEEPS_MEETINGS, WHAT).await {
+        return r;
+    }
+    let engine = match engine(&state).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    match engine.protocol_document(id, format_of(&q)).await {
+        Ok(bytes) => document(bytes, format_of(&q), &format!("protokoll-{id}")),
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
+
+/// `GET /utdrag?nummer=KS+2026/1&paragraf=KS+§+1/26[&format=pdf]`
+pub(super) async fn extract(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<DocumentQuery>,
+) -> Response {
+    if let Err(r) = require(&state, &headers, "/sammantraden", &KEEPS_MEETINGS, WHAT).await {
+        return r;
+    }
+    let engine = match engine(&state).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let paragraph: ParagraphRef = match q.paragraf.parse() {
+        Ok(p) => p,
+        Err(m) => return (StatusCode::BAD_REQUEST, m).into_response(),
+    };
+    match engine
+        .extract_as(q.nummer.trim(), &paragraph, format_of(&q))
+        .await
+    {
+        Ok(bytes) => document(bytes, format_of(&q), "protokollsutdrag"),
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
