@@ -17,6 +17,7 @@ use crate::service::{Kansli, ServiceError, postlista_csv};
 
 mod enkat;
 mod meetings;
+mod public;
 mod staff;
 
 /// `kansli serve`
@@ -102,6 +103,8 @@ pub struct AppState {
     engine: Option<crate::service::Engine>,
     /// Cookies only over https (when the server's address is an https one).
     secure_cookies: bool,
+    /// Requests served, for `/metrics`.
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The routes, without the workflow pages (the public postlista and health).
@@ -110,6 +113,7 @@ pub fn router(kansli: Kansli) -> Router {
         kansli,
         engine: None,
         secure_cookies: false,
+        requests: Default::default(),
     })
 }
 
@@ -120,6 +124,7 @@ pub fn router_with_engine(kansli: Kansli, engine: crate::service::Engine) -> Rou
         kansli,
         engine: Some(engine),
         secure_cookies,
+        requests: Default::default(),
     })
 }
 
@@ -140,6 +145,14 @@ fn routes(state: AppState) -> Router {
         )
         .route("/sammantraden/{id}/protokoll", get(meetings::protocol))
         .route("/utdrag", get(meetings::extract))
+        .route("/postlista", get(public::postlista))
+        .route("/anslagstavla", get(public::anslagstavla))
+        .route("/readyz", get(public::readyz))
+        .route("/metrics", get(public::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
         .with_state(state)
 }
 
@@ -201,6 +214,18 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Counts every request for `/metrics`.
+async fn count_request(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    state
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    next.run(request).await
 }
 
 #[derive(Debug, Deserialize)]

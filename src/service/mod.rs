@@ -3,6 +3,7 @@
 //! audit entry land together or not at all.
 
 pub mod accounts;
+mod anslagstavla;
 mod answering;
 mod diarium;
 pub mod dispatch;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
 
+pub use anslagstavla::Notice;
 pub use answering::{LinkView, Saved, UnitProgress};
 pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, NewDocumentInput, OpenCase,

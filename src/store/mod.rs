@@ -9,6 +9,7 @@
 pub mod entity;
 
 mod accounts;
+mod gauges;
 
 mod diarium;
 mod invitation;
@@ -33,6 +34,7 @@ use sea_orm::{
 pub use accounts::{AccountRow, NewAccount, SessionRow};
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
+pub use gauges::Gauges;
 pub use invitation::InvitationRow;
 pub use meetings::{AgendaRow, MeetingRow, NewParagraph, ParagraphRow, ProtocolRow};
 pub use organisation::{

@@ -1,7 +1,8 @@
 // Kansli in a real browser: starts `kansli serve --demo` on a throw-away database, drives
-// Debian's headless Chromium (never a browser a test tool downloads) through the login, the
-// start page, a follow-up's progress page and a chef's questionnaire (error summary, draft,
-// review, submission), runs axe-core on every page it visits, and fails on any WCAG 2.1 A or AA
+// Debian's headless Chromium (never a browser a test tool downloads) through the public
+// postlista and anslagstavla, the login, the start page, a follow-up's progress page, the
+// sekreterare's meetings and a chef's questionnaire (error summary, draft, review,
+// submission), runs axe-core on every page it visits, and fails on any WCAG 2.1 A or AA
 // violation. Screenshots of the pages go to target/browser-screenshots/ for review.
 //
 //   cd tests/browser && npm ci && node check.mjs      (after `cargo build`)
@@ -101,6 +102,12 @@ try {
     if (lang !== "sv") failures.push(`${name}: the page's language is ${JSON.stringify(lang)}, not sv`);
     console.log(`${name}: ${result.violations.length} violations, ${result.passes.length} rules passed`);
   }
+
+  // The public pages, without login.
+  await page.goto(`${base}/postlista`);
+  await check("postlista");
+  await page.goto(`${base}/anslagstavla`);
+  await check("anslagstavla");
 
   // Staff: login (a wrong password first), start, progress.
   await page.goto(`${base}/arende/status?nummer=${encodeURIComponent(number)}`);

@@ -16,6 +16,7 @@ const STATUS: &str = "/arende/status?nummer=KS%202026%2F1";
 
 struct Site {
     kansli: Kansli,
+    engine: Engine,
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
@@ -48,10 +49,11 @@ async fn site(db: &TestDb) -> Site {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = kansli::http::router_with_engine(kansli.clone(), engine);
+    let app = kansli::http::router_with_engine(kansli.clone(), engine.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Site {
         kansli,
+        engine,
         addr,
         server,
     }
@@ -241,5 +243,47 @@ on_both_backends! {
         let chef = log_in(addr, "oskar", "ett-annat-lösenord", "").await;
         let reply = http(addr, "/sammantraden/1", &format!("kansli_session={chef}"), None).await;
         assert_eq!(reply.status, 403);
+    }
+
+    async fn the_public_pages_and_the_operators_endpoints_need_no_login(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let s = kansli::service::Actor::new("sara.nyqvist");
+        let day = |m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        // A protocol justerat yesterday is up; one from August has come down.
+        for (meeting, justerad) in [(day(9, 28), day(9, 30)), (day(8, 3), day(8, 4))] {
+            let m = site.engine.create_meeting("KS", meeting, "Sessionssalen", &s).await.unwrap();
+            site.engine.add_to_agenda(m.id, "KS 2026/1", &s).await.ok();
+            site.engine.record_decision(m.id, "KS 2026/1", "Kommunstyrelsen noterar informationen.", None, &[], &s).await.ok();
+            site.engine.justera(m.id, &["Eva Ek".into()], justerad, None, &s).await.unwrap();
+        }
+        let board = http(addr, "/anslagstavla", "", None).await;
+        assert_eq!(board.status, 200);
+        assert!(board.body.contains("Kommunstyrelsen, sammanträde 2026-09-28") && board.body.contains("<dd>2026-10-21</dd>"), "{}", board.body);
+        assert!(!board.body.contains("2026-08-03"), "taken down after the appeal period: {}", board.body);
+
+        // A handling with a protected sender: listed, the sender masked as in the export.
+        let input = kansli::service::NewDocumentInput {
+            date: day(9, 29),
+            direction: kansli::domain::document::Direction::Incoming,
+            counterpart: Some("Privatperson Hemlig".into()),
+            counterpart_protected: true,
+            description: "Synpunkt på <b>likabehandling</b>".into(),
+            description_protected: false,
+            secrecy: None,
+            file: None,
+        };
+        site.kansli.add_document("KS 2026/1", input, &s).await.unwrap();
+        let list = http(addr, "/postlista?from=2026-09-01&to=2026-10-01", "", None).await;
+        assert!(list.body.contains("Synpunkt på &lt;b&gt;likabehandling&lt;/b&gt;") && !list.body.contains("Hemlig"), "{}", list.body);
+        assert!(list.status == 200 && list.body.contains("<caption>Postlista 2026-09-01 – 2026-10-01</caption>"), "{}", list.body);
+        let bad = http(addr, "/postlista?from=igår", "", None).await;
+        assert!(bad.status == 400 && bad.body.contains("role=\"alert\""), "{}", bad.body);
+
+        assert_eq!(http(addr, "/readyz", "", None).await.status, 200);
+        let metrics = http(addr, "/metrics", "", None).await;
+        assert!(metrics.body.contains("kansli_outbox_messages{status=\"pending\"} 7"), "seven invitations wait: {}", metrics.body);
+        let served: u64 = metrics.body.lines().find_map(|l| l.strip_prefix("kansli_http_requests_total ")).unwrap().parse().unwrap();
+        assert!(served >= 5, "{served}");
     }
 }
