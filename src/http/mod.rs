@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
+mod diarium;
 mod enkat;
 mod meetings;
 mod public;
@@ -145,6 +146,10 @@ fn routes(state: AppState) -> Router {
         )
         .route("/sammantraden/{id}/protokoll", get(meetings::protocol))
         .route("/utdrag", get(meetings::extract))
+        .route("/arenden", get(diarium::search))
+        .route("/arende", get(diarium::show))
+        .route("/arende/handelse", axum::routing::post(diarium::event))
+        .route("/handling", get(diarium::file))
         .route("/postlista", get(public::postlista))
         .route("/anslagstavla", get(public::anslagstavla))
         .route("/readyz", get(public::readyz))
@@ -214,6 +219,19 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Percent-encodes `text` for a URL, leaving the unreserved characters and those in `keep`.
+pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b if keep.contains(&b) => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Counts every request for `/metrics`.

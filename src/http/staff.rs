@@ -117,15 +117,9 @@ async fn refused(state: &AppState, user: &User, what: &str) -> Response {
     page(state, StatusCode::FORBIDDEN, "nekad", &context)
 }
 
+/// A path to return to, percent-encoded as a query value (its slashes kept, for reading).
 fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    super::percent_encode(text, b"/")
 }
 
 /// Only a path on this server may be a place to return to after login.

@@ -1,6 +1,7 @@
 // Kansli in a real browser: starts `kansli serve --demo` on a throw-away database, drives
 // Debian's headless Chromium (never a browser a test tool downloads) through the public
-// postlista and anslagstavla, the login, the start page, a follow-up's progress page, the
+// postlista and anslagstavla, the login, the start page, the diarium search and an ärende
+// page, a follow-up's progress page, the
 // sekreterare's meetings and a chef's questionnaire (error summary, draft, review,
 // submission), runs axe-core on every page it visits, and fails on any WCAG 2.1 A or AA
 // violation. Screenshots of the pages go to target/browser-screenshots/ for review.
@@ -122,8 +123,16 @@ try {
   await check("forlopp");
   await page.goto(`${base}/`);
   await check("start");
+  await page.fill("#q", "uppföljning");
+  await page.click("form[role=search] button");
+  await page.waitForSelector("caption");
+  await check("diariet");
+  await page.click(`a:has-text("${number}")`);
+  await page.waitForSelector("h2:has-text('Handlingar')");
+  await check("arende");
 
   // The sekreterare: the meetings, a new meeting, an anmälan, a decision.
+  await page.goto(`${base}/`);
   await page.click("button:has-text('Logga ut')");
   await page.goto(`${base}/sammantraden`);
   await page.fill("#username", "sara.nyqvist");

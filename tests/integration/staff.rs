@@ -286,4 +286,41 @@ on_both_backends! {
         let served: u64 = metrics.body.lines().find_map(|l| l.strip_prefix("kansli_http_requests_total ")).unwrap().parse().unwrap();
         assert!(served >= 5, "{served}");
     }
+
+    async fn the_diarium_is_searched_an_arende_opened_and_its_next_step_taken(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let token = log_in(addr, "amira", "ett-långt-lösenord", "").await;
+        let session = format!("kansli_session={token}");
+        // A number typed in the search box goes straight to its ärende.
+        let reply = http(addr, "/arenden?q=KS%202026%2F1", &session, None).await;
+        assert_eq!((reply.status, reply.location()), (303, Some("/arende?nummer=KS%202026%2F1")));
+        let reply = http(addr, "/arenden?q=uppf%C3%B6ljning", &session, None).await;
+        assert!(reply.status == 200 && reply.body.contains("<a href=\"/arende?nummer&#x3D;KS%202026%2F1\">KS 2026/1</a>"), "{}", reply.body);
+        // Metacharacters are words like any other: nothing found, nothing run, all escaped.
+        for q in ["%27%20OR%201%3D1%20--", "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "%25"] {
+            let reply = http(addr, &format!("/arenden?q={q}"), &session, None).await;
+            assert!(reply.status == 200 && reply.body.contains("Inga ärenden motsvarar sökningen."), "{q}: {}", reply.body);
+            assert!(!reply.body.contains("<script>alert"), "{}", reply.body);
+        }
+        let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("value=\"sammanstall\"") && !page.body.contains("value=\"godkann\""), "the handläggare's steps only: {}", page.body);
+        let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        // A step the handläggare may not take, and one without the token, are refused.
+        let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "godkann")])).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        let forged = http(addr, "/arende/handelse", &session, Some(&[("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
+        assert_eq!(forged.status, 403);
+        let done = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
+        assert!(done.status == 200 && done.body.contains("sammanstall är gjort (insamling → sammanstallning)"), "{}", done.body);
+        // The compiled report is a handling with its file.
+        let file = http(addr, "/handling?nummer=KS%202026%2F1%3A1", &session, None).await;
+        assert!(file.status == 200 && file.head.to_ascii_lowercase().contains("content-disposition: attachment"), "{}", file.head);
+        assert!(file.body.contains("Sammanställning"), "{}", file.body);
+        // Not for a chef.
+        let chef = log_in(addr, "oskar", "ett-annat-lösenord", "").await;
+        assert_eq!(http(addr, "/arenden", &format!("kansli_session={chef}"), None).await.status, 403);
+        assert_eq!(http(addr, "/handling?nummer=KS%202026%2F1%3A1", &format!("kansli_session={chef}"), None).await.status, 403);
+    }
 }

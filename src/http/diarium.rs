@@ -1,0 +1,420 @@
+//! The diarium for staff: search (a number typed in the box goes straight to its ärende), the
+//! ärende page (its data, handlingar with their files, the workflow's state and the steps the
+//! user may take now as buttons, the history), and a handling's file.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::staff::{csrf_ok, require};
+use super::{AppState, municipality, render_page};
+use crate::domain::calendar::format_local;
+use crate::domain::organisation::Role;
+use crate::service::accounts::User;
+use crate::service::{
+    Actor, CaseQuery, CaseView, HistoryEntry, InstanceEvents, Outcome, ServiceError, Target,
+};
+use crate::workflow::Sender;
+
+/// Who works in the diarium.
+const READS_DIARIUM: [Role; 4] = [
+    Role::Registrator,
+    Role::Handlaggare,
+    Role::Sekreterare,
+    Role::Admin,
+];
+const WHAT: &str = "läsa diariet";
+const PAGE_SIZE: u64 = 25;
+
+/// A query value, percent-encoded.
+fn encode(text: &str) -> String {
+    super::percent_encode(text, &[])
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    sida: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct SearchPage<'a> {
+    page_title: &'a str,
+    municipality: String,
+    user: &'a User,
+    q: String,
+    status: String,
+    cases: Vec<CaseRowVm>,
+    searched: bool,
+    page: u64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CaseRowVm {
+    number: String,
+    href: String,
+    title: String,
+    status: String,
+    opened: String,
+}
+
+/// `GET /arenden?q=...`: search; a known number goes straight to its ärende.
+pub(super) async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    let here = format!("/arenden?q={}", encode(&query.q));
+    let user = match require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let q = query.q.trim().to_owned();
+    if !q.is_empty() && state.kansli.show_case(&q).await.is_ok() {
+        return Redirect::to(&format!("/arende?nummer={}", encode(&q))).into_response();
+    }
+    let page = query.sida.unwrap_or(1).max(1);
+    let searched = !q.is_empty() || !query.status.is_empty();
+    let listed = state
+        .kansli
+        .list_cases(CaseQuery {
+            text: Some(q.clone()).filter(|t| !t.is_empty()),
+            status: Some(query.status.clone()).filter(|s| !s.is_empty()),
+            limit: Some(PAGE_SIZE + 1),
+            offset: Some((page - 1) * PAGE_SIZE),
+            ..Default::default()
+        })
+        .await;
+    let mut cases = match listed {
+        Ok(list) => list.cases,
+        Err(ServiceError::Invalid(_)) => Vec::new(),
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
+    let more = cases.len() as u64 > PAGE_SIZE;
+    cases.truncate(PAGE_SIZE as usize);
+    let link = |p: u64| {
+        format!(
+            "/arenden?q={}&status={}&sida={p}",
+            encode(&q),
+            encode(&query.status)
+        )
+    };
+    let context = SearchPage {
+        page_title: "Diariet",
+        municipality: municipality(&state).await,
+        user: &user,
+        q: q.clone(),
+        status: query.status.clone(),
+        cases: cases
+            .into_iter()
+            .map(|c| CaseRowVm {
+                href: format!("/arende?nummer={}", encode(&c.number)),
+                number: c.number,
+                title: c.title,
+                status: if c.status == "open" {
+                    "öppet"
+                } else {
+                    "avslutat"
+                }
+                .into(),
+                opened: format_local(c.opened_at),
+            })
+            .collect(),
+        searched,
+        page,
+        previous: (page > 1).then(|| link(page - 1)),
+        next: more.then(|| link(page + 1)),
+    };
+    render_page(&state, StatusCode::OK, "arenden", &context)
+}
+
+#[derive(Deserialize)]
+pub(super) struct CaseNumber {
+    #[serde(default)]
+    nummer: String,
+}
+
+#[derive(Serialize)]
+struct CasePage<'a> {
+    page_title: &'a str,
+    municipality: String,
+    user: &'a User,
+    case: CaseView,
+    status_text: &'static str,
+    handlingar: Vec<HandlingVm>,
+    instances: Vec<InstanceVm>,
+    history: Vec<HistoryVm>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct HandlingVm {
+    number: String,
+    date: String,
+    direction: String,
+    counterpart: String,
+    description: String,
+    file: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InstanceVm {
+    label: String,
+    unit: String,
+    state: String,
+    finished: bool,
+    actions: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct HistoryVm {
+    at: String,
+    actor: String,
+    action: String,
+    detail: String,
+}
+
+/// An ärende's status in Swedish.
+fn status_text(status: &str) -> &'static str {
+    match status {
+        "open" => "öppet",
+        _ => "avslutat",
+    }
+}
+
+/// The role of the user's that may send an event the workflow allows to `senders`.
+fn acting_role(user: &User, senders: &[String]) -> Option<Role> {
+    let roles: Vec<Role> = match user.admin {
+        true => vec![Role::Admin],
+        false => user.roles.iter().map(|(r, _)| *r).collect(),
+    };
+    roles
+        .into_iter()
+        .find(|r| senders.iter().any(|s| *s == r.to_string()))
+}
+
+async fn case_page(
+    state: &AppState,
+    user: &User,
+    number: &str,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let case = match state.kansli.show_case(number).await {
+        Ok(c) => c,
+        Err(ServiceError::NotFound(m) | ServiceError::Invalid(m)) => {
+            return (StatusCode::NOT_FOUND, m).into_response();
+        }
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
+    let history: Vec<HistoryEntry> = match state.kansli.case_history(number).await {
+        Ok(h) => h,
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
+    let instances: Vec<InstanceEvents> = match &state.engine {
+        Some(engine) => engine.events_of(&case.number).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let context = CasePage {
+        page_title: "Ärende",
+        municipality: municipality(state).await,
+        user,
+        handlingar: case
+            .documents
+            .iter()
+            .map(|d| HandlingVm {
+                number: d.number.clone(),
+                date: d.date.to_string(),
+                direction: d.direction.label().to_owned(),
+                counterpart: d.counterpart.clone().unwrap_or_default(),
+                description: d.description.clone(),
+                file: d
+                    .file
+                    .as_ref()
+                    .map(|_| format!("/handling?nummer={}", encode(&d.number))),
+            })
+            .collect(),
+        instances: instances
+            .into_iter()
+            .map(|i| InstanceVm {
+                label: i.workflow.clone(),
+                unit: i.unit.clone().unwrap_or_default(),
+                state: i.state.clone(),
+                finished: i.finished,
+                actions: i
+                    .events
+                    .iter()
+                    .filter(|(_, senders)| acting_role(user, senders).is_some())
+                    .map(|(event, _)| event.clone())
+                    .collect(),
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .rev()
+            .map(|h| HistoryVm {
+                at: format_local(h.at),
+                actor: h.actor,
+                action: h.action,
+                detail: h.detail.unwrap_or_default(),
+            })
+            .collect(),
+        status_text: status_text(&case.status),
+        case,
+        notice,
+        error,
+    };
+    render_page(state, status, "arende", &context)
+}
+
+/// `GET /arende?nummer=KS+2026/1`
+pub(super) async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CaseNumber>,
+) -> Response {
+    let here = format!("/arende?nummer={}", encode(&q.nummer));
+    match require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+        Ok(user) => case_page(&state, &user, q.nummer.trim(), StatusCode::OK, None, None).await,
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct EventForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    nummer: String,
+    #[serde(default)]
+    enhet: String,
+    #[serde(default)]
+    handelse: String,
+}
+
+/// `POST /arende/handelse`: a step of the ärende's workflow, in a role the user holds.
+pub(super) async fn event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<EventForm>,
+) -> Response {
+    let number = form.nummer.trim().to_owned();
+    let here = format!("/arende?nummer={}", encode(&number));
+    let user = match require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&user, &form.csrf_token) {
+        return (
+            StatusCode::FORBIDDEN,
+            "formuläret har gått ut; ladda om sidan",
+        )
+            .into_response();
+    }
+    let Some(engine) = &state.engine else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "arbetsflödena är inte laddade",
+        )
+            .into_response();
+    };
+    let target = Target {
+        case_number: number.clone(),
+        unit: Some(form.enhet.trim().to_owned()).filter(|u| !u.is_empty()),
+    };
+    let allowed = engine.events_of(&number).await.unwrap_or_default();
+    let senders = allowed
+        .iter()
+        .find(|i| i.unit == target.unit)
+        .and_then(|i| i.events.iter().find(|(e, _)| *e == form.handelse))
+        .map(|(_, s)| s.clone())
+        .unwrap_or_default();
+    let Some(role) = acting_role(&user, &senders) else {
+        tracing::warn!(username = %user.username, event = %form.handelse, "refused");
+        let message = format!("Du har ingen roll som får göra {:?} nu.", form.handelse);
+        return case_page(
+            &state,
+            &user,
+            &number,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(message),
+        )
+        .await;
+    };
+    let actor = Actor::new(user.username.clone());
+    match engine
+        .send(&target, &form.handelse, Sender::Role(role), &actor, None)
+        .await
+    {
+        Ok(Outcome::Applied { from, to }) => {
+            let notice = format!("{} är gjort ({from} → {to}).", form.handelse);
+            case_page(&state, &user, &number, StatusCode::OK, Some(notice), None).await
+        }
+        Ok(Outcome::AlreadyApplied) => {
+            case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::OK,
+                Some("Redan gjort.".into()),
+                None,
+            )
+            .await
+        }
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
+            case_page(&state, &user, &number, StatusCode::CONFLICT, None, Some(m)).await
+        }
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
+
+/// `GET /handling?nummer=KS+2026/1:3`: the handling's file.
+pub(super) async fn file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CaseNumber>,
+) -> Response {
+    let here = format!("/handling?nummer={}", encode(&q.nummer));
+    if let Err(r) = require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+        return r;
+    }
+    match state.kansli.document_file(q.nummer.trim()).await {
+        Ok((file, content)) => {
+            let name: String = file
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, file.media_type),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                ],
+                content,
+            )
+                .into_response()
+        }
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
