@@ -323,4 +323,46 @@ on_both_backends! {
         assert_eq!(http(addr, "/arenden", &format!("kansli_session={chef}"), None).await.status, 403);
         assert_eq!(http(addr, "/handling?nummer=KS%202026%2F1%3A1", &format!("kansli_session={chef}"), None).await.status, 403);
     }
+
+    async fn every_staff_route_answers_each_role_as_the_table_says(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let s = kansli::service::Actor::new("sara.nyqvist");
+        let meeting = site.engine.create_meeting("KS", chrono::NaiveDate::from_ymd_opt(2026, 10, 5).unwrap(), "Sessionssalen", &s).await.unwrap();
+        site.engine.add_to_agenda(meeting.id, "KS 2026/1", &s).await.unwrap();
+        site.engine.record_decision(meeting.id, "KS 2026/1", "Kommunstyrelsen noterar informationen.", None, &[], &s).await.unwrap();
+        site.kansli.add_account("mikael", "mikael.aro", "administratorns-lösenord", true).await.unwrap();
+        let mut sessions = vec![("anonym", String::new())];
+        for (user, password) in [("oskar", "ett-annat-lösenord"), ("amira", "ett-långt-lösenord"), ("sara", "sekreterarens-lösenord"), ("mikael", "administratorns-lösenord")] {
+            sessions.push((user, format!("kansli_session={}", log_in(addr, user, password, "").await)));
+        }
+        let m = meeting.id;
+        // Per route, the status for: anonymous, chef, handläggare, sekreterare, admin.
+        let table: Vec<(String, [u16; 5])> = vec![
+            ("/".into(), [303, 200, 200, 200, 200]),
+            ("/arenden?q=aktiva".into(), [303, 403, 200, 200, 200]),
+            ("/arende?nummer=KS%202026%2F1".into(), [303, 403, 200, 200, 200]),
+            (STATUS.into(), [303, 403, 200, 200, 200]),
+            ("/sammantraden".into(), [303, 403, 403, 200, 200]),
+            (format!("/sammantraden/{m}"), [303, 403, 403, 200, 200]),
+            (format!("/sammantraden/{m}/protokoll"), [303, 403, 403, 200, 200]),
+            ("/utdrag?nummer=KS%202026%2F1&paragraf=KS%20%C2%A7%201%2F26".into(), [303, 403, 403, 200, 200]),
+            ("/postlista".into(), [200, 200, 200, 200, 200]),
+            ("/anslagstavla".into(), [200, 200, 200, 200, 200]),
+        ];
+        for (route, expected) in &table {
+            for ((who, cookie), want) in sessions.iter().zip(expected) {
+                let reply = http(addr, route, cookie, None).await;
+                assert_eq!(reply.status, *want, "{who} on {route}: {}", reply.body);
+                if reply.status == 403 {
+                    assert!(!reply.body.contains("KS 2026/1"), "{who} on {route}: a refusal shows nothing of the ärende");
+                }
+            }
+        }
+        // Forms without a session go to the login page; nothing is done.
+        for route in ["/sammantraden", "/arende/handelse", "/logga-ut"] {
+            let reply = http(addr, route, "", Some(&[("csrf_token", "x")])).await;
+            assert_eq!(reply.status, 303, "{route}");
+        }
+    }
 }
