@@ -149,6 +149,8 @@ struct CasePage<'a> {
     user: &'a User,
     case: CaseView,
     status_text: &'static str,
+    may_register: bool,
+    today: String,
     handlingar: Vec<HandlingVm>,
     instances: Vec<InstanceVm>,
     history: Vec<HistoryVm>,
@@ -270,6 +272,8 @@ async fn case_page(
             })
             .collect(),
         status_text: status_text(&case.status),
+        may_register: user.has_any(&REGISTERS) && case.status == "open",
+        today: state.kansli.today().to_string(),
         case,
         notice,
         error,
@@ -374,6 +378,101 @@ pub(super) async fn event(
         }
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
             case_page(&state, &user, &number, StatusCode::CONFLICT, None, Some(m)).await
+        }
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
+
+/// Who registers handlingar.
+const REGISTERS: [Role; 3] = [Role::Registrator, Role::Handlaggare, Role::Admin];
+
+/// `POST /arende/handling` (multipart): registers a handling with its file. The file's name
+/// must be a plain name and its content what the name says; the body may not exceed the file
+/// limit (413).
+pub(super) async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let mut fields = std::collections::HashMap::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let file_name = field.file_name().map(str::to_owned);
+                match field.bytes().await {
+                    Ok(bytes) => match file_name {
+                        Some(f) if name == "fil" && !f.is_empty() => {
+                            file = Some((f, bytes.to_vec()))
+                        }
+                        _ => {
+                            fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+                        }
+                    },
+                    Err(e) => return (e.status(), e.body_text()).into_response(),
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return (e.status(), e.body_text()).into_response(),
+        }
+    }
+    let field = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let number = field("nummer");
+    let here = format!("/arende?nummer={}", encode(&number));
+    let user = match require(&state, &headers, &here, &REGISTERS, "registrera handlingar").await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&user, &field("csrf_token")) {
+        return (
+            StatusCode::FORBIDDEN,
+            "formuläret har gått ut; ladda om sidan",
+        )
+            .into_response();
+    }
+    let input = (|| {
+        let direction = field("riktning")
+            .parse::<crate::domain::document::Direction>()
+            .map_err(|e| ServiceError::Invalid(format!("riktning: {e}")))?;
+        let date = crate::domain::calendar::parse_date("datum", &field("datum"))
+            .map_err(ServiceError::Invalid)?;
+        Ok::<_, ServiceError>(crate::service::NewDocumentInput {
+            date,
+            direction,
+            counterpart: Some(field("motpart")).filter(|c| !c.is_empty()),
+            counterpart_protected: false,
+            description: field("beskrivning"),
+            description_protected: false,
+            secrecy: None,
+            file,
+        })
+    })();
+    let actor = Actor::new(user.username.clone());
+    let registered = match input {
+        Ok(input) => state.kansli.add_document(&number, input, &actor).await,
+        Err(e) => Err(e),
+    };
+    match registered {
+        Ok(d) => {
+            let notice = format!("Handlingen är registrerad som {}.", d.number);
+            case_page(&state, &user, &number, StatusCode::OK, Some(notice), None).await
+        }
+        Err(ServiceError::Invalid(m)) => {
+            case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(m),
+            )
+            .await
         }
         Err(e) => super::ApiError::from(e).into_response(),
     }

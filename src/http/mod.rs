@@ -149,6 +149,12 @@ fn routes(state: AppState) -> Router {
         .route("/arenden", get(diarium::search))
         .route("/arende", get(diarium::show))
         .route("/arende/handelse", axum::routing::post(diarium::event))
+        .route(
+            "/arende/handling",
+            axum::routing::post(diarium::register).layer(axum::extract::DefaultBodyLimit::max(
+                crate::service::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
         .route("/handling", get(diarium::file))
         .route("/postlista", get(public::postlista))
         .route("/anslagstavla", get(public::anslagstavla))

@@ -860,8 +860,8 @@ fn search_text(parts: &[&str]) -> String {
     parts.join(" ").to_lowercase()
 }
 
-/// Checks an attached file: a plain name (no folders), a size within the limit, and a media
-/// type known from its extension.
+/// Checks an attached file: a plain name (no folders), a size within the limit, a media
+/// type known from its extension, and content that agrees with it.
 fn checked_file(
     name: &str,
     content: Vec<u8>,
@@ -879,6 +879,11 @@ fn checked_file(
             content.len()
         )));
     }
+    if !content_agrees(name, &content) {
+        return Err(ServiceError::Invalid(format!(
+            "file {name}: the content is not what the name says it is; give the file its right extension"
+        )));
+    }
     let media_type = media_type_of(name).to_owned();
     let sha256 = hex::encode(Sha256::digest(&content));
     Ok((
@@ -890,6 +895,26 @@ fn checked_file(
             stored_at: now,
         },
     ))
+}
+
+/// Whether a file's first bytes agree with its extension (a "PDF" that is a program, or a
+/// "text" that is binary, is refused); no name may carry a program.
+fn content_agrees(name: &str, content: &[u8]) -> bool {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let program = content.starts_with(b"MZ") || content.starts_with(b"\x7fELF");
+    match ext.as_str() {
+        "pdf" => content.starts_with(b"%PDF-"),
+        "png" => content.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "jpg" | "jpeg" => content.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "docx" | "xlsx" | "odt" => content.starts_with(b"PK\x03\x04"),
+        "txt" | "csv" | "html" | "htm" | "eml" | "xml" | "json" => {
+            std::str::from_utf8(content).is_ok() && !content.contains(&0)
+        }
+        _ => !program,
+    }
 }
 
 fn media_type_of(name: &str) -> &'static str {

@@ -24,8 +24,8 @@ use crate::store::{Store, StoreError};
 pub use anslagstavla::Notice;
 pub use answering::{LinkView, Saved, UnitProgress};
 pub use diarium::{
-    CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, NewDocumentInput, OpenCase,
-    PersonRef,
+    CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, MAX_FILE_BYTES,
+    NewDocumentInput, OpenCase, PersonRef,
 };
 pub use engine::{
     DocumentFormat, Engine, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,

@@ -194,12 +194,18 @@ on_both_backends! {
         let case = kansli.open_case(open("KS", "Med filer"), &actor()).await.unwrap();
         let content = "Svar på uppföljningsenkäten, åäö\n".repeat(1000).into_bytes();
         let a = kansli.add_document(&case.number, NewDocumentInput { file: Some(("svar.txt".into(), content.clone())), ..incoming("Svar") }, &actor()).await.unwrap();
-        let b = kansli.add_document(&case.number, NewDocumentInput { file: Some(("kopia.pdf".into(), content.clone())), ..incoming("Kopia") }, &actor()).await.unwrap();
+        let b = kansli.add_document(&case.number, NewDocumentInput { file: Some(("kopia.csv".into(), content.clone())), ..incoming("Kopia") }, &actor()).await.unwrap();
         assert_eq!(a.file.as_ref().unwrap().sha256, b.file.as_ref().unwrap().sha256);
-        assert_eq!(b.file.as_ref().unwrap().media_type, "application/pdf");
+        assert_eq!(b.file.as_ref().unwrap().media_type, "text/csv; charset=utf-8");
+        // A name that lies about the content is refused, and nothing is registered.
+        for (name, bytes) in [("svar.pdf", content.clone()), ("bild.png", b"%PDF-1.7".to_vec()), ("notering.txt", b"MZ\0\0binary".to_vec()), ("program.dat", b"\x7fELF\x02".to_vec())] {
+            let err = kansli.add_document(&case.number, NewDocumentInput { file: Some((name.into(), bytes)), ..incoming("Lögn") }, &actor()).await.unwrap_err();
+            assert!(err.to_string().contains("not what the name says"), "{name}: {err}");
+        }
+        assert_eq!(kansli.show_case(&case.number).await.unwrap().documents.len(), 2);
         assert_eq!(kansli.store().count_files().await.unwrap(), 1);
         let (file, bytes) = kansli.document_file(&b.number).await.unwrap();
-        assert_eq!(file.name, "kopia.pdf");
+        assert_eq!(file.name, "kopia.csv");
         assert_eq!(bytes, content);
         let marked = kansli.add_document(&case.number, NewDocumentInput {
             secrecy: Some(SecrecyMarking { provision: "OSL 39 kap 3 §".into(), date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), authority: "Norrvika kommun".into() }),

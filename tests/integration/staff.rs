@@ -9,7 +9,7 @@ use chrono::{TimeZone, Utc};
 use kansli::service::{Engine, Kansli};
 use kansli::workflow::Catalog;
 
-use crate::helpers::{TestDb, http};
+use crate::helpers::{TestDb, http, http_upload};
 use crate::on_both_backends;
 
 const STATUS: &str = "/arende/status?nummer=KS%202026%2F1";
@@ -364,5 +364,41 @@ on_both_backends! {
             let reply = http(addr, route, "", Some(&[("csrf_token", "x")])).await;
             assert_eq!(reply.status, 303, "{route}");
         }
+    }
+
+    async fn a_handling_is_registered_with_its_file_and_lying_or_oversized_files_are_refused(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let token = log_in(addr, "amira", "ett-långt-lösenord", "").await;
+        let session = format!("kansli_session={token}");
+        let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
+        assert!(page.body.contains("enctype=\"multipart/form-data\""), "{}", page.body);
+        let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let fields = |description: &'static str| vec![("csrf_token", csrf.clone()), ("nummer", "KS 2026/1".to_owned()), ("riktning", "inkommande".to_owned()), ("datum", "2026-10-01".to_owned()), ("motpart", "Barn- och utbildningsförvaltningen".to_owned()), ("beskrivning", description.to_owned())];
+        let send = |description: &'static str, name: &'static str, content: Vec<u8>| {
+            let session = session.clone();
+            let fields = fields(description);
+            async move {
+                let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                http_upload(addr, "/arende/handling", &session, &pairs, (name, &content)).await
+            }
+        };
+        let ok = send("Svar på enkät", "svar.pdf", b"%PDF-1.7 svar".to_vec()).await;
+        assert!(ok.status == 200 && ok.body.contains("registrerad som KS 2026/1:1"), "{}", ok.body);
+        let lying = send("Lögn", "svar.pdf", b"MZ\x90\x00 a program".to_vec()).await;
+        assert!(lying.status == 400 && lying.body.contains("not what the name says"), "{}", lying.body);
+        let path = send("Sökväg", "../../etc/passwd.txt", b"root".to_vec()).await;
+        assert!(path.status == 400 && path.body.contains("without folders"), "{}", path.body);
+        let big = send("Stor", "stor.txt", vec![b'a'; kansli::service::MAX_FILE_BYTES + 128 * 1024]).await;
+        assert_eq!(big.status, 413, "{}", big.head);
+        let case = site.kansli.show_case("KS 2026/1").await.unwrap();
+        assert_eq!(case.documents.len(), 1, "only the honest file is registered");
+        let file = http(addr, "/handling?nummer=KS%202026%2F1%3A1", &session, None).await;
+        assert!(file.body.starts_with("%PDF-1.7 svar") && file.head.contains("nosniff"), "{}", file.head);
+        // A chef registers nothing, and without the token nobody does.
+        let chef = log_in(addr, "oskar", "ett-annat-lösenord", "").await;
+        let pairs: Vec<(&str, &str)> = vec![("csrf_token", "x"), ("nummer", "KS 2026/1")];
+        assert_eq!(http_upload(addr, "/arende/handling", &format!("kansli_session={chef}"), &pairs, ("a.txt", b"a")).await.status, 403);
+        assert_eq!(http_upload(addr, "/arende/handling", &session, &pairs, ("a.txt", b"a")).await.status, 403);
     }
 }
