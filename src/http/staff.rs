@@ -292,6 +292,19 @@ struct StartPage<'a> {
     municipality: String,
     user: &'a User,
     roles: Vec<String>,
+    inbox: Vec<InboxRow>,
+}
+
+/// An item of the inbox, with its due time in Stockholm.
+#[derive(Serialize)]
+struct InboxRow {
+    href: String,
+    case_number: String,
+    title: String,
+    unit: String,
+    state_text: String,
+    events: String,
+    due: String,
 }
 
 /// `GET /`: who is logged in, in which roles, and where to go.
@@ -305,11 +318,33 @@ pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> 
         .iter()
         .map(|(r, unit)| format!("{} ({unit})", r.label()))
         .collect();
+    let inbox = match &state.engine {
+        Some(engine) => match engine.inbox(&user.roles).await {
+            Ok(items) => items,
+            Err(e) => return super::ApiError::from(e).into_response(),
+        },
+        None => Vec::new(),
+    };
     let context = StartPage {
         page_title: "Start",
         municipality: municipality(&state).await,
         user: &user,
         roles,
+        inbox: inbox
+            .into_iter()
+            .map(|i| InboxRow {
+                href: format!(
+                    "/arende?nummer={}",
+                    super::percent_encode(&i.case_number, &[])
+                ),
+                case_number: i.case_number,
+                title: i.title,
+                unit: i.unit.unwrap_or_default(),
+                state_text: i.state_text,
+                events: i.events.join(", "),
+                due: i.due.map(format_local).unwrap_or_default(),
+            })
+            .collect(),
     };
     page(&state, StatusCode::OK, "start", &context)
 }

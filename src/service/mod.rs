@@ -28,7 +28,7 @@ pub use diarium::{
     NewDocumentInput, OpenCase, PersonRef,
 };
 pub use engine::{
-    DocumentFormat, Engine, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,
+    DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,
 };
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
 pub use meetings::{AgendaEntry, MeetingView, ParagraphView, paragraph_label};

@@ -401,4 +401,21 @@ on_both_backends! {
         assert_eq!(http_upload(addr, "/arende/handling", &format!("kansli_session={chef}"), &pairs, ("a.txt", b"a")).await.status, 403);
         assert_eq!(http_upload(addr, "/arende/handling", &session, &pairs, ("a.txt", b"a")).await.status, 403);
     }
+
+    async fn the_inbox_shows_each_person_what_waits_for_them_in_their_own_units(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let start = |user: &'static str, password: &'static str| async move {
+            let token = log_in(addr, user, password, "").await;
+            http(addr, "/", &format!("kansli_session={token}"), None).await.body
+        };
+        let amira = start("amira", "ett-långt-lösenord").await;
+        assert!(amira.contains("KS 2026/1</a>") && amira.contains("<td>sammanstall, avbryt</td>"), "{amira}");
+        assert!(amira.contains("<td>2026-11-05 07:00</td>"), "due with the answering deadline: {amira}");
+        let oskar = start("oskar", "ett-annat-lösenord").await;
+        assert!(oskar.contains("<td>BUF</td>") && oskar.contains("svar_inskickat"), "{oskar}");
+        assert!(!oskar.contains("<td>KLF</td>") && !oskar.contains("sammanstall"), "only the chef's own unit: {oskar}");
+        let sara = start("sara", "sekreterarens-lösenord").await;
+        assert!(sara.contains("Inget väntar på dig just nu."), "{sara}");
+    }
 }

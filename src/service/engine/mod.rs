@@ -18,9 +18,11 @@ use serde_json::{Map, Value, json};
 
 mod dispatch;
 mod extract;
+mod inbox;
 mod ingest;
 
 pub use self::extract::ParagraphRef;
+pub use self::inbox::InboxItem;
 
 use self::ingest::{Ingest, Request, Response};
 use super::diarium::{PreparedCase, SeriesBook};
