@@ -326,11 +326,7 @@ pub(super) async fn event(
             .into_response();
     }
     let Some(engine) = &state.engine else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "arbetsflödena är inte laddade",
-        )
-            .into_response();
+        return super::no_engine();
     };
     let target = Target {
         case_number: number.clone(),

@@ -14,6 +14,7 @@ use super::staff::{csrf_ok, require};
 use super::{AppState, municipality, render_page};
 use crate::domain::organisation::Role;
 use crate::service::accounts::User;
+use crate::service::lines_of;
 use crate::service::{DocumentFormat, Engine, MeetingView, ParagraphRef, ServiceError};
 
 /// Who keeps the meetings.
@@ -46,17 +47,6 @@ struct MeetingPage<'a> {
 struct Choice {
     value: String,
     label: String,
-}
-
-/// The engine, or the answer that it is not there (a server started without workflows).
-async fn engine(state: &AppState) -> Result<&Engine, Response> {
-    state.engine.as_ref().ok_or_else(|| {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "arbetsflödena är inte laddade",
-        )
-            .into_response()
-    })
 }
 
 /// A form's sender: a sekreterare whose form carries the session's CSRF token.
@@ -97,9 +87,8 @@ async fn meetings_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let engine = match engine(state).await {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(engine) = state.engine.as_ref() else {
+        return super::no_engine();
     };
     let meetings = match engine.meeting_views().await {
         Ok(m) => m,
@@ -125,9 +114,8 @@ async fn meeting_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
-    let engine = match engine(state).await {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(engine) = state.engine.as_ref() else {
+        return super::no_engine();
     };
     let meeting = match engine.meeting_view(id).await {
         Ok(m) => m,
@@ -193,9 +181,8 @@ pub(super) async fn create(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let engine = match engine(&state).await {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(engine) = state.engine.as_ref() else {
+        return super::no_engine();
     };
     let Ok(date) = NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d") else {
         let message = format!("Datum: {:?} är inte ett datum (ÅÅÅÅ-MM-DD).", form.date);
@@ -250,14 +237,6 @@ pub(super) struct MeetingForm {
     anslag: String,
 }
 
-fn lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 fn day(field: &str, text: &str) -> Result<NaiveDate, ServiceError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         ServiceError::Invalid(format!("{field}: {text:?} är inte ett datum (ÅÅÅÅ-MM-DD)"))
@@ -276,9 +255,8 @@ pub(super) async fn act(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let engine = match engine(&state).await {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(engine) = state.engine.as_ref() else {
+        return super::no_engine();
     };
     let actor = crate::service::Actor::new(user.username.clone());
     let number = form.nummer.trim();
@@ -293,9 +271,9 @@ pub(super) async fn act(
                 .record_decision(
                     id,
                     number,
-                    &lines(&form.beslut).join("\n"),
+                    &lines_of(&form.beslut).join("\n"),
                     proposal,
-                    &lines(&form.skickas_till),
+                    &lines_of(&form.skickas_till),
                     &actor,
                 )
                 .await
@@ -310,13 +288,13 @@ pub(super) async fn act(
             (Err(e), _) => Err(e),
             (Ok(justerat), "") => {
                 engine
-                    .justera(id, &lines(&form.justerare), justerat, None, &actor)
+                    .justera(id, &lines_of(&form.justerare), justerat, None, &actor)
                     .await
             }
             (Ok(justerat), anslag) => match day("Anslag", anslag) {
                 Ok(a) => {
                     engine
-                        .justera(id, &lines(&form.justerare), justerat, Some(a), &actor)
+                        .justera(id, &lines_of(&form.justerare), justerat, Some(a), &actor)
                         .await
                 }
                 Err(e) => Err(e),
@@ -390,9 +368,8 @@ pub(super) async fn protocol(
     if let Err(r) = require(&state, &headers, &here, &KEEPS_MEETINGS, WHAT).await {
         return r;
     }
-    let engine = match engine(&state).await {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(engine) = state.engine.as_ref() else {
+        return super::no_engine();
     };
     match engine.protocol_document(id, format_of(&q)).await {
         Ok(bytes) => document(bytes, format_of(&q), &format!("protokoll-{id}")),
@@ -409,9 +386,8 @@ pub(super) async fn extract(
     if let Err(r) = require(&state, &headers, "/sammantraden", &KEEPS_MEETINGS, WHAT).await {
         return r;
     }
-    let engine = match engine(&state).await {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(engine) = state.engine.as_ref() else {
+        return super::no_engine();
     };
     let paragraph: ParagraphRef = match q.paragraf.parse() {
         Ok(p) => p,

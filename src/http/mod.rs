@@ -321,16 +321,18 @@ pub(crate) fn render_page<C: serde::Serialize>(
     }
 }
 
+/// The answer of a server started without its workflows (a router for the postlista only).
+pub(crate) fn no_engine() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "arbetsflödena är inte laddade",
+    )
+        .into_response()
+}
+
 /// The municipality's name for page headers (empty before an organisation is imported).
 pub(crate) async fn municipality(state: &AppState) -> String {
-    state
-        .kansli
-        .store()
-        .org_snapshot()
-        .await
-        .ok()
-        .and_then(|o| o.municipality.map(|m| m.name))
-        .unwrap_or_default()
+    state.kansli.municipality_name().await.unwrap_or_default()
 }
 
 /// A service error as an HTTP response: the status says what the client can do.

@@ -15,7 +15,7 @@ use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{AppState, municipality};
+use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
 use crate::domain::organisation::Role;
 use crate::service::accounts::{LoginError, User};
@@ -51,10 +51,6 @@ fn same_token(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
-}
-
-fn page<C: Serialize>(state: &AppState, status: StatusCode, name: &str, context: &C) -> Response {
-    super::render_page(state, status, name, context)
 }
 
 /// The logged-in user, or the response that sends the visitor to log in.
@@ -114,7 +110,7 @@ async fn refused(state: &AppState, user: &User, what: &str) -> Response {
         user,
         what,
     };
-    page(state, StatusCode::FORBIDDEN, "nekad", &context)
+    render_page(state, StatusCode::FORBIDDEN, "nekad", &context)
 }
 
 /// A path to return to, percent-encoded as a query value (its slashes kept, for reading).
@@ -159,7 +155,7 @@ pub(super) async fn login_form(
         username: String::new(),
         error: None,
     };
-    let mut response = page(&state, StatusCode::OK, "logga-in", &context);
+    let mut response = render_page(&state, StatusCode::OK, "logga-in", &context);
     if let Ok(value) = set_cookie(&state, LOGIN_CSRF_COOKIE, &csrf, None).parse() {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -240,7 +236,7 @@ pub(super) async fn login(
                     other => format!("{}.", capitalised(&other.to_string())),
                 }),
             };
-            page(&state, status, "logga-in", &context)
+            render_page(&state, status, "logga-in", &context)
         }
     }
 }
@@ -346,7 +342,7 @@ pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> 
             })
             .collect(),
     };
-    page(&state, StatusCode::OK, "start", &context)
+    render_page(&state, StatusCode::OK, "start", &context)
 }
 
 #[derive(Deserialize)]
@@ -422,11 +418,7 @@ pub(super) async fn status(
         Err(r) => return r,
     };
     let Some(engine) = &state.engine else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "arbetsflödena är inte laddade",
-        )
-            .into_response();
+        return super::no_engine();
     };
     match engine.progress(query.nummer.trim()).await {
         Ok(units) => {
@@ -437,7 +429,7 @@ pub(super) async fn status(
                 case_number: query.nummer.trim().to_owned(),
                 units: units.into_iter().map(UnitRow::from).collect(),
             };
-            page(&state, StatusCode::OK, "status", &context)
+            render_page(&state, StatusCode::OK, "status", &context)
         }
         Err(ServiceError::NotFound(m) | ServiceError::Invalid(m)) => {
             (StatusCode::NOT_FOUND, m).into_response()

@@ -66,6 +66,16 @@ pub struct AgendaEntry {
     pub decision: Vec<String>,
 }
 
+/// The non-empty lines of a text, trimmed: a decision's att-satser, a list of recipients or
+/// justerare as they are stored and typed, one a line.
+pub fn lines_of(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A justerat protocol's justerare and dates, as documents show them.
 pub(crate) fn justering_into(protocol: &ProtocolRow, context: &mut DocumentContext) {
     context.justerare = protocol.justerare.lines().collect::<Vec<_>>().join(", ");
@@ -374,13 +384,6 @@ impl Engine {
             .iter()
             .find(|o| o.code == meeting.organ_code)
             .map_or_else(|| meeting.organ_code.clone(), |o| o.name.clone());
-        let lines = |text: &str| -> Vec<String> {
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
         let mut paragraphs = Vec::new();
         for p in store.paragraphs_of_meeting(meeting_id).await? {
             let case = store
@@ -391,9 +394,9 @@ impl Engine {
                 label: paragraph_label(&p),
                 case_number: book.render(&case)?,
                 title: case.public_title.clone(),
-                beslut: lines(&p.decision),
+                beslut: lines_of(&p.decision),
                 proposal_to: p.proposal_to.clone().unwrap_or_default(),
-                skickas_till: lines(&p.recipients),
+                skickas_till: lines_of(&p.recipients),
             });
         }
         let now = self.kansli().clock.now();
@@ -421,9 +424,10 @@ impl Engine {
 
     /// Every meeting, newest first, as the sekreterare's list shows them.
     pub async fn meeting_views(&self) -> Result<Vec<MeetingView>, ServiceError> {
+        let org = self.kansli().store().org_snapshot().await?;
         let mut views = Vec::new();
         for m in self.kansli().store().meetings().await?.into_iter().rev() {
-            views.push(self.meeting_view(m.id).await?);
+            views.push(self.view_of(&org, m).await?);
         }
         Ok(views)
     }
@@ -431,8 +435,17 @@ impl Engine {
     /// A meeting with its agenda, paragraphs and protocol.
     pub async fn meeting_view(&self, meeting_id: i32) -> Result<MeetingView, ServiceError> {
         let meeting = self.meeting(meeting_id).await?;
+        let org = self.kansli().store().org_snapshot().await?;
+        self.view_of(&org, meeting).await
+    }
+
+    async fn view_of(
+        &self,
+        org: &crate::store::OrgSnapshot,
+        meeting: MeetingRow,
+    ) -> Result<MeetingView, ServiceError> {
+        let meeting_id = meeting.id;
         let store = self.kansli().store();
-        let org = store.org_snapshot().await?;
         let book = super::diarium::SeriesBook::from_rows(org.series.clone())?;
         let paragraphs = store.paragraphs_of_meeting(meeting_id).await?;
         let mut agenda = Vec::new();
@@ -447,9 +460,7 @@ impl Engine {
                 case_number: book.render(&case)?,
                 title: case.public_title.clone(),
                 paragraph: paragraph.map(paragraph_label),
-                decision: paragraph
-                    .map(|p| p.decision.lines().map(str::to_owned).collect())
-                    .unwrap_or_default(),
+                decision: paragraph.map(|p| lines_of(&p.decision)).unwrap_or_default(),
             });
         }
         let protocol = store.protocol(meeting_id).await?;

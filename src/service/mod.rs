@@ -31,7 +31,7 @@ pub use engine::{
     DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,
 };
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
-pub use meetings::{AgendaEntry, MeetingView, ParagraphView, paragraph_label};
+pub use meetings::{AgendaEntry, MeetingView, ParagraphView, lines_of, paragraph_label};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
 pub use report::{Compilation, UnitAnswer};
@@ -92,6 +92,16 @@ pub struct Kansli {
 }
 
 impl Kansli {
+    /// The municipality's name (empty before an organisation is imported).
+    pub async fn municipality_name(&self) -> Result<String, ServiceError> {
+        Ok(self
+            .store
+            .municipality()
+            .await?
+            .map(|m| m.name)
+            .unwrap_or_default())
+    }
+
     /// The time now, from the injected clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()

@@ -15,6 +15,31 @@ use crate::questionnaire::{Answer, Answers, Kind, Question, Questionnaire};
 use crate::render::{DocumentAnswer, DocumentSection};
 use crate::store::{InstanceRow, OrgSnapshot, ResponseRow, Tx};
 
+/// A questionnaire as document sections, each question with the text `answer` gives it (one
+/// förvaltning's answer, or the compiled report's summary).
+pub(crate) fn document_sections(
+    questionnaire: &Questionnaire,
+    answer: impl Fn(&Question) -> String,
+) -> Vec<DocumentSection> {
+    questionnaire
+        .sections
+        .iter()
+        .map(|s| DocumentSection {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            answers: s
+                .questions
+                .iter()
+                .map(|q| DocumentAnswer {
+                    id: q.id.clone(),
+                    question: q.text.clone(),
+                    answer: answer(q),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// One förvaltning's answer, as the report reads it.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitAnswer {
@@ -272,23 +297,7 @@ impl Compilation {
 
     /// The report as document sections.
     pub fn sections(&self) -> Vec<DocumentSection> {
-        self.questionnaire
-            .sections
-            .iter()
-            .map(|s| DocumentSection {
-                id: s.id.clone(),
-                title: s.title.clone(),
-                answers: s
-                    .questions
-                    .iter()
-                    .map(|q| DocumentAnswer {
-                        id: q.id.clone(),
-                        question: q.text.clone(),
-                        answer: self.summary(q).join("\n"),
-                    })
-                    .collect(),
-            })
-            .collect()
+        document_sections(&self.questionnaire, |q| self.summary(q).join("\n"))
     }
 
     /// The export columns a question takes: the answer, and for ja/nej/delvis its comment, or

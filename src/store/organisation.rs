@@ -37,11 +37,16 @@ pub struct OrgSnapshot {
 }
 
 impl Store {
+    /// The municipality, once imported: one row, for page headers.
+    pub async fn municipality(&self) -> Result<Option<MunicipalityRow>, StoreError> {
+        Ok(municipality::Entity::find_by_id(1).one(self.db()).await?)
+    }
+
     /// Reads the whole organisation.
     pub async fn org_snapshot(&self) -> Result<OrgSnapshot, StoreError> {
         let db = self.db();
         Ok(OrgSnapshot {
-            municipality: municipality::Entity::find_by_id(1).one(db).await?,
+            municipality: self.municipality().await?,
             organs: organ::Entity::find()
                 .order_by_asc(organ::Column::Code)
                 .all(db)

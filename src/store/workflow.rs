@@ -459,6 +459,16 @@ impl Store {
         Ok(workflow_instance::Entity::find().all(self.db()).await?)
     }
 
+    /// The instances still running that belong to an ärende.
+    pub async fn running_instances_with_case(&self) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::FinishedAt.is_null())
+            .filter(workflow_instance::Column::CaseId.is_not_null())
+            .order_by_asc(workflow_instance::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+
     /// The children of an instance.
     pub async fn children(&self, parent_id: i32) -> Result<Vec<InstanceRow>, StoreError> {
         Ok(workflow_instance::Entity::find()

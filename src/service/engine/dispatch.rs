@@ -5,11 +5,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::extract::{listed, recipients_of};
+use super::extract::listed;
 use super::{Engine, Letter, StoredAttachment};
 use crate::domain::calendar::local_date;
 use crate::domain::document::Direction;
 use crate::service::dispatch::resolve;
+use crate::service::meetings::lines_of;
 use crate::service::{Actor, ServiceError};
 use crate::store::{CaseRow, NewDocument, Tx};
 
@@ -33,7 +34,7 @@ impl Engine {
             .into_iter()
             .rev()
             .find(|(p, _)| p.proposal_to.is_none())
-            .map(|(p, _)| recipients_of(&p))
+            .map(|(p, _)| lines_of(&p.recipients))
             .filter(|r| !r.is_empty());
         let entries = decided.unwrap_or_else(|| listed(&letter.decision.variables, "skickas_till"));
         let documents = tx.documents_of(case.id).await?;

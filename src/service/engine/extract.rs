@@ -13,6 +13,7 @@ use super::{DocumentFormat, Engine};
 use crate::domain::document::Direction;
 use crate::render::{DocumentContext, Treatment};
 use crate::service::ServiceError;
+use crate::service::meetings::lines_of;
 use crate::store::{OrgSnapshot, ParagraphRow, Tx};
 
 /// Which paragraph an extract is of: `KS § 12/26`, `KS §12/26` or `KS 12/26`.
@@ -62,16 +63,6 @@ pub(super) fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n")
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|p| !p.is_empty())
-        .collect()
-}
-
-/// A paragraph's "Beslutet skickas till", one entry a line.
-pub(super) fn recipients_of(p: &ParagraphRow) -> Vec<String> {
-    p.recipients
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
         .collect()
 }
 
@@ -179,14 +170,8 @@ impl Engine {
             Some(y) => y.to_string(),
             None => meeting.date.year().to_string(),
         };
-        context.beslut = paragraph
-            .decision
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let recipients = recipients_of(paragraph);
+        context.beslut = lines_of(&paragraph.decision);
+        let recipients = lines_of(&paragraph.recipients);
         if !recipients.is_empty() {
             context.skickas_till = recipients;
         }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::Engine;
 use crate::domain::organisation::Role;
 use crate::service::ServiceError;
+use crate::service::diarium::SeriesBook;
 use crate::store::timer_status;
 use crate::workflow::Sender;
 use crate::workflow::engine::{allowed_events, substitute};
@@ -39,20 +40,17 @@ impl Engine {
     /// What waits for someone holding `roles` (each with its unit), soonest due first.
     pub async fn inbox(&self, roles: &[(Role, String)]) -> Result<Vec<InboxItem>, ServiceError> {
         let store = &self.kansli.store;
+        let book = SeriesBook::load(&self.kansli).await?;
         let mut items = Vec::new();
-        for row in store.all_instances().await? {
-            if row.finished_at.is_some() {
-                continue;
-            }
+        // Only what the state allows decides whether an instance waits for the user; the rest
+        // (variables, timers, the ärende) is read for those that do.
+        for row in store.running_instances_with_case().await? {
             let Some(case_id) = row.case_id else { continue };
-            let loaded = self.load(row).await?;
-            let Some(state) = loaded.workflow.states.get(&loaded.row.state) else {
+            let workflow = self.definition(row.definition_id).await?;
+            let Some(state) = workflow.states.get(&row.state).filter(|s| !s.is_final) else {
                 continue;
             };
-            if state.is_final {
-                continue;
-            }
-            let unit = loaded.row.unit_code.as_deref();
+            let unit = row.unit_code.as_deref();
             let mine = |senders: &[Sender]| {
                 roles.iter().any(|(role, held_in)| {
                     senders.contains(&Sender::Role(*role))
@@ -68,22 +66,25 @@ impl Engine {
                 continue;
             }
             let due = store
-                .timers_of(loaded.row.id)
+                .timers_of(row.id)
                 .await?
                 .into_iter()
                 .filter(|t| t.status == timer_status::PENDING)
                 .map(|t| t.due_at)
                 .min();
-            let case = store.case_by_id(case_id).await?;
+            let Some(case) = store.case_by_id(case_id).await? else {
+                continue;
+            };
+            let variables = serde_json::from_str(&row.variables).unwrap_or_default();
             items.push(InboxItem {
-                case_number: self.kansli.case_number(case_id).await?,
-                title: case.map(|c| c.public_title).unwrap_or_default(),
-                unit: loaded.row.unit_code.clone(),
+                case_number: book.render(&case)?,
+                title: case.public_title,
+                unit: row.unit_code.clone(),
                 state_text: state
                     .description
                     .as_deref()
-                    .map(|d| substitute(d, &loaded.variables))
-                    .unwrap_or_else(|| loaded.row.state.clone()),
+                    .map(|d| substitute(d, &variables))
+                    .unwrap_or_else(|| row.state.clone()),
                 events,
                 due,
             });

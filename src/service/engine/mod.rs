@@ -33,7 +33,7 @@ use crate::domain::calendar::{add_local, local_date, local_year, next_office_tim
 use crate::domain::document::Direction;
 use crate::domain::organisation::Role;
 use crate::mail::Address;
-use crate::render::{DocumentAnswer, DocumentContext, DocumentSection, MessageContext};
+use crate::render::{DocumentContext, MessageContext};
 use crate::store::{
     AuditInput, CaseRow, INSTANCE_SCOPE, InstanceRow, NewDocument, NewInstance, NewOutbox,
     NewTimer, OrgSnapshot, TimerRow, Tx, outbox_status, timer_status,
@@ -1695,23 +1695,9 @@ impl Engine {
             let answers: crate::questionnaire::Answers =
                 serde_json::from_str(&response.answers).map_err(anyhow::Error::from)?;
             context.questionnaire_title = questionnaire.title.clone();
-            context.sections = questionnaire
-                .sections
-                .iter()
-                .map(|s| DocumentSection {
-                    id: s.id.clone(),
-                    title: s.title.clone(),
-                    answers: s
-                        .questions
-                        .iter()
-                        .map(|q| DocumentAnswer {
-                            id: q.id.clone(),
-                            question: q.text.clone(),
-                            answer: answers.get(&q.id).map(|a| a.display()).unwrap_or_default(),
-                        })
-                        .collect(),
-                })
-                .collect();
+            context.sections = super::report::document_sections(questionnaire, |q| {
+                answers.get(&q.id).map(|a| a.display()).unwrap_or_default()
+            });
         }
         Ok(context)
     }
