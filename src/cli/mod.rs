@@ -112,6 +112,37 @@ pub enum UserCommand {
     },
     /// The accounts.
     List,
+    /// Personal API tokens of an account, for integrations (`Authorization: Bearer ...`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `kansli user token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its hash is kept.
+    Create {
+        /// The account the token acts as (with that person's roles).
+        username: String,
+        /// What the token is for, e.g. "e-arkivet".
+        #[arg(long)]
+        name: String,
+        /// Valid for this many days [default: until revoked].
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// The account's tokens.
+    List {
+        /// The account.
+        username: String,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        /// The account.
+        username: String,
+        /// The token's id, from `list`.
+        id: i32,
+    },
 }
 
 /// `kansli db ...`
@@ -171,6 +202,7 @@ impl CliError {
             CliError::Service(ServiceError::Invalid(_)) | CliError::Usage(_) => 2,
             CliError::Service(ServiceError::NotFound(_)) => 3,
             CliError::Service(ServiceError::Conflict(_)) => 4,
+            CliError::Service(ServiceError::Forbidden(_)) => 5,
             CliError::Service(ServiceError::Unexpected(_)) | CliError::Other(_) => 1,
         }
     }
@@ -372,6 +404,48 @@ async fn user(kansli: &Kansli, command: UserCommand) -> Result<(), CliError> {
                     flags.join(", ")
                 );
             }
+        }
+        UserCommand::Token(command) => token(kansli, command).await?,
+    }
+    Ok(())
+}
+
+async fn token(kansli: &Kansli, command: TokenCommand) -> Result<(), CliError> {
+    let local = |t: chrono::DateTime<chrono::Utc>| crate::domain::calendar::format_local(t);
+    match command {
+        TokenCommand::Create {
+            username,
+            name,
+            days,
+        } => {
+            let (row, token) = kansli.create_api_token(&username, &name, days).await?;
+            eprintln!(
+                "API-nyckel {} ({}) skapad för {username}{}. Den visas bara nu:",
+                row.id,
+                row.name,
+                row.expires_at
+                    .map(|e| format!(", giltig till {}", local(e)))
+                    .unwrap_or_default()
+            );
+            println!("{token}");
+        }
+        TokenCommand::List { username } => {
+            for t in kansli.api_tokens(&username).await? {
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(r), _) => format!("återkallad {}", local(r)),
+                    (None, Some(e)) => format!("giltig till {}", local(e)),
+                    (None, None) => "giltig".to_owned(),
+                };
+                let used = t
+                    .last_used_at
+                    .map(|u| format!("senast använd {}", local(u)))
+                    .unwrap_or_else(|| "aldrig använd".to_owned());
+                println!("{:>4}  {:<24} {:<32} {}", t.id, t.name, state, used);
+            }
+        }
+        TokenCommand::Revoke { username, id } => {
+            kansli.revoke_api_token(&username, id).await?;
+            println!("API-nyckel {id} är återkallad.");
         }
     }
     Ok(())

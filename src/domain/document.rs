@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::organisation::UnknownWord;
 
 /// Whether a handling came in, was drawn up here, or was sent out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Inkommande: received from outside.

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
+mod api;
 mod diarium;
 mod enkat;
 mod meetings;
@@ -160,6 +161,7 @@ fn routes(state: AppState) -> Router {
         .route("/anslagstavla", get(public::anslagstavla))
         .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics))
+        .nest("/api/v1", api::routes(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_request,
@@ -350,6 +352,7 @@ impl IntoResponse for ApiError {
             ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::Unexpected(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internt fel").into_response();

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::{Kansli, ServiceError};
 use crate::domain::organisation::Role;
-use crate::store::{AccountRow, NewAccount, SessionRow};
+use crate::store::{AccountRow, ApiTokenRow, NewAccount, SessionRow};
 
 /// How long a session lasts: a working day.
 pub const SESSION_LENGTH: Duration = Duration::hours(10);
@@ -24,6 +24,8 @@ pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
 /// Failed logins per address within the window before it is held back.
 pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
+/// How every API token begins, so that a leaked one is easy to recognise (secret scanners).
+pub const API_TOKEN_PREFIX: &str = "kansli_";
 /// The shortest password an account may have.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
 
@@ -53,6 +55,9 @@ pub struct NewSession {
 /// Someone logged in.
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
+    /// The account's id.
+    #[serde(skip)]
+    pub account_id: i32,
     /// The account's username.
     pub username: String,
     /// The person's name.
@@ -239,6 +244,15 @@ impl Kansli {
         let Some(account) = self.store.account(session.account_id).await? else {
             return Ok(None);
         };
+        self.user_of(account, session.csrf_token).await
+    }
+
+    /// The account as a user with its person's roles; none when the account is disabled.
+    async fn user_of(
+        &self,
+        account: AccountRow,
+        csrf_token: String,
+    ) -> Result<Option<User>, ServiceError> {
         if account.disabled_at.is_some() {
             return Ok(None);
         }
@@ -258,12 +272,94 @@ impl Kansli {
             })
             .unwrap_or_default();
         Ok(Some(User {
+            account_id: account.id,
             name: person.map_or_else(|| account.username.clone(), |p| p.name.clone()),
             username: account.username,
             admin: account.admin,
             roles,
-            csrf_token: session.csrf_token,
+            csrf_token,
         }))
+    }
+
+    /// Creates a personal API token for the account `username`, valid for `days` (for ever
+    /// when `None`). The token is returned once and kept only as its hash.
+    pub async fn create_api_token(
+        &self,
+        username: &str,
+        name: &str,
+        days: Option<u32>,
+    ) -> Result<(ApiTokenRow, String), ServiceError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ServiceError::Invalid(
+                "the token's name must be 1 to 100 characters (what it is for)".into(),
+            ));
+        }
+        let account = self
+            .store
+            .account_by_username(&username.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no account named {username:?}")))?;
+        let now = self.clock.now();
+        let token = format!(
+            "{API_TOKEN_PREFIX}{}",
+            hex::encode(rand::random::<[u8; 32]>())
+        );
+        let expires_at = days.map(|d| now + Duration::days(i64::from(d)));
+        let row = self
+            .store
+            .insert_api_token(account.id, name, &hash_of(&token), now, expires_at)
+            .await?;
+        tracing::info!(username = %account.username, token = %name, "API token created");
+        Ok((row, token))
+    }
+
+    /// The user of a live API token; none when it is unknown, revoked, expired or its account
+    /// is disabled.
+    pub async fn token_user(&self, token: &str) -> Result<Option<User>, ServiceError> {
+        if !token.starts_with(API_TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let Some(row) = self.store.use_api_token(&hash_of(token), now).await? else {
+            return Ok(None);
+        };
+        let Some(account) = self.store.account(row.account_id).await? else {
+            return Ok(None);
+        };
+        self.user_of(account, String::new()).await
+    }
+
+    /// The API tokens of the account `username`, newest first.
+    pub async fn api_tokens(&self, username: &str) -> Result<Vec<ApiTokenRow>, ServiceError> {
+        let account = self
+            .store
+            .account_by_username(&username.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no account named {username:?}")))?;
+        Ok(self.store.api_tokens_of(account.id).await?)
+    }
+
+    /// Revokes the token `id` of the account `username`.
+    pub async fn revoke_api_token(&self, username: &str, id: i32) -> Result<(), ServiceError> {
+        let account = self
+            .store
+            .account_by_username(&username.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no account named {username:?}")))?;
+        match self
+            .store
+            .revoke_api_token(account.id, id, self.clock.now())
+            .await?
+        {
+            true => {
+                tracing::info!(username = %account.username, token = id, "API token revoked");
+                Ok(())
+            }
+            false => Err(ServiceError::NotFound(format!(
+                "{username} has no live API token {id}"
+            ))),
+        }
     }
 
     /// Ends a session.

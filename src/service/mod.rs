@@ -2,12 +2,14 @@
 //! then does all its writes in one [`Tx`](crate::store::Tx): a registration, its number and its
 //! audit entry land together or not at all.
 
+pub mod access;
 pub mod accounts;
 mod anslagstavla;
 mod answering;
 mod diarium;
 pub mod dispatch;
 mod engine;
+pub mod idempotency;
 pub mod links;
 mod mail;
 mod meetings;
@@ -48,6 +50,9 @@ pub enum ServiceError {
     /// Someone else changed the same thing first; reload and retry. Nothing was written.
     #[error("{0}")]
     Conflict(String),
+    /// The user's roles do not allow this; the message says what was refused.
+    #[error("{0}")]
+    Forbidden(String),
     /// Something outside the caller's control failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

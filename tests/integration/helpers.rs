@@ -147,10 +147,7 @@ impl Reply {
 
     /// The `Location` header.
     pub fn location(&self) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case("location").then(|| value.trim())
-        })
+        self.header("location")
     }
 }
 
@@ -178,7 +175,6 @@ pub async fn http(
     cookies: &str,
     form: Option<&[(&str, &str)]>,
 ) -> Reply {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let encode = |s: &str| {
         s.bytes()
             .map(|b| match b {
@@ -207,8 +203,14 @@ pub async fn http(
             )
         }
     };
+    exchange(addr, request.as_bytes()).await
+}
+
+/// Sends a whole request and reads the whole answer (the server closes the connection).
+async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> Reply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("send");
+    stream.write_all(request).await.expect("send");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
     // A binary body (a PDF) is read lossily: tests look at its headers.
@@ -230,6 +232,49 @@ pub async fn http(
         } else {
             body.to_owned()
         },
+    }
+}
+
+/// A request to the JSON API over a real socket: `method` on `path` with extra `headers` and
+/// an optional body, sent as JSON unless `headers` name another Content-Type.
+pub async fn http_json(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: Option<&str>,
+) -> Reply {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = json.unwrap_or_default();
+    if json.is_some() {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            request.push_str("Content-Type: application/json\r\n");
+        }
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    exchange(addr, request.as_bytes()).await
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
     }
 }
 

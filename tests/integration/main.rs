@@ -8,6 +8,7 @@
 
 mod helpers;
 
+mod api;
 mod cli;
 mod concurrency;
 mod diarium;

@@ -14,10 +14,11 @@ use crate::on_both_backends;
 
 const STATUS: &str = "/arende/status?nummer=KS%202026%2F1";
 
-struct Site {
-    kansli: Kansli,
-    engine: Engine,
-    addr: SocketAddr,
+/// A server over the demo organisation, with the year's follow-up started (`KS 2026/1`).
+pub(crate) struct Site {
+    pub(crate) kansli: Kansli,
+    pub(crate) engine: Engine,
+    pub(crate) addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -27,7 +28,7 @@ impl Drop for Site {
     }
 }
 
-async fn site(db: &TestDb) -> Site {
+pub(crate) async fn site(db: &TestDb) -> Site {
     let start = chrono_tz::Europe::Stockholm
         .with_ymd_and_hms(2026, 10, 1, 7, 0, 0)
         .unwrap()

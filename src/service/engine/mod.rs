@@ -16,6 +16,7 @@ use chrono_tz::Europe::Stockholm;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+mod acting;
 mod dispatch;
 mod extract;
 mod inbox;

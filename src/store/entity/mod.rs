@@ -4,6 +4,8 @@
 
 pub mod account;
 pub mod agenda_item;
+pub mod api_request;
+pub mod api_token;
 pub mod audit_event;
 pub mod case;
 pub mod cron_start;
