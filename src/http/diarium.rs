@@ -33,14 +33,94 @@ fn encode(text: &str) -> String {
     super::percent_encode(text, &[])
 }
 
-#[derive(Deserialize, Default)]
+/// The search form's fields, as typed (checked by the service, whose errors are shown).
+#[derive(Deserialize, Default, Serialize)]
 pub(super) struct SearchQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
     status: String,
     #[serde(default)]
+    serie: String,
+    #[serde(default)]
+    ar: String,
+    #[serde(default)]
+    handlaggare: String,
+    #[serde(default)]
+    fran: String,
+    #[serde(default)]
+    till: String,
+    #[serde(default, skip_serializing)]
     sida: Option<u64>,
+}
+
+impl SearchQuery {
+    /// The query string of these fields, for the page links.
+    fn encoded(&self) -> String {
+        [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("serie", &self.serie),
+            ("ar", &self.ar),
+            ("handlaggare", &self.handlaggare),
+            ("fran", &self.fran),
+            ("till", &self.till),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+
+    /// The service's query; a wrong year or date is an error that names the field.
+    fn to_case_query(&self, page: u64) -> Result<CaseQuery, ServiceError> {
+        let text = |v: &str| Some(v.trim().to_owned()).filter(|t| !t.is_empty());
+        let day = |field: &str, v: &str| match text(v) {
+            Some(v) => crate::domain::calendar::parse_date(field, &v)
+                .map(Some)
+                .map_err(ServiceError::Invalid),
+            None => Ok(None),
+        };
+        let year = match text(&self.ar) {
+            Some(y) => Some(
+                y.parse::<i32>()
+                    .ok()
+                    .filter(|y| (1..=9999).contains(y))
+                    .ok_or_else(|| ServiceError::Invalid(format!("År: {y:?} är inget årtal")))?,
+            ),
+            None => None,
+        };
+        Ok(CaseQuery {
+            text: text(&self.q),
+            status: text(&self.status),
+            series: text(&self.serie),
+            year,
+            handlaggare: text(&self.handlaggare),
+            from: day("Från", &self.fran)?,
+            to: day("Till", &self.till)?,
+            limit: Some(PAGE_SIZE + 1),
+            offset: Some((page - 1) * PAGE_SIZE),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+fn choices(options: Vec<(String, String)>, chosen: &str) -> Vec<Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: value == chosen.trim(),
+            value,
+            label,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -48,8 +128,11 @@ struct SearchPage<'a> {
     page_title: &'a str,
     municipality: String,
     user: &'a User,
-    q: String,
-    status: String,
+    form: &'a SearchQuery,
+    statuses: Vec<Choice>,
+    series: Vec<Choice>,
+    handlaggare: Vec<Choice>,
+    error: Option<String>,
     cases: Vec<CaseRowVm>,
     searched: bool,
     page: u64,
@@ -72,7 +155,7 @@ pub(super) async fn search(
     headers: HeaderMap,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    let here = format!("/arenden?q={}", encode(&query.q));
+    let here = format!("/arenden?{}", query.encoded());
     let user = match require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -81,50 +164,49 @@ pub(super) async fn search(
     if !q.is_empty() && state.kansli.show_case(&q).await.is_ok() {
         return Redirect::to(&format!("/arende?nummer={}", encode(&q))).into_response();
     }
-    let page = query.sida.unwrap_or(1).max(1);
-    let searched = !q.is_empty() || !query.status.is_empty();
-    let listed = state
-        .kansli
-        .list_cases(CaseQuery {
-            text: Some(q.clone()).filter(|t| !t.is_empty()),
-            status: Some(query.status.clone()).filter(|s| !s.is_empty()),
-            limit: Some(PAGE_SIZE + 1),
-            offset: Some((page - 1) * PAGE_SIZE),
-            ..Default::default()
-        })
-        .await;
-    let mut cases = match listed {
-        Ok(list) => list.cases,
-        Err(ServiceError::Invalid(_)) => Vec::new(),
+    let page = query.sida.unwrap_or(1).clamp(1, 100_000);
+    let searched = !query.encoded().is_empty();
+    let listed = match query.to_case_query(page) {
+        Ok(case_query) => state.kansli.list_cases(case_query).await,
+        Err(e) => Err(e),
+    };
+    let (mut cases, error) = match listed {
+        Ok(list) => (list.cases, None),
+        Err(ServiceError::Invalid(m) | ServiceError::NotFound(m)) => (Vec::new(), Some(m)),
         Err(e) => return super::ApiError::from(e).into_response(),
     };
     let more = cases.len() as u64 > PAGE_SIZE;
     cases.truncate(PAGE_SIZE as usize);
-    let link = |p: u64| {
-        format!(
-            "/arenden?q={}&status={}&sida={p}",
-            encode(&q),
-            encode(&query.status)
-        )
+    let link = |p: u64| format!("/arenden?{}&sida={p}", query.encoded());
+    let offered = match state.kansli.search_choices().await {
+        Ok(c) => c,
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
+    let statuses = vec![
+        ("open".to_owned(), "Öppna".to_owned()),
+        ("closed".to_owned(), "Avslutade".to_owned()),
+    ];
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
     };
     let context = SearchPage {
         page_title: "Diariet",
         municipality: municipality(&state).await,
         user: &user,
-        q: q.clone(),
-        status: query.status.clone(),
+        form: &query,
+        statuses: choices(statuses, &query.status),
+        series: choices(offered.series, &query.serie),
+        handlaggare: choices(offered.handlaggare, &query.handlaggare),
+        error,
         cases: cases
             .into_iter()
             .map(|c| CaseRowVm {
                 href: format!("/arende?nummer={}", encode(&c.number)),
                 number: c.number,
                 title: c.title,
-                status: if c.status == "open" {
-                    "öppet"
-                } else {
-                    "avslutat"
-                }
-                .into(),
+                status: status_text(&c.status).into(),
                 opened: format_local(c.opened_at),
             })
             .collect(),
@@ -133,7 +215,7 @@ pub(super) async fn search(
         previous: (page > 1).then(|| link(page - 1)),
         next: more.then(|| link(page + 1)),
     };
-    render_page(&state, StatusCode::OK, "arenden", &context)
+    render_page(&state, status, "arenden", &context)
 }
 
 #[derive(Deserialize)]

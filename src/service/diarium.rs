@@ -304,7 +304,43 @@ impl SeriesBook {
     }
 }
 
+/// What a diarium search may be narrowed to: the series, and the people who are handläggare.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchChoices {
+    /// Series prefix and name, by prefix.
+    pub series: Vec<(String, String)>,
+    /// Person key and name of every handläggare, by name.
+    pub handlaggare: Vec<(String, String)>,
+}
+
 impl Kansli {
+    /// The series and handläggare a search may be narrowed to.
+    pub async fn search_choices(&self) -> Result<SearchChoices, ServiceError> {
+        let org = self.store.org_snapshot().await?;
+        let mut series: Vec<(String, String)> = org
+            .series
+            .iter()
+            .map(|s| (s.prefix.clone(), s.name.clone()))
+            .collect();
+        series.sort();
+        let handlaggare_role = crate::domain::organisation::Role::Handlaggare.code();
+        let mut handlaggare: Vec<(String, String)> = org
+            .people
+            .iter()
+            .filter(|p| {
+                org.roles
+                    .iter()
+                    .any(|r| r.person_id == p.id && r.role == handlaggare_role)
+            })
+            .map(|p| (p.key.clone(), p.name.clone()))
+            .collect();
+        handlaggare.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(SearchChoices {
+            series,
+            handlaggare,
+        })
+    }
+
     /// Opens an ärende and gives it the next number in its series and year.
     #[tracing::instrument(skip_all, fields(series = %input.series, number))]
     pub async fn open_case(

@@ -27,7 +27,7 @@ pub use anslagstavla::Notice;
 pub use answering::{LinkView, Saved, UnitProgress};
 pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, MAX_FILE_BYTES,
-    NewDocumentInput, OpenCase, PersonRef,
+    NewDocumentInput, OpenCase, PersonRef, SearchChoices,
 };
 pub use engine::{
     DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,

@@ -304,6 +304,18 @@ on_both_backends! {
             assert!(reply.status == 200 && reply.body.contains("Inga ärenden motsvarar sökningen."), "{q}: {}", reply.body);
             assert!(!reply.body.contains("<script>alert"), "{}", reply.body);
         }
+        // Narrowed by series, year, status and dates; a wrong year or date is named.
+        let narrowed = http(addr, "/arenden?serie=KS&ar=2026&status=open&fran=2026-10-01&till=2026-10-01", &session, None).await;
+        assert!(narrowed.status == 200 && narrowed.body.contains(">KS 2026/1</a>"), "{}", narrowed.body);
+        assert!(narrowed.body.contains("<option value=\"KS\" selected>"), "the form keeps its choices: {}", narrowed.body);
+        let other_year = http(addr, "/arenden?serie=KS&ar=2025", &session, None).await;
+        assert!(other_year.status == 200 && other_year.body.contains("Inga ärenden motsvarar sökningen."), "{}", other_year.body);
+        let later = http(addr, "/arenden?fran=2026-10-02", &session, None).await;
+        assert!(!later.body.contains(">KS 2026/1</a>"), "{}", later.body);
+        for (query, field) in [("ar=tjugo", "År"), ("fran=2026-13-01", "Från"), ("serie=XX", "XX")] {
+            let wrong = http(addr, &format!("/arenden?{query}"), &session, None).await;
+            assert!(wrong.status == 400 && wrong.body.contains("role=\"alert\"") && wrong.body.contains(field), "{query}: {}", wrong.body);
+        }
         let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains("value=\"sammanstall\"") && !page.body.contains("value=\"godkann\""), "the handläggare's steps only: {}", page.body);
