@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
+mod account;
 mod api;
 mod diarium;
 mod enkat;
@@ -140,6 +141,7 @@ fn routes(state: AppState) -> Router {
         .route("/logga-in", get(staff::login_form).post(staff::login))
         .route("/logga-ut", axum::routing::post(staff::logout))
         .route("/arende/status", get(staff::status))
+        .route("/konto", get(account::show).post(account::act))
         .route("/sammantraden", get(meetings::list).post(meetings::create))
         .route(
             "/sammantraden/{id}",

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, http_json};
+use crate::helpers::{Reply, http, http_json};
 use crate::on_both_backends;
-use crate::staff::{Site, site};
+use crate::staff::{Site, log_in, site};
 
 const CASE: &str = "KS%202026%2F1";
 
@@ -240,5 +240,38 @@ on_both_backends! {
         assert_eq!(found["items"][0]["number"], "KS 2026/1", "{found}");
         problem(&call(addr, "GET", "/cases?status=pending", registrator, None).await, 400);
         problem(&call(addr, "GET", "/cases?per_page=1000", registrator, None).await, 422);
+    }
+}
+
+on_both_backends! {
+    async fn a_user_makes_and_revokes_a_token_of_their_own_on_the_account_page(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let session = format!("kansli_session={}", log_in(addr, "amira", "ett-långt-lösenord", "").await);
+        let page = http(addr, "/konto", &session, None).await;
+        assert!(page.status == 200 && page.body.contains("Du har inga API-nycklar."), "{}", page.body);
+        let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let wrong = http(addr, "/konto", &session, Some(&[("csrf_token", &csrf), ("atgard", "skapa"), ("namn", "intranätet"), ("dagar", "tusen")])).await;
+        assert!(wrong.status == 400 && wrong.body.contains("Giltig i dagar"), "{}", wrong.body);
+        assert_eq!(http(addr, "/konto", &session, Some(&[("atgard", "skapa"), ("namn", "x")])).await.status, 403, "no CSRF token, no key");
+        let made = http(addr, "/konto", &session, Some(&[("csrf_token", &csrf), ("atgard", "skapa"), ("namn", "intranätet"), ("dagar", "30")])).await;
+        assert_eq!(made.status, 200, "{}", made.body);
+        let token = made.body.split("id=\"ny-nyckel\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let me = call(addr, "GET", "/me", &token, None).await;
+        assert_eq!((me.status, me.json()["username"].as_str()), (200, Some("amira")), "{}", me.body);
+        // The page lists it without showing it again.
+        let listed = http(addr, "/konto", &session, None).await;
+        assert!(listed.body.contains("intranätet") && !listed.body.contains(&token), "{}", listed.body);
+        let id = site.kansli.api_tokens("amira").await.unwrap()[0].id.to_string();
+        // Another user cannot revoke it.
+        let oskar = format!("kansli_session={}", log_in(addr, "oskar", "ett-annat-lösenord", "").await);
+        let their_page = http(addr, "/konto", &oskar, None).await;
+        let their_csrf = their_page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let theirs = http(addr, "/konto", &oskar, Some(&[("csrf_token", &their_csrf), ("atgard", "aterkalla"), ("id", &id)])).await;
+        assert_eq!(theirs.status, 404, "{}", theirs.body);
+        assert_eq!(call(addr, "GET", "/me", &token, None).await.status, 200);
+        let revoked = http(addr, "/konto", &session, Some(&[("csrf_token", &csrf), ("atgard", "aterkalla"), ("id", &id)])).await;
+        assert!(revoked.status == 200 && revoked.body.contains("återkallad"), "{}", revoked.body);
+        problem(&call(addr, "GET", "/me", &token, None).await, 401);
     }
 }

@@ -75,7 +75,7 @@ async fn login_csrf(addr: SocketAddr) -> String {
 }
 
 /// Logs in and returns the session token.
-async fn log_in(addr: SocketAddr, user: &str, password: &str, planted: &str) -> String {
+pub(crate) async fn log_in(addr: SocketAddr, user: &str, password: &str, planted: &str) -> String {
     let csrf = login_csrf(addr).await;
     let cookies = format!("kansli_csrf={csrf}; kansli_session={planted}");
     let reply = http(
@@ -353,6 +353,7 @@ on_both_backends! {
         // Per route, the status for: anonymous, chef, handläggare, sekreterare, admin.
         let table: Vec<(String, [u16; 5])> = vec![
             ("/".into(), [303, 200, 200, 200, 200]),
+            ("/konto".into(), [303, 200, 200, 200, 200]),
             ("/arenden?q=aktiva".into(), [303, 403, 200, 200, 200]),
             ("/arende?nummer=KS%202026%2F1".into(), [303, 403, 200, 200, 200]),
             (STATUS.into(), [303, 403, 200, 200, 200]),
