@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::domain::calendar::{format_local, parse_date};
 use crate::domain::{deadline, holidays};
 use crate::service::{Actor, Engine, Kansli, Outcome, Target};
+use crate::workflow::picture::Picture;
 use crate::workflow::{Catalog, Sender, Workflow, graph};
 
 /// `kansli workflow ...`
@@ -30,7 +31,7 @@ pub enum WorkflowCommand {
     Graph {
         /// The workflow id.
         name: String,
-        /// mermaid or dot.
+        /// mermaid, dot or svg.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
         /// Mark where this ärende's workflow stands (drawn from the version it runs on).
@@ -54,6 +55,8 @@ pub enum GraphFormat {
     Mermaid,
     /// Graphviz dot.
     Dot,
+    /// An SVG picture, laid out by Kansli (as on the ärende page).
+    Svg,
 }
 
 /// `kansli event ...`
@@ -246,6 +249,10 @@ pub(super) async fn workflow(
             match format {
                 GraphFormat::Mermaid => print!("{}", graph::mermaid(&workflow, current.as_deref())),
                 GraphFormat::Dot => print!("{}", graph::dot(&workflow, current.as_deref())),
+                GraphFormat::Svg => print!(
+                    "{}",
+                    Picture::new(&workflow).current(current.as_deref()).svg()
+                ),
             }
             Ok(())
         }

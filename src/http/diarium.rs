@@ -1,6 +1,7 @@
 //! The diarium for staff: search (a number typed in the box goes straight to its ärende), the
-//! ärende page (its data, handlingar with their files, the workflow's state and the steps the
-//! user may take now as buttons, the history), and a handling's file.
+//! ärende page (its data, handlingar with their files, each workflow instance's state, drawn as
+//! a picture of its state machine, and the steps the user may take now as buttons named in
+//! Swedish, the history), and a handling's file.
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -17,6 +18,8 @@ use crate::service::{
     Actor, CaseQuery, CaseView, HistoryEntry, InstanceEvents, Outcome, ServiceError, Target,
 };
 use crate::workflow::Sender;
+use crate::workflow::engine::substitute;
+use crate::workflow::picture::Picture;
 
 /// Who works in the diarium.
 const READS_DIARIUM: [Role; 4] = [
@@ -255,8 +258,23 @@ struct InstanceVm {
     label: String,
     unit: String,
     state: String,
+    /// The state's description, filled in; empty when it has none.
+    state_text: String,
     finished: bool,
-    actions: Vec<String>,
+    actions: Vec<ActionVm>,
+    /// The state machine as an SVG, the current state marked: escaped by the drawing, so the
+    /// template puts it in as it is.
+    picture: String,
+    picture_label: String,
+    /// The ärende's own workflow is drawn open; each unit's, folded.
+    open: bool,
+}
+
+/// A step's button: the Swedish label shown, the event's code posted.
+#[derive(Serialize)]
+struct ActionVm {
+    event: String,
+    label: String,
 }
 
 #[derive(Serialize)]
@@ -328,21 +346,7 @@ async fn case_page(
                     .map(|_| format!("/handling?nummer={}", encode(&d.number))),
             })
             .collect(),
-        instances: instances
-            .into_iter()
-            .map(|i| InstanceVm {
-                label: i.workflow.clone(),
-                unit: i.unit.clone().unwrap_or_default(),
-                state: i.state.clone(),
-                finished: i.finished,
-                actions: i
-                    .events
-                    .iter()
-                    .filter(|(_, senders)| acting_role(user, senders).is_some())
-                    .map(|(event, _)| event.clone())
-                    .collect(),
-            })
-            .collect(),
+        instances: instances.iter().map(|i| instance_vm(user, i)).collect(),
         history: history
             .into_iter()
             .rev()
@@ -361,6 +365,52 @@ async fn case_page(
         error,
     };
     render_page(state, status, "arende", &context)
+}
+
+fn instance_vm(user: &User, i: &InstanceEvents) -> InstanceVm {
+    let state = i.definition.states.get(&i.state);
+    let unit = i.unit.clone().unwrap_or_default();
+    InstanceVm {
+        label: i.workflow.clone(),
+        state: i.state.clone(),
+        state_text: state
+            .and_then(|s| s.description.as_deref())
+            .map(|d| substitute(d, &i.variables))
+            .unwrap_or_default(),
+        finished: i.finished,
+        actions: i
+            .events
+            .iter()
+            .filter(|(_, senders)| acting_role(user, senders).is_some())
+            .map(|(event, _)| ActionVm {
+                event: event.clone(),
+                label: state
+                    .map_or(event.as_str(), |s| s.event_label(event))
+                    .to_owned(),
+            })
+            .collect(),
+        picture: Picture::new(&i.definition)
+            .current(Some(&i.state))
+            .variables(&i.variables)
+            .id(&format!("graf-{}", i.instance_id))
+            .svg(),
+        picture_label: match &unit {
+            u if u.is_empty() => format!("Tillståndsgraf för {}", i.definition.title),
+            u => format!("Tillståndsgraf för {} ({u})", i.definition.title),
+        },
+        open: i.unit.is_none(),
+        unit,
+    }
+}
+
+/// What people call an event of an instance: its label in the state the instance is in.
+fn event_label(instances: &[InstanceEvents], unit: &Option<String>, event: &str) -> String {
+    instances
+        .iter()
+        .find(|i| i.unit == *unit)
+        .and_then(|i| i.definition.states.get(&i.state))
+        .map_or(event, |s| s.event_label(event))
+        .to_owned()
 }
 
 /// `GET /arende?nummer=KS+2026/1`
@@ -421,9 +471,10 @@ pub(super) async fn event(
         .and_then(|i| i.events.iter().find(|(e, _)| *e == form.handelse))
         .map(|(_, s)| s.clone())
         .unwrap_or_default();
+    let label = event_label(&allowed, &target.unit, &form.handelse);
     let Some(role) = acting_role(&user, &senders) else {
         tracing::warn!(username = %user.username, event = %form.handelse, "refused");
-        let message = format!("Du har ingen roll som får göra {:?} nu.", form.handelse);
+        let message = format!("Du har ingen roll som får göra ”{label}” nu.");
         return case_page(
             &state,
             &user,
@@ -440,7 +491,7 @@ pub(super) async fn event(
         .await
     {
         Ok(Outcome::Applied { from, to }) => {
-            let notice = format!("{} är gjort ({from} → {to}).", form.handelse);
+            let notice = format!("”{label}” är gjort ({from} → {to}).");
             case_page(&state, &user, &number, StatusCode::OK, Some(notice), None).await
         }
         Ok(Outcome::AlreadyApplied) => {

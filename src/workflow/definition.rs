@@ -124,6 +124,10 @@ pub struct RawTransition {
     /// What the step means, for people.
     #[serde(default)]
     pub description: Option<String>,
+    /// The event's name for people, in Swedish: the text of its button and of its arrow in the
+    /// picture of the workflow. Left out, the event's code is shown.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 /// A timer.

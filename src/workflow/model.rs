@@ -246,6 +246,20 @@ pub struct Transition {
     pub effects: Vec<EffectSpec>,
     /// For people.
     pub description: Option<String>,
+    /// The event's Swedish name for buttons and pictures; the code when `None`.
+    pub label: Option<String>,
+}
+
+impl State {
+    /// What people call `event` in this state: the label of its transitions (validation keeps
+    /// them from disagreeing), else the event's code.
+    pub fn event_label<'a>(&'a self, event: &'a str) -> &'a str {
+        self.transitions
+            .iter()
+            .filter(|t| t.event == event)
+            .find_map(|t| t.label.as_deref())
+            .unwrap_or(event)
+    }
 }
 
 /// When a timer is due.
@@ -599,6 +613,17 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
                 transitions.push(tr);
             }
         }
+        // One event is one button, so its transitions (guarded variants) must be called alike.
+        for (i, t) in transitions.iter().enumerate() {
+            let Some(label) = &t.label else { continue };
+            if let Some(other) = transitions[..i]
+                .iter()
+                .filter(|o| o.event == t.event)
+                .find_map(|o| o.label.as_ref().filter(|l| *l != label))
+            {
+                c.at(spec, format!("state {name}: event {} has two labels, {other:?} and {label:?}; a button shows one, so give its transitions the same label", t.event));
+            }
+        }
         if s.is_final && !transitions.is_empty() {
             c.at(spec, format!("state {name} is final but has transitions"));
         }
@@ -693,6 +718,15 @@ fn transition(
     if v.event.trim().is_empty() {
         c.at(t, "a transition needs an event name");
     }
+    if v.label.as_ref().is_some_and(|l| l.trim().is_empty()) {
+        c.at(
+            t,
+            format!(
+                "event {}: the label is empty; write the Swedish text or leave `label` out",
+                v.event
+            ),
+        );
+    }
     let mut by = Vec::new();
     for sender in &v.by {
         match sender.parse::<Sender>() {
@@ -729,6 +763,7 @@ fn transition(
         guard,
         effects,
         description: v.description.clone(),
+        label: v.label.clone(),
     })
 }
 

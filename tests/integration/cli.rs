@@ -158,6 +158,10 @@ on_both_backends! {
         let draft = ok(kansli(db, d, &["case", "draft", &number, "tjansteskrivelse"]));
         assert!(draft.contains("<p>Förvaltningarna har svarat på enkäten.</p>\n<p>Rapporten bifogas.</p>") && draft.contains("<p>Alla svarade.</p>"), "{draft}");
         ok(kansli(db, d, &["event", "send", &number, "tjansteskrivelse_klar", "--as", "handläggare"]));
+        // The picture of where the ärende stands, as on the ärende page.
+        let svg = ok(kansli(db, d, &["workflow", "graph", "aktiva-atgarder", "--format", "svg", "--case", &number]));
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(svg.contains("<g class=\"tillstand nu\" data-tillstand=\"beredning\">") && svg.matches("(nu)").count() == 1, "{svg}");
         let meeting = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KSAG", "--date", "2026-11-20", "--place", "Rummet"]))).to_owned();
         ok(kansli(db, d, &["meeting", "add", &meeting, &number]));
         let label = last_line(&ok(kansli(db, d, &["meeting", "decide", &meeting, &number, "--att", "att föreslå kommunstyrelsen att godkänna rapporten", "--proposal-to", "KS"]))).to_owned();

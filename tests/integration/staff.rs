@@ -319,6 +319,18 @@ on_both_backends! {
         let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains("value=\"sammanstall\"") && !page.body.contains("value=\"godkann\""), "the handläggare's steps only: {}", page.body);
+        // The buttons say in Swedish what they do and post the event's code.
+        assert!(page.body.contains("<button type=\"submit\" name=\"handelse\" value=\"sammanstall\" class=\"sekundar\">Sammanställ svaren nu</button>"), "{}", page.body);
+        assert!(page.body.contains("value=\"avbryt\" class=\"sekundar\">Avbryt uppföljningen</button>") && !page.body.contains("\">sammanstall</button>"), "{}", page.body);
+        // Each instance's state machine is drawn, the current state marked in words too, in a
+        // named region the keyboard reaches; the text beside it says the state as well.
+        assert!(page.body.contains("<strong>aktiva-atgarder</strong>: Enkäten är utskickad; förvaltningarna svarar (insamling)"), "{}", page.body);
+        assert!(page.body.contains("<div class=\"graf-yta\" tabindex=\"0\" role=\"group\" aria-label=\"Tillståndsgraf för Årlig uppföljning av aktiva åtgärder inom likabehandling\"><svg "), "{}", page.body);
+        assert_eq!(page.body.matches("role=\"img\"").count(), 8, "the ärende's workflow and each of the seven förvaltningar's");
+        let root = page.body.split("<details class=\"graf\" open>").nth(1).expect("the ärende's own picture is open").split("</svg>").next().unwrap();
+        assert!(root.contains("<g class=\"tillstand nu\" data-tillstand=\"insamling\">") && root.matches("(nu)").count() == 1, "{root}");
+        assert!(root.contains("Nu: Enkäten är utskickad; förvaltningarna svarar (insamling).") && root.contains("Anmält till KSAU, som bereder"), "the instance's variables filled in: {root}");
+        assert!(root.contains(">Sammanställ svaren nu</tspan>"), "the arrows carry the labels: {root}");
         let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
         // A step the handläggare may not take, and one without the token, are refused.
         let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "godkann")])).await;
@@ -326,7 +338,9 @@ on_both_backends! {
         let forged = http(addr, "/arende/handelse", &session, Some(&[("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
         assert_eq!(forged.status, 403);
         let done = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
-        assert!(done.status == 200 && done.body.contains("sammanstall är gjort (insamling → sammanstallning)"), "{}", done.body);
+        assert!(done.status == 200 && done.body.contains("”Sammanställ svaren nu” är gjort (insamling → sammanstallning)"), "{}", done.body);
+        assert!(done.body.contains("<g class=\"tillstand nu\" data-tillstand=\"sammanstallning\">") && !done.body.contains("<g class=\"tillstand nu\" data-tillstand=\"insamling\">"), "the picture follows the step: {}", done.body);
+        assert!(done.body.contains(">Registrera tjänsteskrivelsen</button>"), "{}", done.body);
         // The compiled report is a handling with its file.
         let file = http(addr, "/handling?nummer=KS%202026%2F1%3A1", &session, None).await;
         assert!(file.status == 200 && file.head.to_ascii_lowercase().contains("content-disposition: attachment"), "{}", file.head);

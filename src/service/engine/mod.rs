@@ -89,6 +89,13 @@ pub struct InstanceEvents {
     pub finished: bool,
     /// Events and who may send them.
     pub events: Vec<(String, Vec<String>)>,
+    /// The definition it runs on, to name the events and draw the states (the JSON lists the
+    /// events, and the definition is `kansli workflow graph`'s).
+    #[serde(skip)]
+    pub definition: Arc<Workflow>,
+    /// Its variables, which the states' descriptions may use.
+    #[serde(skip)]
+    pub variables: Map<String, Value>,
 }
 
 /// A workflow version, as stored, with its use.
@@ -842,6 +849,8 @@ impl Engine {
                 state: loaded.row.state.clone(),
                 finished: loaded.row.finished_at.is_some(),
                 events,
+                definition: loaded.workflow.clone(),
+                variables: loaded.variables.clone(),
             });
         }
         Ok(out)
