@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
+mod admin;
 mod diarium;
 mod enkat;
 mod meetings;
@@ -160,6 +161,21 @@ fn routes(state: AppState) -> Router {
         .route("/anslagstavla", get(public::anslagstavla))
         .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics))
+        .route("/admin", get(admin::overview))
+        .route(
+            "/admin/organisation",
+            get(admin::organisation).post(admin::import),
+        )
+        .route("/admin/serier", get(admin::series).post(admin::save_series))
+        .route(
+            "/admin/anvandare",
+            get(admin::accounts).post(admin::account_action),
+        )
+        .route(
+            "/admin/anvandare/roller",
+            get(admin::roles).post(admin::set_roles),
+        )
+        .route("/admin/utskick", get(admin::outbox).post(admin::retry))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_request,

@@ -3,6 +3,7 @@
 //! audit entry land together or not at all.
 
 pub mod accounts;
+pub mod admin;
 mod anslagstavla;
 mod answering;
 mod diarium;

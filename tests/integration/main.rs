@@ -8,6 +8,7 @@
 
 mod helpers;
 
+mod admin;
 mod cli;
 mod concurrency;
 mod diarium;
