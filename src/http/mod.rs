@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
 
 mod account;
+mod admin;
 mod api;
 mod diarium;
 mod enkat;
@@ -164,6 +165,21 @@ fn routes(state: AppState) -> Router {
         .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics))
         .nest("/api/v1", api::routes(state.clone()))
+        .route("/admin", get(admin::overview))
+        .route(
+            "/admin/organisation",
+            get(admin::organisation).post(admin::import),
+        )
+        .route("/admin/serier", get(admin::series).post(admin::save_series))
+        .route(
+            "/admin/anvandare",
+            get(admin::accounts).post(admin::account_action),
+        )
+        .route(
+            "/admin/anvandare/roller",
+            get(admin::roles).post(admin::set_roles),
+        )
+        .route("/admin/utskick", get(admin::outbox).post(admin::retry))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_request,

@@ -95,7 +95,7 @@ pub(super) fn csrf_ok(user: &User, token: &str) -> bool {
 }
 
 /// The 403 page: the user is known but may not do this; logged.
-async fn refused(state: &AppState, user: &User, what: &str) -> Response {
+pub(super) async fn refused(state: &AppState, user: &User, what: &str) -> Response {
     tracing::warn!(username = %user.username, %what, "refused");
     #[derive(Serialize)]
     struct Refused<'a> {

@@ -110,7 +110,97 @@ fn password_matches(password: &str, stored: &str) -> bool {
     })
 }
 
+/// Why the details of an account were refused. The messages are English for the CLI; the
+/// administration pages say the same in Swedish ([`AccountInputError::swedish`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountInputError {
+    /// Not 1–64 of the allowed characters.
+    #[error("username {0:?}: use 1–64 letters a–z, digits and . - _ @")]
+    Username(String),
+    /// Shorter than [`MIN_PASSWORD_LENGTH`].
+    #[error("password: at least {MIN_PASSWORD_LENGTH} characters")]
+    Password,
+    /// No person of the organisation has this key or email.
+    #[error("person {0:?} is not in the organisation (give a person key or email)")]
+    Person(String),
+}
+
+impl AccountInputError {
+    /// The message for a page.
+    pub fn swedish(&self) -> String {
+        match self {
+            Self::Username(u) => format!(
+                "Användarnamnet {u:?} går inte: använd 1–64 tecken bland a–z, siffror och . - _ @."
+            ),
+            Self::Password => {
+                format!("Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
+            }
+            Self::Person(p) => format!("Personen {p:?} finns inte i organisationen."),
+        }
+    }
+}
+
+impl From<AccountInputError> for ServiceError {
+    fn from(err: AccountInputError) -> Self {
+        ServiceError::Invalid(err.to_string())
+    }
+}
+
+/// A username as stored (trimmed, lower case), or why it cannot be one.
+pub(crate) fn normalised_username(username: &str) -> Result<String, AccountInputError> {
+    let username = username.trim().to_lowercase();
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+    {
+        return Err(AccountInputError::Username(username));
+    }
+    Ok(username)
+}
+
+/// The argon2id hash of a password long enough to be one.
+pub(crate) fn new_password_hash(password: &str) -> Result<String, ServiceError> {
+    if password.chars().count() < MIN_PASSWORD_LENGTH {
+        return Err(AccountInputError::Password.into());
+    }
+    hash_password(password)
+}
+
 impl Kansli {
+    /// Checks a new account's details against the rules every way of creating one shares
+    /// (`kansli user add`, the administration page); the account to insert, or why not.
+    pub(crate) async fn new_account(
+        &self,
+        username: &str,
+        person: &str,
+        password: &str,
+        admin: bool,
+    ) -> Result<Result<NewAccount, AccountInputError>, ServiceError> {
+        let username = match normalised_username(username) {
+            Ok(u) => u,
+            Err(e) => return Ok(Err(e)),
+        };
+        if password.chars().count() < MIN_PASSWORD_LENGTH {
+            return Ok(Err(AccountInputError::Password));
+        }
+        let Some(person) = self.store.find_person(person).await? else {
+            return Ok(Err(AccountInputError::Person(person.to_owned())));
+        };
+        // Argon2 is slow on purpose: off the async threads.
+        let candidate = password.to_owned();
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&candidate))
+            .await
+            .map_err(|e| ServiceError::Unexpected(e.into()))??;
+        Ok(Ok(NewAccount {
+            username,
+            person_key: person.key,
+            password_hash,
+            admin,
+        }))
+    }
+
     /// Creates an account for a person of the organisation.
     pub async fn add_account(
         &self,
@@ -119,40 +209,10 @@ impl Kansli {
         password: &str,
         admin: bool,
     ) -> Result<AccountRow, ServiceError> {
-        let username = username.trim().to_lowercase();
-        if username.is_empty()
-            || username.len() > 64
-            || !username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
-        {
-            return Err(ServiceError::Invalid(format!(
-                "username {username:?}: use 1–64 letters a–z, digits and . - _ @"
-            )));
-        }
-        if password.chars().count() < MIN_PASSWORD_LENGTH {
-            return Err(ServiceError::Invalid(format!(
-                "password: at least {MIN_PASSWORD_LENGTH} characters"
-            )));
-        }
-        let person = self.store.find_person(person).await?.ok_or_else(|| {
-            ServiceError::Invalid(format!(
-                "person {person:?} is not in the organisation (give a person key or email)"
-            ))
-        })?;
-        let row = self
-            .store
-            .insert_account(
-                NewAccount {
-                    username,
-                    person_key: person.key,
-                    password_hash: hash_password(password)?,
-                    admin,
-                },
-                self.clock.now(),
-            )
-            .await?;
-        Ok(row)
+        let new = self
+            .new_account(username, person, password, admin)
+            .await??;
+        Ok(self.store.insert_account(new, self.clock.now()).await?)
     }
 
     /// Checks a username and password from `address` and opens a new session. A new token

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 mod anslagstavla;
 mod answering;
 mod diarium;

@@ -154,6 +154,16 @@ impl Kansli {
         file: &str,
         text: &str,
     ) -> Result<ImportSummary, ServiceError> {
+        self.import_organisation_by(file, text, "system").await
+    }
+
+    /// Like [`Kansli::import_organisation`], recorded in the audit trail as done by `actor`.
+    pub(crate) async fn import_organisation_by(
+        &self,
+        file: &str,
+        text: &str,
+        actor: &str,
+    ) -> Result<ImportSummary, ServiceError> {
         let plan = self.plan(file, text).await?;
         let summary = ImportSummary {
             organs: plan.organs.len(),
@@ -191,7 +201,7 @@ impl Kansli {
         }
         tx.append_audit(
             None,
-            "system",
+            actor,
             "organisation importerad",
             Some(format!(
                 "{file}: {} organ, {} enheter, {} personer, {} serier",

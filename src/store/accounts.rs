@@ -2,12 +2,14 @@
 //! copy of the database holds no usable session; expired ones are never returned.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use super::entity::{account, login_attempt, session};
-use super::{Store, StoreError};
+use super::{Store, StoreError, Tx};
 
 /// An account row.
 pub type AccountRow = account::Model;
@@ -27,6 +29,78 @@ pub struct NewAccount {
     pub admin: bool,
 }
 
+/// Inserts an account on `db` (the pool, or a transaction); a conflict when the username is
+/// taken.
+async fn insert_account_on(
+    db: &impl ConnectionTrait,
+    new: NewAccount,
+    at: DateTime<Utc>,
+) -> Result<AccountRow, StoreError> {
+    account::ActiveModel {
+        username: Set(new.username.clone()),
+        person_key: Set(new.person_key),
+        password_hash: Set(new.password_hash),
+        admin: Set(new.admin),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| StoreError::from_write(e, &format!("the username {} is taken", new.username)))
+}
+
+impl Tx {
+    /// Creates an account in this transaction; a conflict when the username is taken.
+    pub async fn insert_account(
+        &self,
+        new: NewAccount,
+        at: DateTime<Utc>,
+    ) -> Result<AccountRow, StoreError> {
+        insert_account_on(&self.txn, new, at).await
+    }
+
+    /// Turns an account off (`Some(when)`) or on again (`None`); false if there is no such
+    /// account.
+    pub async fn set_account_disabled(
+        &self,
+        id: i32,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(account::Column::DisabledAt, Expr::value(disabled_at))
+            .filter(account::Column::Id.eq(id))
+            .exec(&self.txn)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Replaces an account's password hash; false if there is no such account.
+    pub async fn set_account_password(
+        &self,
+        id: i32,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let result = account::Entity::update_many()
+            .col_expr(
+                account::Column::PasswordHash,
+                Expr::value(password_hash.to_owned()),
+            )
+            .filter(account::Column::Id.eq(id))
+            .exec(&self.txn)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Ends every session of an account; how many there were.
+    pub async fn delete_sessions_of(&self, account_id: i32) -> Result<u64, StoreError> {
+        let result = session::Entity::delete_many()
+            .filter(session::Column::AccountId.eq(account_id))
+            .exec(&self.txn)
+            .await?;
+        Ok(result.rows_affected)
+    }
+}
+
 impl Store {
     /// Creates an account; a conflict when the username is taken.
     pub async fn insert_account(
@@ -34,17 +108,7 @@ impl Store {
         new: NewAccount,
         at: DateTime<Utc>,
     ) -> Result<AccountRow, StoreError> {
-        account::ActiveModel {
-            username: Set(new.username.clone()),
-            person_key: Set(new.person_key),
-            password_hash: Set(new.password_hash),
-            admin: Set(new.admin),
-            created_at: Set(at),
-            ..Default::default()
-        }
-        .insert(self.db())
-        .await
-        .map_err(|e| StoreError::from_write(e, &format!("the username {} is taken", new.username)))
+        insert_account_on(self.db(), new, at).await
     }
 
     /// An account by username.

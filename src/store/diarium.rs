@@ -9,8 +9,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::{audit_event, case, document, file_blob, series_counter};
@@ -355,6 +355,16 @@ impl Store {
     /// An ärende by id.
     pub async fn case_by_id(&self, id: i32) -> Result<Option<CaseRow>, StoreError> {
         Ok(case::Entity::find_by_id(id).one(self.db()).await?)
+    }
+
+    /// How many ärenden of a series have no classification code (their numbers could not show
+    /// one).
+    pub async fn unclassified_cases(&self, series_id: i32) -> Result<u64, StoreError> {
+        Ok(case::Entity::find()
+            .filter(case::Column::SeriesId.eq(series_id))
+            .filter(case::Column::Classification.is_null())
+            .count(self.db())
+            .await?)
     }
 
     /// Ärenden by id, for joining in memory.

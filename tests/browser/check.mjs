@@ -1,10 +1,12 @@
 // Kansli in a real browser: starts `kansli serve --demo` on a throw-away database, drives
 // Debian's headless Chromium (never a browser a test tool downloads) through the public
 // postlista and anslagstavla, the login, the start page, the diarium search and an ärende
-// page, a follow-up's progress page, the
-// sekreterare's meetings and a chef's questionnaire (error summary, draft, review,
-// submission), runs axe-core on every page it visits, and fails on any WCAG 2.1 A or AA
-// violation. Screenshots of the pages go to target/browser-screenshots/ for review.
+// page, a follow-up's progress page, a registrator registering a handling with its file on
+// the ärende page, the sekreterare's meetings, the administrator's pages (organisation with a
+// refused import, series with a refused format, users and roles, the outbox) and a chef's
+// questionnaire (error summary, draft, review, submission), runs axe-core on every page it
+// visits, and fails on any WCAG 2.1 A or AA violation. Screenshots of the pages go to
+// target/browser-screenshots/ for review.
 //
 //   cd tests/browser && npm ci && node check.mjs      (after `cargo build`)
 
@@ -87,6 +89,19 @@ try {
   const page = await browser.newPage({ locale: "sv-SE" });
   mkdirSync(shots, { recursive: true });
 
+  // Logs out whoever is logged in, then in as `user` by way of `url` (the login page first).
+  async function logInAs(url, user) {
+    await page.goto(`${base}/`);
+    if (await page.locator("button:has-text('Logga ut')").count()) {
+      await page.click("button:has-text('Logga ut')");
+    }
+    await page.goto(url);
+    await page.fill("#username", user);
+    await page.fill("#password", "norrvika-demo");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("h1");
+  }
+
   let visited = 0;
   async function check(name) {
     visited++;
@@ -131,6 +146,27 @@ try {
   await page.waitForSelector("h2:has-text('Handlingar')");
   await check("arende");
 
+  // The registrator: a handling with its file, registered on the ärende page.
+  const arende = `${base}/arende?nummer=${encodeURIComponent(number)}`;
+  await logInAs(arende, "per.ekdahl");
+  await page.waitForSelector("h2:has-text('Registrera en handling')");
+  await page.selectOption("#riktning", "inkommande");
+  await page.fill("#motpart", "Barn- och utbildningsförvaltningen");
+  await page.fill("#beskrivning", "Svar på uppföljningsenkät från BUF");
+  await page.setInputFiles("#fil", {
+    name: "svar-buf.pdf",
+    mimeType: "application/pdf",
+    buffer: Buffer.from("%PDF-1.7\n% Kansli browser check\n%%EOF\n"),
+  });
+  await page.click("form[action='/arende/handling'] button[type=submit]");
+  await page.waitForSelector("[role=status]");
+  const notice = await page.textContent("[role=status]");
+  if (!/Handlingen är registrerad som /.test(notice)) failures.push(`registering a handling: ${notice}`);
+  const row = page.locator("table tr", { hasText: "Svar på uppföljningsenkät från BUF" });
+  if ((await row.count()) !== 1) failures.push("the new handling is not in the ärende's table");
+  else if ((await row.locator("a").count()) !== 1) failures.push("the new handling has no link to its file");
+  await check("arende-handling-registrerad");
+
   // The sekreterare: the meetings, a new meeting, an anmälan, a decision.
   await page.goto(`${base}/`);
   await page.click("button:has-text('Logga ut')");
@@ -154,6 +190,54 @@ try {
   await page.click("button:has-text('Protokollför beslutet')");
   await page.waitForSelector("[role=status]");
   await check("sammantrade-beslut");
+
+  // The administrator: every administration page, and the refusals' error summaries.
+  await logInAs(`${base}/admin`, "mikael.aro");
+  await page.waitForSelector("h1:has-text('Administration')");
+  await check("admin");
+  await page.click("nav a:has-text('Organisationen')");
+  await page.waitForSelector("h2:has-text('Organ och enheter')");
+  await check("admin-organisation");
+  await page.fill("#organisation", '[[units]]\ncode = "IT"\nname = "IT-avdelningen"\nkind = "hemlig"\n');
+  await page.click("button:has-text('Importera')");
+  await page.waitForSelector(".felsammanfattning");
+  const importError = await page.textContent(".felsammanfattning");
+  if (!importError.includes("organisation.toml:1:") || !importError.includes("Ingenting importerades")) {
+    failures.push(`the refused import: ${importError}`);
+  }
+  await check("admin-organisation-fel");
+  await page.click("nav a:has-text('Diarieserier')");
+  await page.waitForSelector("caption");
+  await check("admin-serier");
+  await page.click("a:has-text('Ändra'):has-text('serien KS')");
+  await page.waitForSelector("h2:has-text('Ändra serien KS')");
+  await page.fill("#format", "{prefix} {year}{seq}");
+  await page.click("button:has-text('Spara serien')");
+  await page.waitForSelector(".felsammanfattning");
+  await check("admin-serier-fel");
+  await page.click("nav a:has-text('Användare och roller')");
+  await page.waitForSelector("h2:has-text('Nytt konto')");
+  await check("admin-anvandare");
+  await page.fill("#username", "ny.registrator");
+  await page.selectOption("#person", "per.ekdahl");
+  await page.fill("#password", "ett-tillräckligt-långt-lösenord");
+  await page.click("button:has-text('Skapa kontot')");
+  await page.waitForSelector("[role=status]");
+  await check("admin-anvandare-skapat");
+  await page.click("a:has-text('Ändra roller'):has-text('Oskar Lindfors')");
+  await page.waitForSelector("legend");
+  await check("admin-roller");
+  await page.check("#r-HR-handlaggare");
+  await page.click("button:has-text('Spara rollerna')");
+  await page.waitForSelector("[role=status]");
+  await check("admin-roller-sparade");
+  await page.click("nav a:has-text('Utskick')");
+  await page.waitForSelector("h1:has-text('Utskick')");
+  await check("admin-utskick");
+  await page.selectOption("#status", "failed");
+  await page.click("form[method=get] button[type=submit]");
+  await page.waitForSelector("#meddelanden");
+  await check("admin-utskick-misslyckade");
 
   // The chef's questionnaire: an incomplete answer gets the error summary, then a draft.
   await page.goto(`${base}${link}`);

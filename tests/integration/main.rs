@@ -8,6 +8,7 @@
 
 mod helpers;
 
+mod admin;
 mod api;
 mod cli;
 mod concurrency;

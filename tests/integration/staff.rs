@@ -28,6 +28,11 @@ impl Drop for Site {
     }
 }
 
+/// The secret the site's engine writes personal links with, for a postman to fill them in.
+pub(crate) fn link_secret() -> Arc<kansli::service::links::LinkSecret> {
+    Arc::new(kansli::service::links::LinkSecret::from_hex(&"5a".repeat(32)).unwrap())
+}
+
 pub(crate) async fn site(db: &TestDb) -> Site {
     let start = chrono_tz::Europe::Stockholm
         .with_ymd_and_hms(2026, 10, 1, 7, 0, 0)
@@ -36,7 +41,8 @@ pub(crate) async fn site(db: &TestDb) -> Site {
     let (kansli, _clock) = db.app(start).await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
-    let engine = Engine::new(kansli.clone(), Arc::new(catalog), "e");
+    let engine =
+        Engine::new(kansli.clone(), Arc::new(catalog), "e").with_link_secret(link_secret());
     engine.tick().await.unwrap();
     for (username, person, password) in [
         ("amira", "amira.hadzic", "ett-långt-lösenord"),
@@ -61,7 +67,7 @@ pub(crate) async fn site(db: &TestDb) -> Site {
 }
 
 /// Fetches the login form: its CSRF token, which the form and its cookie both carry.
-async fn login_csrf(addr: SocketAddr) -> String {
+pub(crate) async fn login_csrf(addr: SocketAddr) -> String {
     let form = http(addr, "/logga-in", "", None).await;
     assert_eq!(form.status, 200);
     let cookie = form.set_cookie("kansli_csrf").expect("a CSRF cookie");
@@ -377,6 +383,13 @@ on_both_backends! {
             ("/utdrag?nummer=KS%202026%2F1&paragraf=KS%20%C2%A7%201%2F26".into(), [303, 403, 403, 200, 200]),
             ("/postlista".into(), [200, 200, 200, 200, 200]),
             ("/anslagstavla".into(), [200, 200, 200, 200, 200]),
+            ("/admin".into(), [303, 403, 403, 403, 200]),
+            ("/admin/organisation".into(), [303, 403, 403, 403, 200]),
+            ("/admin/serier".into(), [303, 403, 403, 403, 200]),
+            ("/admin/anvandare".into(), [303, 403, 403, 403, 200]),
+            ("/admin/anvandare/roller?person=amira.hadzic".into(), [303, 403, 403, 403, 200]),
+            ("/admin/utskick".into(), [303, 403, 403, 403, 200]),
+            ("/admin/utskick?status=failed".into(), [303, 403, 403, 403, 200]),
         ];
         for (route, expected) in &table {
             for ((who, cookie), want) in sessions.iter().zip(expected) {
@@ -388,7 +401,7 @@ on_both_backends! {
             }
         }
         // Forms without a session go to the login page; nothing is done.
-        for route in ["/sammantraden", "/arende/handelse", "/logga-ut"] {
+        for route in ["/sammantraden", "/arende/handelse", "/logga-ut", "/admin/serier", "/admin/anvandare", "/admin/anvandare/roller", "/admin/utskick"] {
             let reply = http(addr, route, "", Some(&[("csrf_token", "x")])).await;
             assert_eq!(reply.status, 303, "{route}");
         }
