@@ -9,26 +9,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::staff::{csrf_ok, require};
+use super::staff::{csrf_ok, require_to};
 use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
-use crate::domain::organisation::Role;
+use crate::service::access::Permission;
 use crate::service::accounts::User;
 use crate::service::{
     Actor, CaseQuery, CaseView, HistoryEntry, InstanceEvents, Outcome, ServiceError, Target,
 };
-use crate::workflow::Sender;
 use crate::workflow::engine::substitute;
 use crate::workflow::picture::Picture;
 
-/// Who works in the diarium.
-const READS_DIARIUM: [Role; 4] = [
-    Role::Registrator,
-    Role::Handlaggare,
-    Role::Sekreterare,
-    Role::Admin,
-];
-const WHAT: &str = "läsa diariet";
 const PAGE_SIZE: u64 = 25;
 
 /// A query value, percent-encoded.
@@ -159,7 +150,7 @@ pub(super) async fn search(
     Query(query): Query<SearchQuery>,
 ) -> Response {
     let here = format!("/arenden?{}", query.encoded());
-    let user = match require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+    let user = match require_to(&state, &headers, &here, Permission::ReadDiarium).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -293,17 +284,6 @@ fn status_text(status: &str) -> &'static str {
     }
 }
 
-/// The role of the user's that may send an event the workflow allows to `senders`.
-fn acting_role(user: &User, senders: &[String]) -> Option<Role> {
-    let roles: Vec<Role> = match user.admin {
-        true => vec![Role::Admin],
-        false => user.roles.iter().map(|(r, _)| *r).collect(),
-    };
-    roles
-        .into_iter()
-        .find(|r| senders.iter().any(|s| *s == r.to_string()))
-}
-
 async fn case_page(
     state: &AppState,
     user: &User,
@@ -358,7 +338,7 @@ async fn case_page(
             })
             .collect(),
         status_text: status_text(&case.status),
-        may_register: user.has_any(&REGISTERS) && case.status == "open",
+        may_register: user.can(Permission::RegisterDocuments) && case.status == "open",
         today: state.kansli.today().to_string(),
         case,
         notice,
@@ -381,7 +361,7 @@ fn instance_vm(user: &User, i: &InstanceEvents) -> InstanceVm {
         actions: i
             .events
             .iter()
-            .filter(|(_, senders)| acting_role(user, senders).is_some())
+            .filter(|(_, senders)| user.acting_role(senders).is_some())
             .map(|(event, _)| ActionVm {
                 event: event.clone(),
                 label: state
@@ -420,7 +400,7 @@ pub(super) async fn show(
     Query(q): Query<CaseNumber>,
 ) -> Response {
     let here = format!("/arende?nummer={}", encode(&q.nummer));
-    match require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+    match require_to(&state, &headers, &here, Permission::ReadDiarium).await {
         Ok(user) => case_page(&state, &user, q.nummer.trim(), StatusCode::OK, None, None).await,
         Err(r) => r,
     }
@@ -446,7 +426,7 @@ pub(super) async fn event(
 ) -> Response {
     let number = form.nummer.trim().to_owned();
     let here = format!("/arende?nummer={}", encode(&number));
-    let user = match require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+    let user = match require_to(&state, &headers, &here, Permission::ReadDiarium).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -465,29 +445,9 @@ pub(super) async fn event(
         unit: Some(form.enhet.trim().to_owned()).filter(|u| !u.is_empty()),
     };
     let allowed = engine.events_of(&number).await.unwrap_or_default();
-    let senders = allowed
-        .iter()
-        .find(|i| i.unit == target.unit)
-        .and_then(|i| i.events.iter().find(|(e, _)| *e == form.handelse))
-        .map(|(_, s)| s.clone())
-        .unwrap_or_default();
     let label = event_label(&allowed, &target.unit, &form.handelse);
-    let Some(role) = acting_role(&user, &senders) else {
-        tracing::warn!(username = %user.username, event = %form.handelse, "refused");
-        let message = format!("Du har ingen roll som får göra ”{label}” nu.");
-        return case_page(
-            &state,
-            &user,
-            &number,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(message),
-        )
-        .await;
-    };
-    let actor = Actor::new(user.username.clone());
     match engine
-        .send(&target, &form.handelse, Sender::Role(role), &actor, None)
+        .send_as_user(&user, &target, &form.handelse, None)
         .await
     {
         Ok(Outcome::Applied { from, to }) => {
@@ -505,15 +465,24 @@ pub(super) async fn event(
             )
             .await
         }
+        Err(ServiceError::Forbidden(_)) => {
+            let message = format!("Du har ingen roll som får göra ”{label}” nu.");
+            case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::FORBIDDEN,
+                None,
+                Some(message),
+            )
+            .await
+        }
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
             case_page(&state, &user, &number, StatusCode::CONFLICT, None, Some(m)).await
         }
         Err(e) => super::ApiError::from(e).into_response(),
     }
 }
-
-/// Who registers handlingar.
-const REGISTERS: [Role; 3] = [Role::Registrator, Role::Handlaggare, Role::Admin];
 
 /// `POST /arende/handling` (multipart): registers a handling with its file. The file's name
 /// must be a plain name and its content what the name says; the body may not exceed the file
@@ -554,7 +523,7 @@ pub(super) async fn register(
     };
     let number = field("nummer");
     let here = format!("/arende?nummer={}", encode(&number));
-    let user = match require(&state, &headers, &here, &REGISTERS, "registrera handlingar").await {
+    let user = match require_to(&state, &headers, &here, Permission::RegisterDocuments).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -614,7 +583,7 @@ pub(super) async fn file(
     Query(q): Query<CaseNumber>,
 ) -> Response {
     let here = format!("/handling?nummer={}", encode(&q.nummer));
-    if let Err(r) = require(&state, &headers, &here, &READS_DIARIUM, WHAT).await {
+    if let Err(r) = require_to(&state, &headers, &here, Permission::ReadDiarium).await {
         return r;
     }
     match state.kansli.document_file(q.nummer.trim()).await {

@@ -89,6 +89,17 @@ pub(super) async fn require(
     }
 }
 
+/// The logged-in user who may do `permission` (the rule of [`crate::service::access`]); else
+/// the login page, or the 403 page.
+pub(super) async fn require_to(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+    permission: crate::service::access::Permission,
+) -> Result<User, Response> {
+    require(state, headers, here, permission.roles(), permission.what()).await
+}
+
 /// Whether a form's CSRF token is the session's.
 pub(super) fn csrf_ok(user: &User, token: &str) -> bool {
     same_token(&user.csrf_token, token)

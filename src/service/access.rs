@@ -42,9 +42,14 @@ impl Permission {
 }
 
 impl User {
+    /// Whether the user may (to show or hide what they cannot do).
+    pub fn can(&self, permission: Permission) -> bool {
+        self.has_any(permission.roles())
+    }
+
     /// Whether the user may; the refusal names the use case and is logged.
     pub fn may(&self, permission: Permission) -> Result<(), ServiceError> {
-        if self.has_any(permission.roles()) {
+        if self.can(permission) {
             return Ok(());
         }
         tracing::warn!(username = %self.username, what = permission.what(), "refused");

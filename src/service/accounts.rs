@@ -316,24 +316,19 @@ impl Kansli {
         if account.disabled_at.is_some() {
             return Ok(None);
         }
-        let org = self.store.org_snapshot().await?;
-        let person = org.people.iter().find(|p| p.key == account.person_key);
-        let roles = person
-            .map(|p| {
-                org.roles
-                    .iter()
-                    .filter(|r| r.person_id == p.id)
-                    .filter_map(|r| {
-                        let role = r.role.parse::<Role>().ok()?;
-                        let unit = org.units.iter().find(|u| u.id == r.unit_id)?;
-                        Some((role, unit.code.clone()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (name, roles) = match self.store.person_with_roles(&account.person_key).await? {
+            Some((person, held)) => {
+                let roles = held
+                    .into_iter()
+                    .filter_map(|(role, unit)| Some((role.parse::<Role>().ok()?, unit)))
+                    .collect();
+                (person.name, roles)
+            }
+            None => (account.username.clone(), Vec::new()),
+        };
         Ok(Some(User {
             account_id: account.id,
-            name: person.map_or_else(|| account.username.clone(), |p| p.name.clone()),
+            name,
             username: account.username,
             admin: account.admin,
             roles,

@@ -92,6 +92,39 @@ impl Store {
     pub async fn person(&self, id: i32) -> Result<Option<PersonRow>, StoreError> {
         Ok(person::Entity::find_by_id(id).one(self.db()).await?)
     }
+
+    /// The person with this key and the roles they hold, each with its unit's code: what a
+    /// logged-in request needs, in three small reads instead of the whole organisation.
+    pub async fn person_with_roles(
+        &self,
+        key: &str,
+    ) -> Result<Option<(PersonRow, Vec<(String, String)>)>, StoreError> {
+        let db = self.db();
+        let Some(person) = person::Entity::find()
+            .filter(person::Column::Key.eq(key))
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let held = role_assignment::Entity::find()
+            .filter(role_assignment::Column::PersonId.eq(person.id))
+            .order_by_asc(role_assignment::Column::Id)
+            .all(db)
+            .await?;
+        let units = unit::Entity::find()
+            .filter(unit::Column::Id.is_in(held.iter().map(|r| r.unit_id)))
+            .all(db)
+            .await?;
+        let roles = held
+            .into_iter()
+            .filter_map(|r| {
+                let unit = units.iter().find(|u| u.id == r.unit_id)?;
+                Some((r.role, unit.code.clone()))
+            })
+            .collect();
+        Ok(Some((person, roles)))
+    }
 }
 
 impl Tx {

@@ -338,9 +338,12 @@ on_both_backends! {
         assert!(root.contains("Nu: Enkäten är utskickad; förvaltningarna svarar (insamling).") && root.contains("Anmält till KSAU, som bereder"), "the instance's variables filled in: {root}");
         assert!(root.contains(">Sammanställ svaren nu</tspan>"), "the arrows carry the labels: {root}");
         let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-        // A step the handläggare may not take, and one without the token, are refused.
-        let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "godkann")])).await;
-        assert_eq!(refused.status, 403, "{}", refused.body);
+        // A step only a chef may take is refused the handläggare (403); one the state does not
+        // take now is a conflict that says what it does take (409); without the token, 403.
+        let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "svar_inskickat")])).await;
+        assert!(refused.status == 403 && refused.body.contains("Du har ingen roll som får göra"), "{}", refused.body);
+        let not_now = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "godkann")])).await;
+        assert!(not_now.status == 409 && not_now.body.contains("går inte i läget"), "{}", not_now.body);
         let forged = http(addr, "/arende/handelse", &session, Some(&[("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
         assert_eq!(forged.status, 403);
         let done = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
