@@ -142,6 +142,9 @@ try {
   await page.click("form[role=search] button");
   await page.waitForSelector("caption");
   await check("diariet");
+  await page.goto(`${base}/arenden?serie=KS&ar=${number.split(" ")[1].split("/")[0]}&status=open`);
+  await page.waitForSelector("details[open]");
+  await check("diariet-villkor");
   await page.click(`a:has-text("${number}")`);
   await page.waitForSelector("h2:has-text('Handlingar')");
   await check("arende");
@@ -238,6 +241,15 @@ try {
   await page.click("form[method=get] button[type=submit]");
   await page.waitForSelector("#meddelanden");
   await check("admin-utskick-misslyckade");
+
+  // The administrator's own API token, shown once.
+  await page.goto(`${base}/konto`);
+  await check("konto");
+  await page.fill("#namn", "e-arkivet");
+  await page.fill("#dagar", "365");
+  await page.click("button[value=skapa]");
+  await page.waitForSelector("#ny-nyckel");
+  await check("konto-ny-nyckel");
 
   // The chef's questionnaire: an incomplete answer gets the error summary, then a draft.
   await page.goto(`${base}${link}`);
