@@ -9,6 +9,7 @@
 pub mod entity;
 
 mod accounts;
+mod corpus;
 mod gauges;
 
 mod diarium;
@@ -32,6 +33,7 @@ use sea_orm::{
 };
 
 pub use accounts::{AccountRow, NewAccount, SessionRow};
+pub use corpus::{CorpusAudit, CorpusCase};
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
 pub use gauges::Gauges;

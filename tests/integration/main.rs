@@ -10,6 +10,7 @@ mod helpers;
 
 mod cli;
 mod concurrency;
+mod corpus;
 mod diarium;
 mod engine;
 mod enkat;
