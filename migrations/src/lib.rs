@@ -15,6 +15,7 @@ mod m20261122_000006_create_response;
 mod m20261122_000007_create_meetings;
 mod m20261122_000008_create_protocol;
 mod m20261122_000009_create_accounts;
+mod m20261122_000010_index_case_newest_first;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_meetings::Migration),
             Box::new(m20261122_000008_create_protocol::Migration),
             Box::new(m20261122_000009_create_accounts::Migration),
+            Box::new(m20261122_000010_index_case_newest_first::Migration),
         ]
     }
 }

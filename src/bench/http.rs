@@ -49,6 +49,8 @@ const SESSION_COOKIE: &str = "kansli_session";
 enum Operation {
     /// `GET /arende?nummer=...`, a random ärende.
     CasePage,
+    /// `GET /arenden`: the diarium's first page, the newest ärenden.
+    Newest,
     /// `GET /arenden?q=...`, one or two words from the titles.
     SearchWords,
     /// `GET /arenden?q=KS+2024`: the search page has no series or year fields, so this is
@@ -57,8 +59,9 @@ enum Operation {
 }
 
 impl Operation {
-    const ALL: [Operation; 3] = [
+    const ALL: [Operation; 4] = [
         Operation::CasePage,
+        Operation::Newest,
         Operation::SearchWords,
         Operation::SearchSeriesYear,
     ];
@@ -66,6 +69,7 @@ impl Operation {
     fn label(self) -> &'static str {
         match self {
             Operation::CasePage => "ärende page",
+            Operation::Newest => "diarium, newest",
             Operation::SearchWords => "search, words",
             Operation::SearchSeriesYear => "search, series+year",
         }
@@ -82,12 +86,10 @@ impl Operation {
                     Some(number.clone()),
                 )
             }
+            Operation::Newest => ("/arenden".into(), None),
             Operation::SearchWords => {
-                let mut q = pick(&corpus.words).clone();
-                if rand::random::<bool>() {
-                    q = format!("{q} {}", pick(&corpus.words));
-                }
-                (format!("/arenden?q={}", enc(&q)), None)
+                let q = pick(&corpus.searches);
+                (format!("/arenden?q={}", enc(q)), None)
             }
             Operation::SearchSeriesYear => {
                 let q = pick(&corpus.series_years);

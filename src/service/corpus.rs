@@ -23,8 +23,8 @@ use crate::store::{CorpusAudit, CorpusCase, NewCase, NewDocument};
 pub struct Corpus {
     /// Every ärende's number, as its series renders it.
     pub numbers: Vec<String>,
-    /// Words that occur in titles, for searches.
-    pub words: Vec<String>,
+    /// Searches that find ärenden: a word of the titles, or two words that occur together.
+    pub searches: Vec<String>,
     /// "Series year" searches (`KS 2024`), one for each series and year written.
     pub series_years: Vec<String>,
 }
@@ -309,16 +309,29 @@ impl Kansli {
         }
         self.store.write_bench_corpus(corpus).await?;
 
-        let words: BTreeSet<String> = [&KINDS[..], &GENERAL, &SCHOOL, &SOCIAL, &BUILDING]
+        // What people search for: a topic's telling word, or two of its words, as they occur
+        // together in titles; a kind of ärende; a place.
+        let mut searches = BTreeSet::new();
+        for phrase in [&KINDS[..], &GENERAL, &SCHOOL, &SOCIAL, &BUILDING, &PLACES]
             .iter()
             .flat_map(|list| list.iter())
-            .flat_map(|phrase| phrase.split_whitespace())
-            .map(str::to_lowercase)
-            .filter(|w| w.chars().count() >= 5)
-            .collect();
+        {
+            let mut words: Vec<String> = phrase
+                .split_whitespace()
+                .filter(|w| w.chars().count() >= 5)
+                .map(str::to_lowercase)
+                .collect();
+            words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+            if let Some(first) = words.first() {
+                searches.insert(first.clone());
+            }
+            if let [first, second, ..] = &words[..] {
+                searches.insert(format!("{first} {second}"));
+            }
+        }
         Ok(Corpus {
             numbers,
-            words: words.into_iter().collect(),
+            searches: searches.into_iter().collect(),
             series_years: series_years.into_iter().collect(),
         })
     }
