@@ -16,6 +16,7 @@ mod m20261122_000007_create_meetings;
 mod m20261122_000008_create_protocol;
 mod m20261122_000009_create_accounts;
 mod m20261122_000010_create_api;
+mod m20261122_000011_index_case_newest_first;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_protocol::Migration),
             Box::new(m20261122_000009_create_accounts::Migration),
             Box::new(m20261122_000010_create_api::Migration),
+            Box::new(m20261122_000011_index_case_newest_first::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! assert.
 
 mod engine;
+mod http;
 mod mail;
 mod registry;
 
@@ -25,6 +26,9 @@ pub enum BenchCommand {
     /// Messages rendered and queued, and delivered to an SMTP sink, per second, beside a bare
     /// lettre client's rate against the same sink.
     Mail(mail::MailArgs),
+    /// Requests per second and p50/p99 latency of the ärende page and diarium search over
+    /// HTTP/1.1 keep-alive on loopback, over a diarium of 100,000 ärenden.
+    Http(http::HttpArgs),
 }
 
 /// Runs a benchmark.
@@ -33,6 +37,7 @@ pub async fn run(command: BenchCommand, settings: &Settings) -> anyhow::Result<(
         BenchCommand::Registry(args) => registry::run(args, settings).await,
         BenchCommand::Engine(args) => engine::run(args, settings).await,
         BenchCommand::Mail(args) => mail::run(args, settings).await,
+        BenchCommand::Http(args) => http::run(args, settings).await,
     }
 }
 

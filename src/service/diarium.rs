@@ -892,7 +892,7 @@ pub(crate) fn document_view(
 
 /// Lower-cased words to match searches against; Rust lower-cases å, ä and ö, which SQLite's
 /// `lower()` would not.
-fn search_text(parts: &[&str]) -> String {
+pub(super) fn search_text(parts: &[&str]) -> String {
     parts.join(" ").to_lowercase()
 }
 

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 mod anslagstavla;
 mod answering;
+mod corpus;
 mod diarium;
 pub mod dispatch;
 mod engine;
@@ -26,6 +27,7 @@ use crate::store::{Store, StoreError};
 
 pub use anslagstavla::Notice;
 pub use answering::{LinkView, Saved, UnitProgress};
+pub use corpus::Corpus;
 pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, MAX_FILE_BYTES,
     NewDocumentInput, OpenCase, PersonRef, SearchChoices,

@@ -195,25 +195,7 @@ impl Tx {
 
     /// Registers an ärende under a number taken with [`Tx::allocate_case_seq`].
     pub async fn insert_case(&self, new: NewCase, seq: u32) -> Result<CaseRow, StoreError> {
-        let model = case::ActiveModel {
-            series_id: Set(new.series_id),
-            year: Set(new.year),
-            seq: Set(seq as i32),
-            classification: Set(new.classification),
-            title: Set(new.title),
-            public_title: Set(new.public_title),
-            search_text: Set(new.search_text),
-            handlaggare_id: Set(new.handlaggare_id),
-            status: Set("open".into()),
-            previous_case_id: Set(new.previous_case_id),
-            last_document_seq: Set(0),
-            opened_at: Set(new.opened_at),
-            opened_by: Set(new.opened_by),
-            closed_at: Set(None),
-            closed_by: Set(None),
-            row_version: Set(1),
-            ..Default::default()
-        };
+        let model = case_model(new, seq);
         model
             .insert(&self.txn)
             .await
@@ -268,33 +250,7 @@ impl Tx {
         new: NewDocument,
         seq: u32,
     ) -> Result<DocumentRow, StoreError> {
-        let (secrecy_provision, secrecy_date, secrecy_authority) = match new.secrecy {
-            Some((p, d, a)) => (Some(p), Some(d), Some(a)),
-            None => (None, None, None),
-        };
-        let (file_sha256, file_name, media_type) = match new.file {
-            Some((h, n, m)) => (Some(h), Some(n), Some(m)),
-            None => (None, None, None),
-        };
-        let model = document::ActiveModel {
-            case_id: Set(new.case_id),
-            seq: Set(seq as i32),
-            date: Set(new.date),
-            direction: Set(new.direction),
-            counterpart: Set(new.counterpart),
-            counterpart_protected: Set(new.counterpart_protected),
-            description: Set(new.description),
-            description_protected: Set(new.description_protected),
-            secrecy_provision: Set(secrecy_provision),
-            secrecy_date: Set(secrecy_date),
-            secrecy_authority: Set(secrecy_authority),
-            file_sha256: Set(file_sha256),
-            file_name: Set(file_name),
-            media_type: Set(media_type),
-            registered_at: Set(new.registered_at),
-            registered_by: Set(new.registered_by),
-            ..Default::default()
-        };
+        let model = document_model(new, seq);
         model
             .insert(&self.txn)
             .await
@@ -319,19 +275,9 @@ impl Tx {
         detail: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let model = audit_event::ActiveModel {
-            case_id: Set(case_id),
-            instance_id: Set(None),
-            actor: Set(actor.to_owned()),
-            role: Set(None),
-            action: Set(action.to_owned()),
-            from_state: Set(None),
-            to_state: Set(None),
-            detail: Set(detail),
-            at: Set(at),
-            ..Default::default()
-        };
-        model.insert(&self.txn).await?;
+        audit_model(case_id, actor, action, detail, at)
+            .insert(&self.txn)
+            .await?;
         Ok(())
     }
 }
@@ -478,6 +424,82 @@ impl Store {
             .order_by_asc(audit_event::Column::Id)
             .all(self.db())
             .await?)
+    }
+}
+
+/// The row an ärende is registered as under `seq`: open, with no handlingar yet.
+pub(super) fn case_model(new: NewCase, seq: u32) -> case::ActiveModel {
+    case::ActiveModel {
+        series_id: Set(new.series_id),
+        year: Set(new.year),
+        seq: Set(seq as i32),
+        classification: Set(new.classification),
+        title: Set(new.title),
+        public_title: Set(new.public_title),
+        search_text: Set(new.search_text),
+        handlaggare_id: Set(new.handlaggare_id),
+        status: Set("open".into()),
+        previous_case_id: Set(new.previous_case_id),
+        last_document_seq: Set(0),
+        opened_at: Set(new.opened_at),
+        opened_by: Set(new.opened_by),
+        closed_at: Set(None),
+        closed_by: Set(None),
+        row_version: Set(1),
+        ..Default::default()
+    }
+}
+
+/// The row a handling is registered as under `seq`.
+pub(super) fn document_model(new: NewDocument, seq: u32) -> document::ActiveModel {
+    let (secrecy_provision, secrecy_date, secrecy_authority) = match new.secrecy {
+        Some((p, d, a)) => (Some(p), Some(d), Some(a)),
+        None => (None, None, None),
+    };
+    let (file_sha256, file_name, media_type) = match new.file {
+        Some((h, n, m)) => (Some(h), Some(n), Some(m)),
+        None => (None, None, None),
+    };
+    document::ActiveModel {
+        case_id: Set(new.case_id),
+        seq: Set(seq as i32),
+        date: Set(new.date),
+        direction: Set(new.direction),
+        counterpart: Set(new.counterpart),
+        counterpart_protected: Set(new.counterpart_protected),
+        description: Set(new.description),
+        description_protected: Set(new.description_protected),
+        secrecy_provision: Set(secrecy_provision),
+        secrecy_date: Set(secrecy_date),
+        secrecy_authority: Set(secrecy_authority),
+        file_sha256: Set(file_sha256),
+        file_name: Set(file_name),
+        media_type: Set(media_type),
+        registered_at: Set(new.registered_at),
+        registered_by: Set(new.registered_by),
+        ..Default::default()
+    }
+}
+
+/// The audit row of a step taken outside a workflow.
+pub(super) fn audit_model(
+    case_id: Option<i32>,
+    actor: &str,
+    action: &str,
+    detail: Option<String>,
+    at: DateTime<Utc>,
+) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        case_id: Set(case_id),
+        instance_id: Set(None),
+        actor: Set(actor.to_owned()),
+        role: Set(None),
+        action: Set(action.to_owned()),
+        from_state: Set(None),
+        to_state: Set(None),
+        detail: Set(detail),
+        at: Set(at),
+        ..Default::default()
     }
 }
 

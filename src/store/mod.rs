@@ -10,6 +10,7 @@ pub mod entity;
 
 mod accounts;
 mod api;
+mod corpus;
 mod gauges;
 
 mod diarium;
@@ -34,6 +35,7 @@ use sea_orm::{
 
 pub use accounts::{AccountRow, NewAccount, SessionRow};
 pub use api::{ApiRequestRow, ApiTokenRow, StoredAnswer};
+pub use corpus::{CorpusAudit, CorpusCase};
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
 pub use gauges::Gauges;

@@ -12,6 +12,7 @@ mod admin;
 mod api;
 mod cli;
 mod concurrency;
+mod corpus;
 mod diarium;
 mod engine;
 mod enkat;
