@@ -53,9 +53,20 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
             "demo organisation loaded"
         );
     }
-    if args.demo && kansli.store().accounts().await?.is_empty() {
-        // Demo people log in with their person key and one shared password (README).
+    if args.demo {
+        // Demo people log in with their person key and one shared password (README). Each
+        // missing account is made, so a start that was stopped half-way is completed.
+        let existing: std::collections::HashSet<String> = kansli
+            .store()
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|a| a.username)
+            .collect();
         for person in kansli.store().org_snapshot().await?.people {
+            if existing.contains(&person.key) {
+                continue;
+            }
             let admin = person.key == DEMO_ADMIN;
             kansli
                 .add_account(&person.key, &person.key, DEMO_PASSWORD, admin)

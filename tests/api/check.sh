@@ -34,16 +34,20 @@ export RUST_LOG=warn
 "$kansli" serve --demo --addr "127.0.0.1:$port" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+fetch() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"; }
 for _ in $(seq 1 120); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+  fetch "$base/healthz" >/dev/null 2>&1 && break
   sleep 0.5
 done
 number="$("$kansli" workflow start aktiva-atgarder | tail -n 1)"
 token="$("$kansli" user token create mikael.aro --name schemathesis 2>/dev/null)"
+# A token that does not work would leave schemathesis with nothing but 401s to check.
+python3 -c 'import sys, urllib.request; r = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]}); urllib.request.urlopen(r, timeout=5)' \
+  "$base/api/v1/me" "$token" || { echo "the API token does not work; nothing to check"; exit 1; }
 
 # The document's examples name the first ärende of 2026; here they name the one just opened
 # (and its first handling), so that the examples phase reads real data.
-curl -fsS "$base/api/v1/openapi.json" | python3 -c '
+fetch "$base/api/v1/openapi.json" | python3 -c '
 import json, sys
 doc = json.load(sys.stdin)
 number = sys.argv[1]
