@@ -17,6 +17,7 @@ mod m20261122_000008_create_protocol;
 mod m20261122_000009_create_accounts;
 mod m20261122_000010_create_api;
 mod m20261122_000011_index_case_newest_first;
+mod m20261122_000012_index_lookups;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_create_accounts::Migration),
             Box::new(m20261122_000010_create_api::Migration),
             Box::new(m20261122_000011_index_case_newest_first::Migration),
+            Box::new(m20261122_000012_index_lookups::Migration),
         ]
     }
 }
