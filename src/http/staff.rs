@@ -348,7 +348,7 @@ pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> 
                 title: i.title,
                 unit: i.unit.unwrap_or_default(),
                 state_text: i.state_text,
-                events: i.events.join(", "),
+                events: i.labels.join(", "),
                 due: i.due.map(format_local).unwrap_or_default(),
             })
             .collect(),

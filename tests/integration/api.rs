@@ -121,6 +121,12 @@ on_both_backends! {
                 }
             }
         }
+        // The inbox names each step by its code and its Swedish label, in the same order.
+        let inbox = call(addr, "GET", "/inbox", &tokens[1].1, None).await.json();
+        let root = inbox.as_array().unwrap().iter().find(|i| i["unit"].is_null()).expect("the ärende's own step");
+        let (events, labels) = (root["events"].as_array().unwrap(), root["labels"].as_array().unwrap());
+        let at = events.iter().position(|e| e == "avbryt").expect("avbryt");
+        assert_eq!((events.len(), labels[at].as_str()), (labels.len(), Some("Avbryt uppföljningen")), "{root}");
         // The OpenAPI document names exactly the routes of the table.
         let doc = call(addr, "GET", "/openapi.json", "", None).await.json();
         assert_eq!(doc["openapi"], "3.1.0");

@@ -454,11 +454,11 @@ on_both_backends! {
             http(addr, "/", &format!("kansli_session={token}"), None).await.body
         };
         let amira = start("amira", "ett-långt-lösenord").await;
-        assert!(amira.contains("KS 2026/1</a>") && amira.contains("<td>sammanstall, avbryt</td>"), "{amira}");
+        assert!(amira.contains("KS 2026/1</a>") && amira.contains("<td>Sammanställ svaren nu, Avbryt uppföljningen</td>"), "{amira}");
         assert!(amira.contains("<td>2026-11-05 07:00</td>"), "due with the answering deadline: {amira}");
         let oskar = start("oskar", "ett-annat-lösenord").await;
-        assert!(oskar.contains("<td>BUF</td>") && oskar.contains("svar_inskickat"), "{oskar}");
-        assert!(!oskar.contains("<td>KLF</td>") && !oskar.contains("sammanstall"), "only the chef's own unit: {oskar}");
+        assert!(oskar.contains("<td>BUF</td>") && oskar.contains("Skicka in svaret"), "{oskar}");
+        assert!(!oskar.contains("<td>KLF</td>") && !oskar.contains("Sammanställ"), "only the chef's own unit: {oskar}");
         let sara = start("sara", "sekreterarens-lösenord").await;
         assert!(sara.contains("Inget väntar på dig just nu."), "{sara}");
     }

@@ -27,6 +27,8 @@ pub struct InboxItem {
     pub state_text: String,
     /// The events the user may send now.
     pub events: Vec<String>,
+    /// What the events are called (the workflow's Swedish labels), in the same order.
+    pub labels: Vec<String>,
     /// When the next timer of the instance falls due.
     pub due: Option<DateTime<Utc>>,
 }
@@ -85,6 +87,10 @@ impl Engine {
                     .as_deref()
                     .map(|d| substitute(d, &variables))
                     .unwrap_or_else(|| row.state.clone()),
+                labels: events
+                    .iter()
+                    .map(|e| state.event_label(e).to_owned())
+                    .collect(),
                 events,
                 due,
             });
