@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::staff::{csrf_ok, user};
+use super::staff::{csrf_refusal, user};
 use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
 use crate::service::ServiceError;
@@ -130,12 +130,8 @@ pub(super) async fn act(
         Ok(u) => u,
         Err(r) => return r,
     };
-    if !csrf_ok(&user, &form.csrf_token) {
-        return (
-            StatusCode::FORBIDDEN,
-            "formuläret har gått ut; ladda om sidan",
-        )
-            .into_response();
+    if let Some(stale) = csrf_refusal(&user, &form.csrf_token) {
+        return stale;
     }
     let kansli = &state.kansli;
     let outcome = match form.atgard.as_str() {

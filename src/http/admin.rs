@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::staff::{csrf_ok, refused, user};
+use super::staff::{csrf_refusal, refused, user};
 use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
 use crate::domain::organisation::{OrganKind, Role, UnitKind};
@@ -41,16 +41,9 @@ async fn form_sender(
     csrf_token: &str,
 ) -> Result<User, Response> {
     let user = admin(state, headers, here).await?;
-    match csrf_ok(&user, csrf_token) {
-        true => Ok(user),
-        false => {
-            tracing::warn!(username = %user.username, %here, "admin form without a valid CSRF token");
-            Err((
-                StatusCode::FORBIDDEN,
-                "formuläret har gått ut; ladda om sidan",
-            )
-                .into_response())
-        }
+    match csrf_refusal(&user, csrf_token) {
+        Some(stale) => Err(stale),
+        None => Ok(user),
     }
 }
 

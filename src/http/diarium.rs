@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::staff::{csrf_ok, require_to};
+use super::staff::{csrf_refusal, require_to};
 use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
 use crate::service::access::Permission;
@@ -430,12 +430,8 @@ pub(super) async fn event(
         Ok(u) => u,
         Err(r) => return r,
     };
-    if !csrf_ok(&user, &form.csrf_token) {
-        return (
-            StatusCode::FORBIDDEN,
-            "formuläret har gått ut; ladda om sidan",
-        )
-            .into_response();
+    if let Some(stale) = csrf_refusal(&user, &form.csrf_token) {
+        return stale;
     }
     let Some(engine) = &state.engine else {
         return super::no_engine();
@@ -527,12 +523,8 @@ pub(super) async fn register(
         Ok(u) => u,
         Err(r) => return r,
     };
-    if !csrf_ok(&user, &field("csrf_token")) {
-        return (
-            StatusCode::FORBIDDEN,
-            "formuläret har gått ut; ladda om sidan",
-        )
-            .into_response();
+    if let Some(stale) = csrf_refusal(&user, &field("csrf_token")) {
+        return stale;
     }
     let input = (|| {
         let direction = field("riktning")

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::staff::{csrf_ok, require};
+use super::staff::{csrf_refusal, require};
 use super::{AppState, municipality, render_page};
 use crate::domain::organisation::Role;
 use crate::service::accounts::User;
@@ -57,13 +57,9 @@ async fn form_sender(
     csrf_token: &str,
 ) -> Result<User, Response> {
     let user = require(state, headers, here, &KEEPS_MEETINGS, WHAT).await?;
-    match csrf_ok(&user, csrf_token) {
-        true => Ok(user),
-        false => Err((
-            StatusCode::FORBIDDEN,
-            "formuläret har gått ut; ladda om sidan",
-        )
-            .into_response()),
+    match csrf_refusal(&user, csrf_token) {
+        Some(stale) => Err(stale),
+        None => Ok(user),
     }
 }
 

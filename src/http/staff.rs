@@ -101,8 +101,27 @@ pub(super) async fn require_to(
 }
 
 /// Whether a form's CSRF token is the session's.
-pub(super) fn csrf_ok(user: &User, token: &str) -> bool {
+fn csrf_ok(user: &User, token: &str) -> bool {
     same_token(&user.csrf_token, token)
+}
+
+/// The 403 answer (logged) when a form's CSRF token is not the session's: a stale or forged
+/// form; none when it is.
+pub(super) fn csrf_refusal(user: &User, token: &str) -> Option<Response> {
+    if csrf_ok(user, token) {
+        return None;
+    }
+    tracing::warn!(username = %user.username, "form without a valid CSRF token");
+    Some(stale_form())
+}
+
+/// The answer to a form whose CSRF token is missing or wrong.
+fn stale_form() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "formuläret har gått ut; ladda om sidan",
+    )
+        .into_response()
 }
 
 /// The 403 page: the user is known but may not do this; logged.
@@ -195,11 +214,7 @@ pub(super) async fn login(
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_token(&expected, &form.csrf_token) {
         tracing::warn!("login form without a valid CSRF token");
-        return (
-            StatusCode::FORBIDDEN,
-            "formuläret har gått ut; ladda om sidan",
-        )
-            .into_response();
+        return stale_form();
     }
     let address = extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -276,12 +291,8 @@ pub(super) async fn logout(
         Ok(u) => u,
         Err(to_login) => return to_login,
     };
-    if !same_token(&user.csrf_token, &form.csrf_token) {
-        return (
-            StatusCode::FORBIDDEN,
-            "formuläret har gått ut; ladda om sidan",
-        )
-            .into_response();
+    if let Some(stale) = csrf_refusal(&user, &form.csrf_token) {
+        return stale;
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.kansli.logout(&token).await;
