@@ -29,6 +29,10 @@ pub struct EngineArgs {
     /// Also run on PostgreSQL: a server URL; a scratch database is created on it and dropped.
     #[arg(long, env = "TEST_DATABASE_URL", value_name = "URL")]
     pub postgres: Option<String>,
+    /// Take every step alone, under a savepoint of its own, as the engine did before it took
+    /// steps in sets: the comparison the sets are measured against.
+    #[arg(long)]
+    pub alone: bool,
 }
 
 const WORKFLOW: &str = "\
@@ -78,7 +82,9 @@ pub(super) async fn run(args: EngineArgs, settings: &Settings) -> anyhow::Result
     super::on_backends(
         args.postgres.as_deref(),
         &CONCURRENCY,
-        |name, url, conc| async move { measure(name, &url, conc, args.cases, settings).await },
+        |name, url, conc| async move {
+            measure(name, &url, conc, args.cases, args.alone, settings).await
+        },
     )
     .await
 }
@@ -88,6 +94,7 @@ async fn measure(
     url: &str,
     conc: usize,
     cases: usize,
+    alone: bool,
     settings: &Settings,
 ) -> anyhow::Result<()> {
     let pool = match url.starts_with("sqlite") {
@@ -107,7 +114,10 @@ async fn measure(
         Some(templates),
     )
     .map_err(|p| anyhow::anyhow!("bench workflow: {p:?}"))?;
-    let engine = Engine::new(kansli, Arc::new(catalog), "bench");
+    let mut engine = Engine::new(kansli, Arc::new(catalog), "bench");
+    if alone {
+        engine = engine.taking_steps_alone();
+    }
     let actor = Actor::new("bench");
 
     let started = Instant::now();

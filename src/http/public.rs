@@ -101,7 +101,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         Err(e) => return super::ApiError::from(e).into_response(),
     };
     let requests = state.requests.load(Ordering::Relaxed);
-    let body = format!(
+    let mut body = format!(
         "# HELP kansli_http_requests_total HTTP requests served.\n\
          # TYPE kansli_http_requests_total counter\n\
          kansli_http_requests_total {requests}\n\
@@ -122,5 +122,17 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         gauges.outbox_sent,
         gauges.timers_due,
     );
+    if let Some(engine) = &state.engine {
+        let steps = engine.step_counts();
+        body.push_str(&format!(
+            "# HELP kansli_engine_steps_total Workflow steps this process took, in sets (one \
+             statement per kind of row for many steps) or alone.\n\
+             # TYPE kansli_engine_steps_total counter\n\
+             kansli_engine_steps_total{{taken=\"in_set\"}} {}\n\
+             kansli_engine_steps_total{{taken=\"alone\"}} {}\n",
+            steps.in_sets(),
+            steps.alone()
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -13,7 +13,8 @@ use crate::domain::case_number::{
 };
 use crate::domain::document::{Direction, SecrecyMarking};
 use crate::store::{
-    CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile, PersonRow, SeriesRow, Tx,
+    AuditInput, CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile, PersonRow,
+    SeriesRow, Tx,
 };
 
 /// The largest file a handling may carry.
@@ -413,49 +414,85 @@ impl Kansli {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<CaseRow, ServiceError> {
-        let (series, format) = book.by_id(prepared.series_id)?;
+        self.insert_cases(tx, book, vec![(prepared, actor)], now)
+            .await?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("the new ärende was not returned").into())
+    }
+
+    /// Numbers and registers prepared ärenden inside `tx`, each with its audit entry, with one
+    /// statement per kind of row: a series' numbers are taken at once, in the order given.
+    pub(crate) async fn insert_cases(
+        &self,
+        tx: &Tx,
+        book: &SeriesBook,
+        prepared: Vec<(PreparedCase, &Actor)>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseRow>, ServiceError> {
         let year = local_year(now);
-        let seq = tx.allocate_case_seq(series.id, year).await?;
-        let number = format.render(
-            &series.prefix,
-            &CaseNumberParts {
-                year,
-                seq,
-                classification: prepared.classification.clone(),
-            },
-        );
-        let search = search_text(&[
-            &prepared.title,
-            &prepared.public_title,
-            prepared.classification.as_deref().unwrap_or(""),
-            &number,
-        ]);
-        let row = tx
-            .insert_case(
+        // Series in a fixed order, so that two writers taking numbers in the same two series
+        // lock their counters in the same order and never wait for each other in a circle.
+        let mut next: std::collections::BTreeMap<i32, u32> = Default::default();
+        for (p, _) in &prepared {
+            *next.entry(p.series_id).or_default() += 1;
+        }
+        for (series, n) in next.iter_mut() {
+            *n = tx.allocate_case_seqs(*series, year, *n).await?;
+        }
+        let mut new = Vec::with_capacity(prepared.len());
+        let mut opened = Vec::with_capacity(prepared.len());
+        for (p, actor) in prepared {
+            let (series, format) = book.by_id(p.series_id)?;
+            let seq = next.get_mut(&series.id).map_or(0, |n| {
+                *n += 1;
+                *n - 1
+            });
+            let number = format.render(
+                &series.prefix,
+                &CaseNumberParts {
+                    year,
+                    seq,
+                    classification: p.classification.clone(),
+                },
+            );
+            let search = search_text(&[
+                &p.title,
+                &p.public_title,
+                p.classification.as_deref().unwrap_or(""),
+                &number,
+            ]);
+            opened.push((number, actor.as_str().to_owned()));
+            new.push((
                 NewCase {
                     series_id: series.id,
                     year,
-                    classification: prepared.classification,
+                    classification: p.classification,
                     search_text: search,
-                    title: prepared.title,
-                    public_title: prepared.public_title,
-                    handlaggare_id: prepared.handlaggare_id,
-                    previous_case_id: prepared.previous_case_id,
+                    title: p.title,
+                    public_title: p.public_title,
+                    handlaggare_id: p.handlaggare_id,
+                    previous_case_id: p.previous_case_id,
                     opened_at: now,
                     opened_by: actor.as_str().to_owned(),
                 },
                 seq,
-            )
-            .await?;
-        tx.append_audit(
-            Some(row.id),
-            actor.as_str(),
-            "ärende öppnat",
-            Some(format!("{number}: {}", row.title)),
-            now,
-        )
-        .await?;
-        Ok(row)
+            ));
+        }
+        let rows = tx.insert_cases(new).await?;
+        let entries = rows
+            .iter()
+            .zip(opened)
+            .map(|(row, (number, actor))| AuditInput {
+                case_id: Some(row.id),
+                actor,
+                action: "ärende öppnat".into(),
+                detail: Some(format!("{number}: {}", row.title)),
+                at: now,
+                ..Default::default()
+            })
+            .collect();
+        tx.append_steps(entries).await?;
+        Ok(rows)
     }
 
     /// Finds an ärende by its number as the series renders it, with its handlingar.
@@ -758,13 +795,43 @@ impl Kansli {
         book: &SeriesBook,
         number: &str,
     ) -> Result<CaseRow, ServiceError> {
-        let (series, parts) = book.read(number)?;
-        self.store
-            .find_case(series.id, parts.year, parts.seq)
+        self.case_rows(book, &[number])
             .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("ärende {} does not exist", number.trim()))
+            .pop()
+            .unwrap_or_else(|| Err(anyhow::anyhow!("no answer for ärende {number}").into()))
+    }
+
+    /// The ärenden with these numbers, each its own result, read with one query. The outer
+    /// error is the database's.
+    pub(crate) async fn case_rows(
+        &self,
+        book: &SeriesBook,
+        numbers: &[&str],
+    ) -> Result<Vec<Result<CaseRow, ServiceError>>, ServiceError> {
+        let keys: Vec<Result<(i32, i32, u32), ServiceError>> = numbers
+            .iter()
+            .map(|n| book.read(n).map(|(s, p)| (s.id, p.year, p.seq)))
+            .collect();
+        let wanted: Vec<(i32, i32, u32)> = keys
+            .iter()
+            .filter_map(|k| k.as_ref().ok())
+            .copied()
+            .collect();
+        let found = self.store.find_cases(&wanted).await?;
+        Ok(keys
+            .into_iter()
+            .zip(numbers)
+            .map(|(key, number)| {
+                let (series, year, seq) = key?;
+                found
+                    .iter()
+                    .find(|c| c.series_id == series && c.year == year && c.seq == seq as i32)
+                    .cloned()
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(format!("ärende {} does not exist", number.trim()))
+                    })
             })
+            .collect())
     }
 
     async fn person(&self, who: &str, field: &str) -> Result<PersonRow, ServiceError> {

@@ -33,7 +33,8 @@ pub use diarium::{
     NewDocumentInput, OpenCase, PersonRef, SearchChoices,
 };
 pub use engine::{
-    DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, Target, VersionInUse,
+    DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, StepCounts, Target,
+    VersionInUse,
 };
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
 pub use meetings::{AgendaEntry, MeetingView, ParagraphView, lines_of, paragraph_label};

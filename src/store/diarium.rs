@@ -126,13 +126,27 @@ impl Default for CaseFilter {
 impl Tx {
     /// Takes the next number in a series and year.
     pub async fn allocate_case_seq(&self, series_id: i32, year: i32) -> Result<u32, StoreError> {
-        self.bump_counter(
-            series_counter::Entity,
-            (series_counter::Column::SeriesId, series_id.into()),
-            (series_counter::Column::Year, year),
-            series_counter::Column::LastNumber,
-        )
-        .await
+        self.allocate_case_seqs(series_id, year, 1).await
+    }
+
+    /// Takes the next `n` numbers in a series and year at once; returns the first (the others
+    /// follow it).
+    pub async fn allocate_case_seqs(
+        &self,
+        series_id: i32,
+        year: i32,
+        n: u32,
+    ) -> Result<u32, StoreError> {
+        let last = self
+            .bump_counter_by(
+                series_counter::Entity,
+                (series_counter::Column::SeriesId, series_id.into()),
+                (series_counter::Column::Year, year),
+                series_counter::Column::LastNumber,
+                n,
+            )
+            .await?;
+        Ok(last + 1 - n)
     }
 
     /// Takes the next number from a counter row keyed by (key, year), creating the row at 0 the
@@ -150,6 +164,22 @@ impl Tx {
         E: sea_orm::sea_query::IntoIden + Copy + 'static,
         C: sea_orm::sea_query::IntoIden + sea_orm::ColumnTrait + Copy + 'static,
     {
+        self.bump_counter_by(table, key, year, last, 1).await
+    }
+
+    /// Takes the next `n` numbers from a counter row at once; returns the last of them.
+    async fn bump_counter_by<E, C>(
+        &self,
+        table: E,
+        key: (C, sea_orm::Value),
+        year: (C, i32),
+        last: C,
+        n: u32,
+    ) -> Result<u32, StoreError>
+    where
+        E: sea_orm::sea_query::IntoIden + Copy + 'static,
+        C: sea_orm::sea_query::IntoIden + sea_orm::ColumnTrait + Copy + 'static,
+    {
         let seed = Query::insert()
             .into_table(table)
             .columns([key.0, year.0, last])
@@ -159,7 +189,7 @@ impl Tx {
         self.txn.execute(&seed).await?;
         let bump = Query::update()
             .table(table)
-            .value(last, Expr::col(last).add(1))
+            .value(last, Expr::col(last).add(n as i32))
             .and_where(key.0.eq(key.1.clone()))
             .and_where(year.0.eq(year.1))
             .returning_col(last)
@@ -200,6 +230,30 @@ impl Tx {
             .insert(&self.txn)
             .await
             .map_err(|e| StoreError::from_write(e, "that diarienummer is already taken"))
+    }
+
+    /// Registers ärenden under numbers taken with [`Tx::allocate_case_seqs`], with one
+    /// statement; returns the rows in the order given.
+    pub async fn insert_cases(&self, new: Vec<(NewCase, u32)>) -> Result<Vec<CaseRow>, StoreError> {
+        let keys: Vec<(i32, i32, i32)> = new
+            .iter()
+            .map(|(c, seq)| (c.series_id, c.year, *seq as i32))
+            .collect();
+        let rows = case::Entity::insert_many(new.into_iter().map(|(c, seq)| case_model(c, seq)))
+            .exec_with_returning(&self.txn)
+            .await
+            .map_err(|e| StoreError::from_write(e, "that diarienummer is already taken"))?;
+        // RETURNING gives the rows in no promised order: they are put back in the given one.
+        keys.iter()
+            .map(|&(series, year, seq)| {
+                rows.iter()
+                    .find(|r| r.series_id == series && r.year == year && r.seq == seq)
+                    .cloned()
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!("the new ärende {series}/{year}/{seq}"))
+                    })
+            })
+            .collect()
     }
 
     /// Sets an ärende's status, provided nobody changed it since `row_version` was read.
@@ -283,6 +337,25 @@ impl Tx {
 }
 
 impl Store {
+    /// The ärenden with these numbers' parts (series, year, sequence number), with one query.
+    pub async fn find_cases(&self, keys: &[(i32, i32, u32)]) -> Result<Vec<CaseRow>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let any = chunk
+                .iter()
+                .fold(Condition::any(), |any, (series, year, seq)| {
+                    any.add(
+                        Condition::all()
+                            .add(case::Column::SeriesId.eq(*series))
+                            .add(case::Column::Year.eq(*year))
+                            .add(case::Column::Seq.eq(*seq as i32)),
+                    )
+                });
+            out.extend(case::Entity::find().filter(any).all(self.db()).await?);
+        }
+        Ok(out)
+    }
+
     /// An ärende by its number's parts.
     pub async fn find_case(
         &self,

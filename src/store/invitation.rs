@@ -11,29 +11,40 @@ use super::{Store, StoreError, Tx};
 /// A stored link.
 pub type InvitationRow = invitation::Model;
 
+/// A link to store.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    /// The instance the link answers.
+    pub instance_id: i32,
+    /// What the link is for.
+    pub purpose: String,
+    /// The nonce the token is made from.
+    pub nonce: String,
+    /// The SHA-256 of the token.
+    pub token_sha256: String,
+    /// Whom it was sent to.
+    pub recipient_email: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+pub(super) fn invitation_model(new: NewInvitation) -> invitation::ActiveModel {
+    invitation::ActiveModel {
+        instance_id: Set(new.instance_id),
+        purpose: Set(new.purpose),
+        nonce: Set(new.nonce),
+        token_sha256: Set(new.token_sha256),
+        recipient_email: Set(new.recipient_email),
+        created_at: Set(new.at),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+}
+
 impl Tx {
     /// Stores a link's hash.
-    pub async fn insert_invitation(
-        &self,
-        instance_id: i32,
-        purpose: &str,
-        nonce: &str,
-        token_sha256: &str,
-        recipient_email: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        invitation::ActiveModel {
-            instance_id: Set(instance_id),
-            purpose: Set(purpose.to_owned()),
-            nonce: Set(nonce.to_owned()),
-            token_sha256: Set(token_sha256.to_owned()),
-            recipient_email: Set(recipient_email.to_owned()),
-            created_at: Set(at),
-            revoked_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
+    pub async fn insert_invitation(&self, new: NewInvitation) -> Result<(), StoreError> {
+        invitation_model(new).insert(&self.txn).await?;
         Ok(())
     }
 

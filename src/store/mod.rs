@@ -19,6 +19,7 @@ mod meetings;
 mod organisation;
 mod outbox;
 mod response;
+mod round;
 pub mod scratch;
 mod workflow;
 
@@ -39,7 +40,7 @@ pub use corpus::{CorpusAudit, CorpusCase};
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
 pub use entity::audit_event::Model as AuditRow;
 pub use gauges::Gauges;
-pub use invitation::InvitationRow;
+pub use invitation::{InvitationRow, NewInvitation};
 pub use meetings::{AgendaRow, MeetingRow, NewParagraph, ParagraphRow, ProtocolRow};
 pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
@@ -47,8 +48,8 @@ pub use organisation::{
 pub use outbox::{NewOutbox, OutboxFilter, OutboxRow, outbox_status};
 pub use response::ResponseRow;
 pub use workflow::{
-    AuditInput, DefinitionRow, INSTANCE_SCOPE, InstanceRow, NewInstance, NewTimer, TimerRow,
-    timer_status,
+    AuditInput, DefinitionRow, INSTANCE_SCOPE, InstanceMove, InstanceRow, NewInstance, NewTimer,
+    TimerCancel, TimerRow, timer_status,
 };
 
 /// What went wrong in the store, sorted by what the caller can do about it.
@@ -217,6 +218,18 @@ impl Tx {
         Ok(Tx {
             txn: self.txn.begin().await?,
         })
+    }
+
+    /// The ids a `SELECT id ...` finds (and, with its lock clause, locks).
+    pub(crate) async fn locked_ids(
+        &self,
+        select: &sea_orm::sea_query::SelectStatement,
+    ) -> Result<Vec<i32>, StoreError> {
+        let rows = self.txn.query_all(select).await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get_by_index::<i32>(0))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Runs raw statements inside the transaction; for benchmarks.

@@ -94,36 +94,37 @@ fn end_attempt(id: i32, owner: &str, attempts: i32) -> sea_orm::UpdateMany<outbo
         .filter(outbox::Column::LeaseOwner.eq(owner))
 }
 
+pub(super) fn outbox_model(new: NewOutbox) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        instance_id: Set(new.instance_id),
+        case_id: Set(new.case_id),
+        template: Set(new.template),
+        recipients: Set(new.recipients),
+        context: Set(new.context),
+        status: Set(new.status.to_owned()),
+        created_at: Set(new.at),
+        message_id: Set(new.message_id),
+        sender: Set(new.sender),
+        reply_to: Set(new.reply_to),
+        recipient_email: Set(new.recipient_email),
+        subject: Set(new.subject),
+        text_body: Set(new.text_body),
+        html_body: Set(new.html_body),
+        attachments: Set(new.attachments),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(new.at)),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        last_error: Set(None),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+}
+
 impl Tx {
     /// Queues a message; returns its id.
     pub async fn insert_outbox(&self, new: NewOutbox) -> Result<i32, StoreError> {
-        let row = outbox::ActiveModel {
-            instance_id: Set(new.instance_id),
-            case_id: Set(new.case_id),
-            template: Set(new.template),
-            recipients: Set(new.recipients),
-            context: Set(new.context),
-            status: Set(new.status.to_owned()),
-            created_at: Set(new.at),
-            message_id: Set(new.message_id),
-            sender: Set(new.sender),
-            reply_to: Set(new.reply_to),
-            recipient_email: Set(new.recipient_email),
-            subject: Set(new.subject),
-            text_body: Set(new.text_body),
-            html_body: Set(new.html_body),
-            attachments: Set(new.attachments),
-            attempts: Set(0),
-            next_attempt_at: Set(Some(new.at)),
-            lease_owner: Set(None),
-            lease_until: Set(None),
-            last_error: Set(None),
-            sent_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
-        Ok(row.id)
+        Ok(outbox_model(new).insert(&self.txn).await?.id)
     }
 
     /// Gives a message up, if this owner holds it.
@@ -182,11 +183,20 @@ impl Store {
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
+        // The due rows are chosen first and claimed by id. As a subquery of the UPDATE, the
+        // choice may be run again for each row PostgreSQL looks at, and with SKIP LOCKED each
+        // run can choose other rows: the claim would outgrow its limit, and slowly.
+        let tx = self.begin().await?;
+        let ids = tx.locked_ids(&due).await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
         let claim = Query::update()
             .table(outbox::Entity)
             .value(outbox::Column::LeaseOwner, owner)
             .value(outbox::Column::LeaseUntil, now + lease)
-            .and_where(outbox::Column::Id.in_subquery(due))
+            .and_where(outbox::Column::Id.is_in(ids))
             .and_where(outbox::Column::Status.eq(outbox_status::PENDING))
             .and_where(
                 outbox::Column::LeaseUntil
@@ -195,7 +205,6 @@ impl Store {
             )
             .returning_all()
             .to_owned();
-        let tx = self.begin().await?;
         let rows = tx.txn.query_all(&claim).await?;
         tx.commit().await?;
         let mut messages = rows

@@ -103,6 +103,85 @@ pub struct AuditInput {
     pub at: DateTime<Utc>,
 }
 
+/// A step's move of an instance: its new state, guarded by the row version it was read at.
+#[derive(Debug, Clone)]
+pub struct InstanceMove {
+    /// The instance.
+    pub id: i32,
+    /// The row version the step read.
+    pub row_version: i32,
+    /// The state after the step.
+    pub state: String,
+    /// The variables after the step, as JSON.
+    pub variables: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Whether the step reached a final state.
+    pub finished: bool,
+}
+
+/// Which pending timers of an instance a step stops: those of `state`, those named `name`,
+/// or (with neither) all.
+#[derive(Debug, Clone)]
+pub struct TimerCancel {
+    /// The instance.
+    pub instance_id: i32,
+    /// Only the timers of this state.
+    pub state: Option<String>,
+    /// Only the timers of this name.
+    pub name: Option<String>,
+}
+
+fn instance_model(new: NewInstance) -> workflow_instance::ActiveModel {
+    workflow_instance::ActiveModel {
+        definition_id: Set(new.definition_id),
+        workflow_id: Set(new.workflow_id),
+        case_id: Set(new.case_id),
+        parent_id: Set(new.parent_id),
+        unit_code: Set(new.unit_code),
+        state: Set(new.state),
+        variables: Set(new.variables),
+        row_version: Set(1),
+        created_at: Set(new.at),
+        updated_at: Set(new.at),
+        finished_at: Set(new.finished.then_some(new.at)),
+        ..Default::default()
+    }
+}
+
+pub(super) fn timer_model(new: NewTimer) -> timer::ActiveModel {
+    timer::ActiveModel {
+        instance_id: Set(new.instance_id),
+        name: Set(new.name),
+        event: Set(new.event),
+        state: Set(new.state),
+        due_at: Set(new.due_at),
+        repeat_every_secs: Set(new.repeat_every.map(|d| d.num_seconds())),
+        repeats_left: Set(new.repeats_left.map(|n| n as i32)),
+        status: Set(timer_status::PENDING.into()),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        fired_at: Set(None),
+        note: Set(None),
+        ..Default::default()
+    }
+}
+
+pub(super) fn step_model(entry: AuditInput) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        case_id: Set(entry.case_id),
+        instance_id: Set(entry.instance_id),
+        actor: Set(entry.actor),
+        role: Set(entry.role),
+        action: Set(entry.action),
+        from_state: Set(entry.from_state),
+        to_state: Set(entry.to_state),
+        detail: Set(entry.detail),
+        at: Set(entry.at),
+        ..Default::default()
+    }
+}
+
 impl Tx {
     /// The stored definition with this content hash, storing it as the workflow's next version
     /// when it is new; true when this call stored it.
@@ -126,38 +205,76 @@ impl Tx {
             .one(&self.txn)
             .await?
             .map_or(0, |d| d.version);
-        let row = workflow_definition::ActiveModel {
-            workflow_id: Set(workflow_id.to_owned()),
-            version: Set(latest + 1),
-            content_hash: Set(hash.to_owned()),
-            source: Set(source.to_owned()),
-            stored_at: Set(at),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await
-        .map_err(|e| StoreError::from_write(e, "the definition was stored concurrently; retry"))?;
-        Ok((row.id, true))
+        // Two writers storing the same new definition at once: the second waits for the
+        // first at the unique hash, then stores nothing and finds the first one's row.
+        let insert = Query::insert()
+            .into_table(workflow_definition::Entity)
+            .columns([
+                workflow_definition::Column::WorkflowId,
+                workflow_definition::Column::Version,
+                workflow_definition::Column::ContentHash,
+                workflow_definition::Column::Source,
+                workflow_definition::Column::StoredAt,
+            ])
+            .values_panic([
+                workflow_id.into(),
+                (latest + 1).into(),
+                hash.into(),
+                source.into(),
+                at.into(),
+            ])
+            .on_conflict(
+                OnConflict::column(workflow_definition::Column::ContentHash)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        let stored_now = self
+            .txn
+            .execute(&insert)
+            .await
+            .map_err(|e| {
+                StoreError::from_write(e, "the definition was stored concurrently; retry")
+            })?
+            .rows_affected()
+            == 1;
+        let row = workflow_definition::Entity::find()
+            .filter(workflow_definition::Column::ContentHash.eq(hash))
+            .one(&self.txn)
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("the stored definition of {workflow_id}"))
+            })?;
+        Ok((row.id, stored_now))
     }
 
     /// Creates an instance.
     pub async fn insert_instance(&self, new: NewInstance) -> Result<InstanceRow, StoreError> {
-        Ok(workflow_instance::ActiveModel {
-            definition_id: Set(new.definition_id),
-            workflow_id: Set(new.workflow_id),
-            case_id: Set(new.case_id),
-            parent_id: Set(new.parent_id),
-            unit_code: Set(new.unit_code),
-            state: Set(new.state),
-            variables: Set(new.variables),
-            row_version: Set(1),
-            created_at: Set(new.at),
-            updated_at: Set(new.at),
-            finished_at: Set(new.finished.then_some(new.at)),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?)
+        Ok(instance_model(new).insert(&self.txn).await?)
+    }
+
+    /// Creates root instances of distinct ärenden with one statement; returns the rows in the
+    /// order given.
+    pub async fn insert_case_instances(
+        &self,
+        new: Vec<NewInstance>,
+    ) -> Result<Vec<InstanceRow>, StoreError> {
+        let cases: Vec<Option<i32>> = new.iter().map(|n| n.case_id).collect();
+        let rows = workflow_instance::Entity::insert_many(new.into_iter().map(instance_model))
+            .exec_with_returning(&self.txn)
+            .await?;
+        // RETURNING gives the rows in no promised order: each is found by its ärende.
+        cases
+            .iter()
+            .map(|case| {
+                rows.iter()
+                    .find(|r| case.is_some() && r.case_id == *case && r.parent_id.is_none())
+                    .cloned()
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!("the new instance of ärende {case:?}"))
+                    })
+            })
+            .collect()
     }
 
     /// Moves an instance on, provided nobody did since `row_version` was read.
@@ -170,23 +287,15 @@ impl Tx {
         at: DateTime<Utc>,
         finished: bool,
     ) -> Result<(), StoreError> {
-        let result = workflow_instance::Entity::update_many()
-            .col_expr(workflow_instance::Column::State, Expr::value(state))
-            .col_expr(workflow_instance::Column::Variables, Expr::value(variables))
-            .col_expr(
-                workflow_instance::Column::RowVersion,
-                Expr::value(row_version + 1),
-            )
-            .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(at))
-            .col_expr(
-                workflow_instance::Column::FinishedAt,
-                Expr::value(finished.then_some(at)),
-            )
-            .filter(workflow_instance::Column::Id.eq(id))
-            .filter(workflow_instance::Column::RowVersion.eq(row_version))
-            .exec(&self.txn)
-            .await?;
-        if result.rows_affected == 0 {
+        let step = InstanceMove {
+            id,
+            row_version,
+            state: state.to_owned(),
+            variables: variables.to_owned(),
+            at,
+            finished,
+        };
+        if self.move_instances(std::slice::from_ref(&step)).await? == 0 {
             return Err(StoreError::Conflict(format!(
                 "workflow instance {id} was moved on by someone else meanwhile; load it again and retry"
             )));
@@ -213,23 +322,7 @@ impl Tx {
 
     /// Stores a timer.
     pub async fn insert_timer(&self, new: NewTimer) -> Result<(), StoreError> {
-        timer::ActiveModel {
-            instance_id: Set(new.instance_id),
-            name: Set(new.name),
-            event: Set(new.event),
-            state: Set(new.state),
-            due_at: Set(new.due_at),
-            repeat_every_secs: Set(new.repeat_every.map(|d| d.num_seconds())),
-            repeats_left: Set(new.repeats_left.map(|n| n as i32)),
-            status: Set(timer_status::PENDING.into()),
-            lease_owner: Set(None),
-            lease_until: Set(None),
-            fired_at: Set(None),
-            note: Set(None),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
+        timer_model(new).insert(&self.txn).await?;
         Ok(())
     }
 
@@ -240,17 +333,12 @@ impl Tx {
         state: Option<&str>,
         name: Option<&str>,
     ) -> Result<u64, StoreError> {
-        let mut update = timer::Entity::update_many()
-            .col_expr(timer::Column::Status, Expr::value(timer_status::CANCELED))
-            .filter(timer::Column::InstanceId.eq(instance_id))
-            .filter(timer::Column::Status.eq(timer_status::PENDING));
-        if let Some(state) = state {
-            update = update.filter(timer::Column::State.eq(state));
-        }
-        if let Some(name) = name {
-            update = update.filter(timer::Column::Name.eq(name));
-        }
-        Ok(update.exec(&self.txn).await?.rows_affected)
+        let cancel = TimerCancel {
+            instance_id,
+            state: state.map(str::to_owned),
+            name: name.map(str::to_owned),
+        };
+        self.cancel_timer_sets(std::slice::from_ref(&cancel)).await
     }
 
     /// Marks a claimed timer done, if this owner still holds it. Returns false when the lease
@@ -354,20 +442,7 @@ impl Tx {
 
     /// Appends a workflow step to the audit trail.
     pub async fn append_step(&self, entry: AuditInput) -> Result<(), StoreError> {
-        audit_event::ActiveModel {
-            case_id: Set(entry.case_id),
-            instance_id: Set(entry.instance_id),
-            actor: Set(entry.actor),
-            role: Set(entry.role),
-            action: Set(entry.action),
-            from_state: Set(entry.from_state),
-            to_state: Set(entry.to_state),
-            detail: Set(entry.detail),
-            at: Set(entry.at),
-            ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
+        step_model(entry).insert(&self.txn).await?;
         Ok(())
     }
 
@@ -454,6 +529,24 @@ impl Store {
             .await?)
     }
 
+    /// The instances of these ärenden, oldest first.
+    pub async fn instances_of_cases(
+        &self,
+        case_ids: &[i32],
+    ) -> Result<Vec<InstanceRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in case_ids.chunks(2000) {
+            out.extend(
+                workflow_instance::Entity::find()
+                    .filter(workflow_instance::Column::CaseId.is_in(chunk.iter().copied()))
+                    .order_by_asc(workflow_instance::Column::Id)
+                    .all(self.db())
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Every instance, for counting by definition.
     pub async fn all_instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
         Ok(workflow_instance::Entity::find().all(self.db()).await?)
@@ -520,11 +613,20 @@ impl Store {
             // writer at a time, and sea-query writes no lock clause for it.)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
+        // The due rows are chosen first and claimed by id. As a subquery of the UPDATE, the
+        // choice may be run again for each row PostgreSQL looks at, and with SKIP LOCKED each
+        // run can choose other rows: the claim would outgrow its limit, and slowly.
+        let tx = self.begin().await?;
+        let ids = tx.locked_ids(&due).await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
         let claim = Query::update()
             .table(timer::Entity)
             .value(timer::Column::LeaseOwner, owner)
             .value(timer::Column::LeaseUntil, now + lease)
-            .and_where(timer::Column::Id.in_subquery(due))
+            .and_where(timer::Column::Id.is_in(ids))
             .and_where(timer::Column::Status.eq(timer_status::PENDING))
             .and_where(
                 timer::Column::LeaseUntil
@@ -533,7 +635,6 @@ impl Store {
             )
             .returning_all()
             .to_owned();
-        let tx = self.begin().await?;
         let rows = tx.txn.query_all(&claim).await?;
         tx.commit().await?;
         let mut timers = rows

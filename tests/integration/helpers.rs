@@ -50,6 +50,14 @@ impl TestDb {
         }
     }
 
+    /// The backend this database is on.
+    pub fn backend(&self) -> Backend {
+        match self.server {
+            Some(_) => Backend::Postgres,
+            None => Backend::Sqlite,
+        }
+    }
+
     pub async fn store(&self, connections: u32) -> Store {
         let store = Store::connect(&self.url, connections)
             .await

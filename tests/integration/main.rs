@@ -20,6 +20,7 @@ mod mail;
 mod meetings;
 mod organisation;
 mod postlista;
+mod rounds;
 mod smtp;
 mod staff;
 mod workflow_validation;

@@ -18,9 +18,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, oneshot};
 
-use super::{Engine, Outcome};
+use super::opening::Opening;
+use super::{Engine, Outcome, PreparedStart, SeriesBook, Target};
 use crate::service::{Actor, ServiceError};
-use crate::store::{Backend, InstanceRow};
+use crate::store::{Backend, InstanceRow, OrgSnapshot, Tx};
 use crate::workflow::Sender;
 
 /// What a caller asks of the engine.
@@ -35,13 +36,27 @@ pub(super) enum Request {
     },
     /// Send an event to an instance.
     Send {
-        instance: InstanceRow,
+        aim: Aim,
         event: String,
         values: Map<String, Value>,
         sender: Sender,
         actor: Actor,
         idempotency_key: Option<String>,
     },
+}
+
+/// The instance an event is for: known to the caller, or named by an ärende's number (found
+/// by the batch, with the others', see `target`).
+#[derive(Debug)]
+pub(super) enum Aim {
+    Instance(InstanceRow),
+    Target(Target),
+}
+
+/// A request read and checked before the batch's transaction.
+enum Ready {
+    Start(PreparedStart),
+    Send(InstanceRow),
 }
 
 /// What the engine answers.
@@ -80,19 +95,22 @@ impl Ingest {
 impl Engine {
     /// Queues `request` for the next group commit and waits for its answer.
     pub(super) async fn submit(&self, request: Request) -> Result<Response, ServiceError> {
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         self.ingest
             .queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((request, reply));
-        let lane = self
-            .ingest
-            .lanes
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| anyhow::anyhow!("the engine's queue is closed"))?;
+        // Wait for a lane, unless the answer comes first: a batch another caller started may
+        // have taken this request, and its caller must then not queue for a lane behind every
+        // other caller (lanes are handed out in turn, and a caller that waited its turn for
+        // nothing would leave each lane to one request at a time).
+        let lane = tokio::select! {
+            answered = &mut answer => return unanswered(answered),
+            lane = self.ingest.lanes.clone().acquire_owned() => {
+                lane.map_err(|_| anyhow::anyhow!("the engine's queue is closed"))?
+            }
+        };
         let batch = self.ingest.take();
         if batch.is_empty() {
             // Another lane took this request; its answer is on the way.
@@ -107,19 +125,21 @@ impl Engine {
                 drop(lane);
             });
         }
-        answer.await.map_err(|_| {
-            ServiceError::Unexpected(anyhow::anyhow!(
-                "the engine stopped before answering; look in the ärende's history whether the step was taken"
-            ))
-        })?
+        unanswered(answer.await)
     }
 
     /// Applies a batch in one transaction and answers each caller after the commit.
     async fn apply_batch(&self, batch: Vec<(Request, Reply)>) {
+        let started = std::time::Instant::now();
         let now = self.now();
         let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         match self.apply_all(&requests, now).await {
             Ok(answers) => {
+                tracing::debug!(
+                    requests = requests.len(),
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "batch applied"
+                );
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     // A caller that went away no longer needs its answer.
                     let _ = reply.send(answer);
@@ -147,6 +167,17 @@ impl Engine {
         // What is read from the pool is read before the transaction: a batch holds one
         // connection for its transaction and must not wait for a second (a pool of one would
         // deadlock).
+        let targets: Vec<&Target> = requests
+            .iter()
+            .filter_map(|r| match r {
+                Request::Send {
+                    aim: Aim::Target(t),
+                    ..
+                } => Some(t),
+                _ => None,
+            })
+            .collect();
+        let mut found = self.target_instances(&book, &targets).await?.into_iter();
         let mut prepared = Vec::with_capacity(requests.len());
         for request in requests {
             prepared.push(match request {
@@ -158,64 +189,206 @@ impl Engine {
                 } => self
                     .prepare_start(&book, workflow_id, variables.clone(), period, now)
                     .await
-                    .map(Some),
-                Request::Send { instance, .. } => {
-                    self.definition(instance.definition_id).await.map(|_| None)
+                    .map(Ready::Start),
+                Request::Send { aim, .. } => {
+                    let instance = match aim {
+                        Aim::Instance(row) => Ok(row.clone()),
+                        Aim::Target(_) => found.next().unwrap_or_else(|| {
+                            Err(anyhow::anyhow!("a target was not looked up").into())
+                        }),
+                    };
+                    match instance {
+                        Ok(row) => self
+                            .definition(row.definition_id)
+                            .await
+                            .map(|_| Ready::Send(row)),
+                        Err(e) => Err(e),
+                    }
                 }
             });
         }
         let tx = self.kansli.store.begin().await?;
-        let mut answers = Vec::with_capacity(requests.len());
-        for (request, prepared) in requests.iter().zip(prepared) {
-            let prepared = match prepared {
-                Ok(p) => p,
-                Err(e) => {
-                    answers.push(Err(e));
-                    continue;
+        let mut answers: Vec<Option<Result<Response, ServiceError>>> =
+            requests.iter().map(|_| None).collect();
+        let mut sends = Vec::new();
+        let mut openings = Vec::new();
+        for (at, (request, ready)) in requests.iter().zip(prepared).enumerate() {
+            match (ready, request) {
+                (Err(e), _) => answers[at] = Some(Err(e)),
+                (Ok(Ready::Send(row)), _) => sends.push((at, row.id)),
+                (Ok(Ready::Start(prepared)), Request::Start { actor, .. }) => {
+                    openings.push(Opening {
+                        at,
+                        prepared,
+                        actor,
+                    });
                 }
-            };
-            // A request that fails is undone to its savepoint; the rest of the batch stands.
-            let step = tx.savepoint().await?;
-            let answer = match (request, prepared) {
-                (Request::Start { actor, .. }, Some(start)) => self
-                    .start_in(&step, &org, &book, start, None, actor, now)
-                    .await
-                    .map(|(id, number)| Response::Started(id, number)),
-                (
+                (Ok(Ready::Start(_)), Request::Send { .. }) => {
+                    answers[at] = Some(Err(
+                        anyhow::anyhow!("an event was prepared as a start").into()
+                    ));
+                }
+            }
+        }
+        // Starts in one set where they can be, each of the others alone.
+        let (set, alone): (Vec<_>, Vec<_>) = openings
+            .into_iter()
+            .partition(|o| self.opens_in_set(o, now));
+        let places: Vec<usize> = set.iter().map(|o| o.at).collect();
+        let opened = tx.savepoint().await?;
+        match self.open_set(&opened, &org, &book, set, now).await {
+            Ok(made) => {
+                opened.commit().await?;
+                for (at, id, number) in made {
+                    answers[at] = Some(Ok(Response::Started(id, Some(number))));
+                }
+            }
+            Err(e) => {
+                opened.rollback().await?;
+                tracing::error!(error.message = %e, starts = places.len(), "starts failed");
+                for at in places {
+                    answers[at] = Some(Err(ServiceError::Unexpected(anyhow::anyhow!(
+                        "the workflow was not started, nothing was written: {e}"
+                    ))));
+                }
+            }
+        }
+        for o in alone {
+            answers[o.at] = Some(
+                self.apply_start(&tx, &org, &book, o.actor, o.prepared, now)
+                    .await?,
+            );
+        }
+        // Events in rounds of one per instance, each instance's in the order they came.
+        for round in super::round::rounds(sends, |&(_, instance)| instance) {
+            let calls: Vec<(usize, super::round::Call)> = round
+                .iter()
+                .filter_map(|&(at, instance_id)| match &requests[at] {
+                    // A keyed event is recorded with its key, which the one-by-one path does.
                     Request::Send {
-                        instance,
                         event,
                         values,
                         sender,
                         actor,
-                        idempotency_key,
-                    },
-                    _,
-                ) => self
-                    .send_in(
-                        &step,
-                        &org,
-                        instance.id,
-                        event,
-                        values,
-                        *sender,
-                        actor,
-                        idempotency_key.as_deref(),
-                        now,
-                    )
-                    .await
-                    .map(Response::Sent),
-                (Request::Start { .. }, None) => {
-                    Err(anyhow::anyhow!("a start was not prepared").into())
-                }
-            };
-            match &answer {
-                Ok(_) => step.commit().await?,
-                Err(_) => step.rollback().await?,
+                        idempotency_key: None,
+                        ..
+                    } => Some((
+                        at,
+                        super::round::Call {
+                            instance_id,
+                            event,
+                            values,
+                            sender: *sender,
+                            actor,
+                            timer: None,
+                        },
+                    )),
+                    _ => None,
+                })
+                .collect();
+            let (places, calls): (Vec<usize>, Vec<_>) = calls.into_iter().unzip();
+            let taken = self.take_round(&tx, &org, &calls, now).await?;
+            for (at, outcome) in places.into_iter().zip(taken) {
+                answers[at] = outcome.map(|o| Ok(Response::Sent(o)));
             }
-            answers.push(answer);
+            for (at, instance_id) in round {
+                if answers[at].is_none() {
+                    answers[at] = Some(
+                        self.apply_send(&tx, &org, &requests[at], instance_id, now)
+                            .await?,
+                    );
+                }
+            }
         }
         tx.commit().await?;
-        Ok(answers)
+        Ok(answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(anyhow::anyhow!("a request was not applied").into())))
+            .collect())
     }
+
+    /// Applies a start under a savepoint of its own: a start that fails is undone to it, and
+    /// the rest of the batch stands. The outer error is the database's, which undoes the whole
+    /// batch.
+    async fn apply_start(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        book: &SeriesBook,
+        actor: &Actor,
+        start: PreparedStart,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Response, ServiceError>, ServiceError> {
+        self.steps.count(0, 1);
+        let step = tx.savepoint().await?;
+        let answer = self
+            .start_in(&step, org, book, start, None, actor, now)
+            .await
+            .map(|(id, number)| Response::Started(id, number));
+        settle(step, answer).await
+    }
+
+    /// Applies an event alone, under a savepoint of its own (see [`Engine::apply_start`]).
+    async fn apply_send(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        request: &Request,
+        instance_id: i32,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Response, ServiceError>, ServiceError> {
+        let Request::Send {
+            event,
+            values,
+            sender,
+            actor,
+            idempotency_key,
+            ..
+        } = request
+        else {
+            return Ok(Err(
+                anyhow::anyhow!("a start was prepared as an event").into()
+            ));
+        };
+        self.steps.count(0, 1);
+        let step = tx.savepoint().await?;
+        let answer = self
+            .send_in(
+                &step,
+                org,
+                instance_id,
+                event,
+                values,
+                *sender,
+                actor,
+                idempotency_key.as_deref(),
+                now,
+            )
+            .await
+            .map(Response::Sent);
+        settle(step, answer).await
+    }
+}
+
+/// A caller's answer, or what to say when the engine went away without giving one.
+fn unanswered(
+    answer: Result<Result<Response, ServiceError>, oneshot::error::RecvError>,
+) -> Result<Response, ServiceError> {
+    answer.map_err(|_| {
+        ServiceError::Unexpected(anyhow::anyhow!(
+            "the engine stopped before answering; look in the ärende's history whether the step was taken"
+        ))
+    })?
+}
+
+/// Keeps a request's writes when it succeeded, undoes them to its savepoint when it failed.
+async fn settle(
+    step: Tx,
+    answer: Result<Response, ServiceError>,
+) -> Result<Result<Response, ServiceError>, ServiceError> {
+    match &answer {
+        Ok(_) => step.commit().await?,
+        Err(_) => step.rollback().await?,
+    }
+    Ok(answer)
 }

@@ -21,26 +21,32 @@ mod dispatch;
 mod extract;
 mod inbox;
 mod ingest;
+mod letter;
+mod opening;
+mod round;
+mod rows;
+mod target;
 
 pub use self::extract::ParagraphRef;
 pub use self::inbox::InboxItem;
+pub use self::target::Target;
 
-use self::ingest::{Ingest, Request, Response};
+use self::ingest::{Aim, Ingest, Request, Response};
+use self::letter::{Letter, StoredAttachment};
+use self::rows::{DEADLINE_TIMER, notice_to_parent, referral, repeat_of, sends_email, step_rows};
 use super::diarium::{PreparedCase, SeriesBook};
-use super::links::{self, LinkSecret};
-use super::mail::{municipality_of, new_message_id};
+use super::links::LinkSecret;
+use super::mail::municipality_of;
 use super::{Actor, Kansli, OpenCase, ServiceError};
-use crate::domain::calendar::{add_local, local_date, local_year, next_office_time_within};
+use crate::domain::calendar::{local_date, local_year};
 use crate::domain::document::Direction;
-use crate::domain::organisation::Role;
-use crate::mail::Address;
-use crate::render::{DocumentContext, MessageContext};
+use crate::render::DocumentContext;
 use crate::store::{
-    AuditInput, CaseRow, INSTANCE_SCOPE, InstanceRow, NewDocument, NewInstance, NewOutbox,
-    NewTimer, OrgSnapshot, TimerRow, Tx, outbox_status, timer_status,
+    AuditInput, CaseRow, InstanceRow, NewDocument, NewInstance, OrgSnapshot, TimerRow, Tx,
+    timer_status,
 };
 use crate::workflow::engine::allowed_events;
-use crate::workflow::model::{LinkPurpose, Recipient, Sender};
+use crate::workflow::model::Sender;
 use crate::workflow::{
     Catalog, ChildView, Decision, Effect, Event, InstanceView, TransitionError, Workflow, apply,
     catalog, start,
@@ -61,15 +67,6 @@ pub enum Outcome {
     },
     /// The idempotency key was used before; nothing was done this time.
     AlreadyApplied,
-}
-
-/// Which instance of an ärende an event is for.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The ärende's number.
-    pub case_number: String,
-    /// A child instance's unit; the ärende's root instance when `None`.
-    pub unit: Option<String>,
 }
 
 /// An instance and the events it takes now.
@@ -130,6 +127,34 @@ pub struct Engine {
     office_hours: (u32, u32),
     link_secret: Arc<LinkSecret>,
     pub(crate) min_group: i64,
+    /// Take every step alone, as before rounds (see `round`).
+    alone: bool,
+    steps: Arc<StepCounts>,
+}
+
+/// Steps this process took, by how: in a set (a round, or a set of starts) or alone.
+#[derive(Debug, Default)]
+pub struct StepCounts {
+    in_sets: std::sync::atomic::AtomicU64,
+    alone: std::sync::atomic::AtomicU64,
+}
+
+impl StepCounts {
+    /// Steps taken in sets.
+    pub fn in_sets(&self) -> u64 {
+        self.in_sets.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Steps taken alone.
+    pub fn alone(&self) -> u64 {
+        self.alone.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self, in_sets: usize, alone: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.in_sets.fetch_add(in_sets as u64, Relaxed);
+        self.alone.fetch_add(alone as u64, Relaxed);
+    }
 }
 
 /// A document drawn up on request: the HTML for reading, or the archival PDF/A.
@@ -190,7 +215,21 @@ impl Engine {
             office_hours: crate::domain::calendar::OFFICE_HOURS,
             link_secret: Arc::new(LinkSecret::random()),
             min_group: 5,
+            alone: false,
+            steps: Arc::default(),
         }
+    }
+
+    /// Takes every step alone, under a savepoint of its own, as the engine did before it took
+    /// steps in sets: the reference the sets are measured and tested against.
+    pub fn taking_steps_alone(mut self) -> Self {
+        self.alone = true;
+        self
+    }
+
+    /// The steps this engine (and its clones) took, by how.
+    pub fn step_counts(&self) -> &StepCounts {
+        &self.steps
     }
 
     /// Counts about people below `n` are not shown in the compiled report.
@@ -429,17 +468,13 @@ impl Engine {
         let decision = start(&entry.workflow, vars, now);
         let definition_id = self.definition_id_in(tx, entry, now).await?;
         let row = tx
-            .insert_instance(NewInstance {
+            .insert_instance(root_instance(
                 definition_id,
-                workflow_id: workflow_id.clone(),
-                case_id: case.as_ref().map(|c| c.id),
-                parent_id: None,
-                unit_code: None,
-                state: decision.to.clone(),
-                variables: Value::Object(decision.variables.clone()).to_string(),
-                at: now,
-                finished: decision.finished,
-            })
+                &workflow_id,
+                case.as_ref().map(|c| c.id),
+                &decision,
+                now,
+            ))
             .await?;
         if let Some(period) = cron_period {
             tx.link_cron_start(&workflow_id, period, row.id).await?;
@@ -511,8 +546,8 @@ impl Engine {
         actor: &Actor,
         idempotency_key: Option<&str>,
     ) -> Result<Outcome, ServiceError> {
-        let instance = self.target_instance(target).await?;
-        self.send_to(instance, event, values, sender, actor, idempotency_key)
+        let aim = Aim::Target(target.clone());
+        self.send_aimed(aim, event, values, sender, actor, idempotency_key)
             .await
     }
 
@@ -532,13 +567,28 @@ impl Engine {
         actor: &Actor,
         idempotency_key: Option<&str>,
     ) -> Result<Outcome, ServiceError> {
+        let aim = Aim::Instance(instance);
+        self.send_aimed(aim, event, values, sender, actor, idempotency_key)
+            .await
+    }
+
+    /// Queues an event for the instance `aim` names; the batch finds the instance.
+    async fn send_aimed(
+        &self,
+        aim: Aim,
+        event: &str,
+        values: Map<String, Value>,
+        sender: Sender,
+        actor: &Actor,
+        idempotency_key: Option<&str>,
+    ) -> Result<Outcome, ServiceError> {
         if let Some(key) = idempotency_key
             && self.kansli.store.idempotency_key_used(key).await?
         {
             return Ok(Outcome::AlreadyApplied);
         }
         let request = Request::Send {
-            instance,
+            aim,
             event: event.to_owned(),
             values,
             sender,
@@ -599,14 +649,16 @@ impl Engine {
 
     /// Fires every timer due now, in batches, until none is left; returns how many fired.
     ///
-    /// Group commit: a claimed batch is applied in one transaction (one disk flush), each timer
-    /// under its own savepoint and reading through the transaction, so a later step of the same
-    /// instance sees the earlier one. A step that conflicts with a concurrent writer is rolled
-    /// back to its savepoint and given back, and the instance's later timers in the batch wait
-    /// for the next round, which keeps every instance's events in order.
+    /// Group commit: a claimed batch is applied in one transaction (one disk flush), in rounds
+    /// of one timer per instance (see `round`), so a later step of the same instance sees the
+    /// earlier one. A step the round hands back is taken alone under its own savepoint; one
+    /// that conflicts with a concurrent writer is rolled back to it and given back, and the
+    /// instance's later timers in the batch wait for the next batch, which keeps every
+    /// instance's events in order.
     pub async fn fire_due_timers(&self) -> Result<usize, ServiceError> {
         let mut fired = 0;
         loop {
+            let started = std::time::Instant::now();
             let now = self.now();
             let claimed = self
                 .kansli
@@ -626,42 +678,69 @@ impl Engine {
             let tx = self.kansli.store.begin().await?;
             let mut deferred: Vec<i32> = Vec::new();
             let mut blocked: Vec<i32> = Vec::new();
-            for timer in &claimed {
-                if blocked.contains(&timer.instance_id) {
-                    deferred.push(timer.id);
-                    continue;
-                }
-                let step = tx.savepoint().await?;
-                match self.fire(&step, &org, timer, now).await {
-                    Ok(did) => {
-                        step.commit().await?;
-                        fired += usize::from(did);
+            let no_values = Map::new();
+            let system = Actor::system();
+            for round in round::rounds(&claimed, |t| t.instance_id) {
+                let (round, waiting): (Vec<&TimerRow>, Vec<_>) = round
+                    .into_iter()
+                    .partition(|t| !blocked.contains(&t.instance_id));
+                deferred.extend(waiting.iter().map(|t| t.id));
+                let calls: Vec<round::Call> = round
+                    .iter()
+                    .map(|t| round::Call {
+                        instance_id: t.instance_id,
+                        event: &t.event,
+                        values: &no_values,
+                        sender: Sender::System,
+                        actor: &system,
+                        timer: Some(t),
+                    })
+                    .collect();
+                let taken = self.take_round(&tx, &org, &calls, now).await?;
+                for (timer, outcome) in round.into_iter().zip(taken) {
+                    if outcome.is_some() {
+                        fired += 1;
+                        continue;
                     }
-                    Err(ServiceError::Conflict(_)) => {
-                        step.rollback().await?;
-                        blocked.push(timer.instance_id);
-                        deferred.push(timer.id);
-                    }
-                    Err(e) => {
-                        // A step that cannot be taken (a broken effect, a definition that no
-                        // longer loads) must not hold up every timer behind it: it is set aside
-                        // as failed, with its reason, for an administrator to look at.
-                        step.rollback().await?;
-                        tracing::error!(timer = timer.id, error.message = %e, "timer failed");
-                        let note = format!("failed: {e}");
-                        tx.finish_timer(
-                            timer.id,
-                            &self.owner,
-                            timer_status::FAILED,
-                            Some(note),
-                            now,
-                        )
-                        .await?;
-                        blocked.push(timer.instance_id);
+                    self.steps.count(0, 1);
+                    let step = tx.savepoint().await?;
+                    match self.fire(&step, &org, timer, now).await {
+                        Ok(did) => {
+                            step.commit().await?;
+                            fired += usize::from(did);
+                        }
+                        Err(ServiceError::Conflict(_)) => {
+                            step.rollback().await?;
+                            blocked.push(timer.instance_id);
+                            deferred.push(timer.id);
+                        }
+                        Err(e) => {
+                            // A step that cannot be taken (a broken effect, a definition that
+                            // no longer loads) must not hold up every timer behind it: it is
+                            // set aside as failed, with its reason, for an administrator.
+                            step.rollback().await?;
+                            tracing::error!(timer = timer.id, error.message = %e, "timer failed");
+                            let note = format!("failed: {e}");
+                            tx.finish_timer(
+                                timer.id,
+                                &self.owner,
+                                timer_status::FAILED,
+                                Some(note),
+                                now,
+                            )
+                            .await?;
+                            blocked.push(timer.instance_id);
+                        }
                     }
                 }
             }
             tx.commit().await?;
+            tracing::debug!(
+                claimed = claimed.len(),
+                deferred = deferred.len(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "timer batch"
+            );
             for id in deferred {
                 self.kansli.store.release_timer(id, &self.owner).await?;
             }
@@ -734,26 +813,8 @@ impl Engine {
         self.apply_loaded(tx, org, &loaded, case.as_ref(), &decision, &by, now)
             .await?;
         // A repeating timer comes back while the instance stays where the timer belongs.
-        let still_there = !decision.finished
-            && (timer.state == INSTANCE_SCOPE
-                || (timer.state == decision.to && !decision.state_changed))
-            // The handler cancelled it, or set it anew: its word goes.
-            && !decision.cancel_timers.contains(&timer.name)
-            && !decision.timers.iter().any(|t| t.name == timer.name);
-        if let (Some(every), Some(left)) = (timer.repeat_every_secs, timer.repeats_left)
-            && left > 0
-            && still_there
-        {
-            tx.insert_timer(NewTimer {
-                instance_id: timer.instance_id,
-                name: timer.name.clone(),
-                event: timer.event.clone(),
-                state: timer.state.clone(),
-                due_at: add_local(timer.due_at, Duration::seconds(every)),
-                repeat_every: Some(Duration::seconds(every)),
-                repeats_left: Some((left - 1) as u32),
-            })
-            .await?;
+        if let Some(again) = repeat_of(timer, &decision) {
+            tx.insert_timer(again).await?;
         }
         Ok(true)
     }
@@ -909,28 +970,6 @@ impl Engine {
         self.kansli.case_row(&book, number).await
     }
 
-    async fn target_instance(&self, target: &Target) -> Result<InstanceRow, ServiceError> {
-        let case = self.case(&target.case_number).await?;
-        let instances = self.kansli.store.instances_of_case(case.id).await?;
-        let found = match &target.unit {
-            None => instances.into_iter().rev().find(|i| i.parent_id.is_none()),
-            Some(unit) => instances.into_iter().rev().find(|i| {
-                i.unit_code
-                    .as_deref()
-                    .is_some_and(|u| u.eq_ignore_ascii_case(unit))
-            }),
-        };
-        found.ok_or_else(|| {
-            ServiceError::NotFound(match &target.unit {
-                None => format!("ärende {} runs no workflow", target.case_number),
-                Some(u) => format!(
-                    "ärende {} has no workflow instance for unit {u}",
-                    target.case_number
-                ),
-            })
-        })
-    }
-
     async fn definition(&self, id: i32) -> Result<Arc<Workflow>, ServiceError> {
         if let Some(found) = self
             .definitions
@@ -1059,28 +1098,10 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<Vec<ChildStart>, ServiceError> {
         let unit = instance.unit_code.as_deref();
-        tx.append_step(AuditInput {
-            case_id: instance.case_id,
-            instance_id: Some(instance.id),
-            actor: by.actor.as_str().to_owned(),
-            role: Some(by.sender.to_string()),
-            action: by.event.to_owned(),
-            from_state: (!decision.from.is_empty()).then(|| decision.from.clone()),
-            to_state: Some(decision.to.clone()),
-            detail: Some(match unit {
-                Some(u) => format!("{} ({u})", workflow.title),
-                None => workflow.title.clone(),
-            }),
-            at: now,
-        })
-        .await?;
-
-        if decision.state_changed && !decision.from.is_empty() {
-            tx.cancel_timers(instance.id, Some(&decision.from), None)
-                .await?;
-        }
+        let rows = step_rows(instance, workflow, decision, by, self.office_hours, now);
+        tx.append_step(rows.audit).await?;
+        tx.cancel_timer_sets(&rows.cancels).await?;
         if decision.finished {
-            tx.cancel_timers(instance.id, None, None).await?;
             // An approved answer cannot be changed through an old link.
             tx.revoke_invitations(&[instance.id], now).await?;
             // Children end with their parent: no reminder goes out for a follow-up that was
@@ -1107,52 +1128,12 @@ impl Engine {
                 descendants.extend(tx.children(child.id).await?);
             }
         }
-        for name in &decision.cancel_timers {
-            tx.cancel_timers(instance.id, None, Some(name)).await?;
-        }
-        let mut deadline = None;
-        for plan in &decision.timers {
-            if !plan.state_scoped {
-                // Setting a timer again replaces it.
-                tx.cancel_timers(instance.id, None, Some(&plan.name))
-                    .await?;
-            }
-            let due_at = if plan.vardag {
-                next_office_time_within(plan.due_at, self.office_hours)
-            } else {
-                plan.due_at
-            };
-            // A reminder that a weekend or holiday pushed to (or past) the deadline it comes
-            // before would only arrive too late: it is not set.
-            if plan.anchor.as_ref().is_some_and(|(_, at)| due_at >= *at) {
-                continue;
-            }
-            if plan.name == "svarstid" {
-                deadline = Some(due_at);
-            }
-            tx.insert_timer(NewTimer {
-                instance_id: instance.id,
-                name: plan.name.clone(),
-                event: plan.event.clone(),
-                state: if plan.state_scoped {
-                    decision.to.clone()
-                } else {
-                    INSTANCE_SCOPE.to_owned()
-                },
-                due_at,
-                repeat_every: plan.repeat.map(|(every, _)| every),
-                repeats_left: plan.repeat.map(|(_, max)| max),
-            })
-            .await?;
-        }
+        tx.insert_timers(rows.timers).await?;
         // The answering deadline is only shown in emails.
-        let emails = decision
-            .effects
-            .iter()
-            .any(|e| matches!(e, Effect::Email { .. }));
-        if deadline.is_none() && emails {
+        let mut deadline = rows.deadline;
+        if deadline.is_none() && sends_email(decision) {
             deadline = tx
-                .pending_timer(instance.id, "svarstid")
+                .pending_timer(instance.id, DEADLINE_TIMER)
                 .await?
                 .map(|t| t.due_at);
         }
@@ -1240,33 +1221,13 @@ impl Engine {
                     }
                 }
                 Effect::NotifyParent { event } => {
-                    if let Some(parent) = instance.parent_id {
-                        tx.insert_timer(NewTimer {
-                            instance_id: parent,
-                            name: format!("händelse:{event}"),
-                            event: event.clone(),
-                            state: INSTANCE_SCOPE.to_owned(),
-                            due_at: now,
-                            repeat_every: None,
-                            repeats_left: None,
-                        })
-                        .await?;
+                    if let Some(notice) = notice_to_parent(instance, event, now) {
+                        tx.insert_timer(notice).await?;
                     }
                 }
                 Effect::Refer { organ } => {
-                    let name = org
-                        .organs
-                        .iter()
-                        .find(|o| o.code == *organ)
-                        .map_or(organ.clone(), |o| format!("{} ({})", o.name, o.code));
-                    tx.append_audit(
-                        instance.case_id,
-                        by.actor.as_str(),
-                        "anmält till organ",
-                        Some(name),
-                        now,
-                    )
-                    .await?;
+                    tx.append_step(referral(org, instance, organ, by, now))
+                        .await?;
                 }
                 Effect::Dispatch { template, attach } => {
                     let case = case.ok_or_else(|| {
@@ -1490,133 +1451,33 @@ fn decide(
     .map_err(|e| ServiceError::Invalid(e.to_string()))
 }
 
+/// A root instance (no parent, no unit) entering its initial state as `first` decided.
+fn root_instance(
+    definition_id: i32,
+    workflow_id: &str,
+    case_id: Option<i32>,
+    first: &Decision,
+    now: DateTime<Utc>,
+) -> NewInstance {
+    NewInstance {
+        definition_id,
+        workflow_id: workflow_id.to_owned(),
+        case_id,
+        parent_id: None,
+        unit_code: None,
+        state: first.to.clone(),
+        variables: Value::Object(first.variables.clone()).to_string(),
+        at: now,
+        finished: first.finished,
+    }
+}
+
 /// The variables a child takes over from its parent.
 fn inherited(parent: &Map<String, Value>) -> Map<String, Value> {
     ["year", "period", "case_number"]
         .iter()
         .filter_map(|k| parent.get(*k).map(|v| ((*k).to_owned(), v.clone())))
         .collect()
-}
-
-/// Resolves an email's recipients to names and addresses from the organisation.
-fn recipients(
-    org: &OrgSnapshot,
-    to: &[Recipient],
-    unit: Option<&str>,
-    case: Option<&CaseRow>,
-) -> Vec<Address> {
-    let unit_id = unit
-        .and_then(|u| org.units.iter().find(|x| x.code == u))
-        .map(|u| u.id);
-    let mut out: Vec<Address> = Vec::new();
-    let mut push = |name: &str, email: &str| {
-        if !out.iter().any(|a| a.email == email) {
-            out.push(Address {
-                name: name.to_owned(),
-                email: email.to_owned(),
-            });
-        }
-    };
-    for r in to {
-        match r {
-            Recipient::Handlaggare => {
-                let person = case
-                    .and_then(|c| c.handlaggare_id)
-                    .and_then(|id| org.people.iter().find(|p| p.id == id));
-                match person {
-                    Some(p) => push(&p.name, &p.email),
-                    None => {
-                        for p in holders(org, Role::Handlaggare, None) {
-                            push(&p.0, &p.1);
-                        }
-                    }
-                }
-            }
-            Recipient::Role(role) => {
-                for p in holders(org, *role, unit_id) {
-                    push(&p.0, &p.1);
-                }
-            }
-            Recipient::Unit => {
-                if let Some(u) = unit.and_then(|u| org.units.iter().find(|x| x.code == u))
-                    && let Some(email) = &u.email
-                {
-                    push(&u.name, email);
-                }
-            }
-        }
-    }
-    out
-}
-
-fn holders(org: &OrgSnapshot, role: Role, unit_id: Option<i32>) -> Vec<(String, String)> {
-    org.roles
-        .iter()
-        .filter(|r| r.role == role.code() && unit_id.is_none_or(|u| r.unit_id == u))
-        .filter_map(|r| org.people.iter().find(|p| p.id == r.person_id))
-        .map(|p| (p.name.clone(), p.email.clone()))
-        .collect()
-}
-
-/// What a step's email is written from.
-/// A file in the store attached to a queued message, as the outbox row lists it.
-#[derive(Debug, Clone, Serialize)]
-struct StoredAttachment {
-    name: String,
-    media_type: String,
-    sha256: String,
-}
-
-struct Letter<'a> {
-    org: &'a OrgSnapshot,
-    workflow: &'a Workflow,
-    instance: &'a InstanceRow,
-    decision: &'a Decision,
-    case: Option<&'a CaseRow>,
-    deadline: Option<DateTime<Utc>>,
-}
-
-impl Letter<'_> {
-    /// The typed context for one recipient.
-    fn context(&self, recipient: &Address, base_url: &str) -> MessageContext {
-        let org = self.org;
-        let vars = &self.decision.variables;
-        let text = |k: &str| match vars.get(k) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(v) => v.to_string(),
-        };
-        let handlaggare = self
-            .case
-            .and_then(|c| c.handlaggare_id)
-            .and_then(|id| org.people.iter().find(|p| p.id == id));
-        let unit = self
-            .instance
-            .unit_code
-            .as_deref()
-            .and_then(|u| org.units.iter().find(|x| x.code == u));
-        MessageContext {
-            municipality: municipality_of(org).name,
-            kommun: municipality_of(org),
-            case_number: text("case_number"),
-            case_title: self
-                .case
-                .map(|c| c.public_title.clone())
-                .unwrap_or_else(|| self.workflow.title.clone()),
-            year: text("year"),
-            unit_name: unit.map(|u| u.name.clone()).unwrap_or_default(),
-            recipient_name: recipient.name.clone(),
-            // Without a personal link (the effect asks for none), the service's start page.
-            link: format!("{}/", base_url.trim_end_matches('/')),
-            deadline: self
-                .deadline
-                .map(|d| local_date(d).to_string())
-                .unwrap_or_default(),
-            handlaggare_name: handlaggare.map(|p| p.name.clone()).unwrap_or_default(),
-            handlaggare_email: handlaggare.map(|p| p.email.clone()).unwrap_or_default(),
-            comment: text("comment"),
-        }
-    }
 }
 
 impl Engine {
@@ -1879,135 +1740,6 @@ impl Engine {
             .map(|d| format!("{}, {}", d.description, d.date))
             .collect();
         context.skickas_till = extract::listed(vars, "skickas_till");
-        Ok(())
-    }
-
-    /// Renders a step's email for each recipient and queues it in the step's transaction.
-    async fn queue_email(
-        &self,
-        tx: &Tx,
-        letter: &Letter<'_>,
-        template: &str,
-        to: &[Recipient],
-        link: Option<LinkPurpose>,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let recipients = recipients(
-            letter.org,
-            to,
-            letter.instance.unit_code.as_deref(),
-            letter.case,
-        );
-        self.queue_to(tx, letter, template, recipients, link, &[], now)
-            .await
-    }
-
-    /// Queues one message from `template` per recipient, each with `attachments` (files in the
-    /// store); with nobody to send to, a row that says so.
-    #[allow(clippy::too_many_arguments)]
-    async fn queue_to(
-        &self,
-        tx: &Tx,
-        letter: &Letter<'_>,
-        template: &str,
-        recipients: Vec<Address>,
-        link: Option<LinkPurpose>,
-        attachments: &[StoredAttachment],
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let renderer = self.catalog.renderer().ok_or_else(|| {
-            anyhow::anyhow!("email {template}: the workflows were loaded without their templates")
-        })?;
-        let municipality = letter.org.municipality.as_ref().ok_or_else(|| {
-            anyhow::anyhow!(
-                "email {template}: no municipality is imported, so there is no sender address"
-            )
-        })?;
-        let from = Address {
-            name: municipality.name.clone(),
-            email: municipality.sender_email.clone(),
-        };
-        let reply_to = letter
-            .case
-            .and_then(|c| c.handlaggare_id)
-            .and_then(|id| letter.org.people.iter().find(|p| p.id == id))
-            .map(|p| Address {
-                name: p.name.clone(),
-                email: p.email.clone(),
-            });
-        let attachments = serde_json::to_string(attachments).map_err(anyhow::Error::from)?;
-        if recipients.is_empty() {
-            let context = letter.context(
-                &Address {
-                    name: String::new(),
-                    email: String::new(),
-                },
-                &self.base_url,
-            );
-            tx.insert_outbox(NewOutbox {
-                instance_id: Some(letter.instance.id),
-                case_id: letter.instance.case_id,
-                template: template.to_owned(),
-                recipients: "[]".into(),
-                context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
-                status: outbox_status::NO_RECIPIENTS,
-                at: now,
-                message_id: None,
-                sender: None,
-                reply_to: None,
-                recipient_email: None,
-                subject: None,
-                text_body: None,
-                html_body: None,
-                attachments: None,
-            })
-            .await?;
-            return Ok(());
-        }
-        for recipient in recipients {
-            let mut context = letter.context(&recipient, &self.base_url);
-            if let Some(purpose) = link {
-                // A link of the recipient's own. The message is stored with a marker; the
-                // dispatcher writes the link in when it sends (see `links`).
-                let nonce = links::new_nonce();
-                let hash = links::token_hash(&self.link_secret.token(&nonce));
-                tx.insert_invitation(
-                    letter.instance.id,
-                    purpose.code(),
-                    &nonce,
-                    &hash,
-                    &recipient.email,
-                    now,
-                )
-                .await?;
-                context.link = links::marker(&nonce);
-            }
-            let mut rendered = renderer
-                .email(template, &context)
-                .map_err(|e| anyhow::anyhow!("email {template}: {e}"))?;
-            // Every message names its ärende, whatever the template says.
-            if !context.case_number.is_empty() && !rendered.subject.contains(&context.case_number) {
-                rendered.subject = format!("{} ({})", rendered.subject, context.case_number);
-            }
-            tx.insert_outbox(NewOutbox {
-                instance_id: Some(letter.instance.id),
-                case_id: letter.instance.case_id,
-                template: template.to_owned(),
-                recipients: json!([recipient]).to_string(),
-                context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
-                status: outbox_status::PENDING,
-                at: now,
-                message_id: Some(new_message_id(&from.email)),
-                sender: Some(json!(from).to_string()),
-                reply_to: reply_to.as_ref().map(|r| json!(r).to_string()),
-                recipient_email: Some(recipient.email.clone()),
-                subject: Some(rendered.subject),
-                text_body: Some(rendered.text),
-                html_body: Some(rendered.html),
-                attachments: Some(attachments.clone()),
-            })
-            .await?;
-        }
         Ok(())
     }
 }
