@@ -10,13 +10,19 @@
 //!
 //! SQLite has one lane: its writers take turns anyway. PostgreSQL has a few, so that batches
 //! overlap their round trips; two lanes touching one instance meet at its row version, and the
-//! later one gets a conflict to retry, as two processes would.
+//! later one gets a conflict to retry, as two processes would. The engine's timer batches take
+//! the same lanes.
+//!
+//! Starts and events queue apart, and only one lane at a time takes starts: a start takes a
+//! number in its series, whose counter stays locked until the batch commits, so two lanes
+//! with starts would only wait for each other (and a lane of events behind them with them).
+//! One lane takes all the starts of the moment instead, while the others take events.
 
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::opening::Opening;
 use super::{Engine, Outcome, PreparedStart, SeriesBook, Target};
@@ -71,8 +77,11 @@ type Reply = oneshot::Sender<Result<Response, ServiceError>>;
 /// The queue and its lanes, shared by an engine's clones.
 #[derive(Debug)]
 pub(super) struct Ingest {
-    queue: Mutex<Vec<(Request, Reply)>>,
+    starts: Mutex<Vec<(Request, Reply)>>,
+    events: Mutex<Vec<(Request, Reply)>>,
     lanes: Arc<Semaphore>,
+    /// Held, beside a lane, by the lane that takes starts.
+    numbering: Arc<Semaphore>,
 }
 
 impl Ingest {
@@ -82,13 +91,47 @@ impl Ingest {
             Backend::Postgres => 4,
         };
         Self {
-            queue: Mutex::default(),
+            starts: Mutex::default(),
+            events: Mutex::default(),
             lanes: Arc::new(Semaphore::new(lanes)),
+            numbering: Arc::new(Semaphore::new(1)),
         }
     }
 
-    fn take(&self) -> Vec<(Request, Reply)> {
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    /// A lane of the engine's own, for a batch of its own (the timers'). On SQLite, where
+    /// writers take turns anyway, they queue here rather than in SQLite's busy handler, which
+    /// sleeps.
+    pub(super) async fn lane(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
+        Ok(self
+            .lanes
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| anyhow::anyhow!("the engine's queue is closed"))?)
+    }
+
+    fn queue(&self, starts: bool) -> std::sync::MutexGuard<'_, Vec<(Request, Reply)>> {
+        let queue = if starts { &self.starts } else { &self.events };
+        queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A lane, and for starts the numbering beside it.
+    async fn lanes(
+        &self,
+        starts: bool,
+    ) -> Result<(Option<OwnedSemaphorePermit>, OwnedSemaphorePermit), ServiceError> {
+        let closed = |_| anyhow::anyhow!("the engine's queue is closed");
+        let numbering = match starts {
+            true => Some(
+                self.numbering
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(closed)?,
+            ),
+            false => None,
+        };
+        Ok((numbering, self.lane().await?))
     }
 }
 
@@ -96,25 +139,20 @@ impl Engine {
     /// Queues `request` for the next group commit and waits for its answer.
     pub(super) async fn submit(&self, request: Request) -> Result<Response, ServiceError> {
         let (reply, mut answer) = oneshot::channel();
-        self.ingest
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((request, reply));
+        let starts = matches!(request, Request::Start { .. });
+        self.ingest.queue(starts).push((request, reply));
         // Wait for a lane, unless the answer comes first: a batch another caller started may
         // have taken this request, and its caller must then not queue for a lane behind every
         // other caller (lanes are handed out in turn, and a caller that waited its turn for
         // nothing would leave each lane to one request at a time).
-        let lane = tokio::select! {
+        let lanes = tokio::select! {
             answered = &mut answer => return unanswered(answered),
-            lane = self.ingest.lanes.clone().acquire_owned() => {
-                lane.map_err(|_| anyhow::anyhow!("the engine's queue is closed"))?
-            }
+            lanes = self.ingest.lanes(starts) => lanes?,
         };
-        let batch = self.ingest.take();
+        let batch = std::mem::take(&mut *self.ingest.queue(starts));
         if batch.is_empty() {
             // Another lane took this request; its answer is on the way.
-            drop(lane);
+            drop(lanes);
         } else {
             // The batch runs as a task of its own: a caller that goes away (a closed HTTP
             // connection) must not cut it short between its commit and the answers to the
@@ -122,7 +160,7 @@ impl Engine {
             let engine = self.clone();
             tokio::spawn(async move {
                 engine.apply_batch(batch).await;
-                drop(lane);
+                drop(lanes);
             });
         }
         unanswered(answer.await)

@@ -659,6 +659,7 @@ impl Engine {
         let mut fired = 0;
         loop {
             let started = std::time::Instant::now();
+            let lane = self.ingest.lane().await?;
             let now = self.now();
             let claimed = self
                 .kansli
@@ -744,6 +745,7 @@ impl Engine {
             for id in deferred {
                 self.kansli.store.release_timer(id, &self.owner).await?;
             }
+            drop(lane);
         }
     }
 
