@@ -328,13 +328,19 @@ impl Renderer {
         id: &str,
         context: &C,
     ) -> Result<RenderedEmail, TemplateError> {
+        let error = |part: &str, e: handlebars::RenderError| TemplateError {
+            file: PathBuf::from(format!("templates/email/{id}/{part}.hbs")),
+            message: e.to_string(),
+        };
+        // The context is turned into data once for the three parts, not once for each.
+        let data = handlebars::Context::wraps(context).map_err(|e| TemplateError {
+            file: PathBuf::from(format!("templates/email/{id}")),
+            message: format!("the message's data could not be prepared: {e}"),
+        })?;
         let part = |registry: &Handlebars<'static>, part: &str| {
             registry
-                .render(&format!("{id}/{part}"), context)
-                .map_err(|e| TemplateError {
-                    file: PathBuf::from(format!("templates/email/{id}/{part}.hbs")),
-                    message: e.to_string(),
-                })
+                .render_with_context(&format!("{id}/{part}"), &data)
+                .map_err(|e| error(part, e))
         };
         Ok(RenderedEmail {
             // A subject is one line, whatever the template or a value put in it.
