@@ -363,12 +363,7 @@ impl Store {
         year: i32,
         seq: u32,
     ) -> Result<Option<CaseRow>, StoreError> {
-        Ok(case::Entity::find()
-            .filter(case::Column::SeriesId.eq(series_id))
-            .filter(case::Column::Year.eq(year))
-            .filter(case::Column::Seq.eq(seq as i32))
-            .one(self.db())
-            .await?)
+        Ok(self.find_cases(&[(series_id, year, seq)]).await?.pop())
     }
 
     /// An ärende by id.

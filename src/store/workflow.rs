@@ -522,11 +522,7 @@ impl Store {
 
     /// The instances of an ärende, oldest first.
     pub async fn instances_of_case(&self, case_id: i32) -> Result<Vec<InstanceRow>, StoreError> {
-        Ok(workflow_instance::Entity::find()
-            .filter(workflow_instance::Column::CaseId.eq(case_id))
-            .order_by_asc(workflow_instance::Column::Id)
-            .all(self.db())
-            .await?)
+        self.instances_of_cases(&[case_id]).await
     }
 
     /// The instances of these ärenden, oldest first.

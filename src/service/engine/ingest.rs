@@ -60,8 +60,8 @@ pub(super) enum Aim {
 }
 
 /// A request read and checked before the batch's transaction.
-enum Ready {
-    Start(PreparedStart),
+enum Ready<'r> {
+    Start(PreparedStart, &'r Actor),
     Send(InstanceRow),
 }
 
@@ -223,11 +223,11 @@ impl Engine {
                     workflow_id,
                     variables,
                     period,
-                    ..
+                    actor,
                 } => self
                     .prepare_start(&book, workflow_id, variables.clone(), period, now)
                     .await
-                    .map(Ready::Start),
+                    .map(|p| Ready::Start(p, actor)),
                 Request::Send { aim, .. } => {
                     let instance = match aim {
                         Aim::Instance(row) => Ok(row.clone()),
@@ -250,22 +250,15 @@ impl Engine {
             requests.iter().map(|_| None).collect();
         let mut sends = Vec::new();
         let mut openings = Vec::new();
-        for (at, (request, ready)) in requests.iter().zip(prepared).enumerate() {
-            match (ready, request) {
-                (Err(e), _) => answers[at] = Some(Err(e)),
-                (Ok(Ready::Send(row)), _) => sends.push((at, row.id)),
-                (Ok(Ready::Start(prepared)), Request::Start { actor, .. }) => {
-                    openings.push(Opening {
-                        at,
-                        prepared,
-                        actor,
-                    });
-                }
-                (Ok(Ready::Start(_)), Request::Send { .. }) => {
-                    answers[at] = Some(Err(
-                        anyhow::anyhow!("an event was prepared as a start").into()
-                    ));
-                }
+        for (at, ready) in prepared.into_iter().enumerate() {
+            match ready {
+                Err(e) => answers[at] = Some(Err(e)),
+                Ok(Ready::Send(row)) => sends.push((at, row.id)),
+                Ok(Ready::Start(prepared, actor)) => openings.push(Opening {
+                    at,
+                    prepared,
+                    actor,
+                }),
             }
         }
         // Starts in one set where they can be, each of the others alone.
