@@ -28,6 +28,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -145,6 +146,8 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(30))
             });
+        } else {
+            options.map_sqlx_postgres_opts(without_loopback_tls);
         }
         let db = Database::connect(options)
             .await
@@ -200,6 +203,31 @@ impl Store {
     }
 }
 
+/// `sslmode=prefer` (PostgreSQL's default) on a loopback server becomes `disable`.
+///
+/// Why: `prefer` promises no encryption (it falls back to plain text, and an attacker can make
+/// it), and on loopback the bytes never leave the machine, so TLS there protects nothing. It
+/// does cost: sqlx 0.9.0 connects without `TCP_NODELAY` (transact-rs/sqlx#4335), and a large
+/// statement goes out as several 16 KiB TLS records, each a send of its own, so every one after
+/// the first waits out the server's delayed ACK (40 ms). Plain text goes out in one send. An
+/// explicit `require`, `verify-ca` or `verify-full` is kept as it is.
+fn without_loopback_tls(options: PgConnectOptions) -> PgConnectOptions {
+    let loopback = options.get_socket().is_some() || is_loopback(options.get_host());
+    match (options.get_ssl_mode(), loopback) {
+        (PgSslMode::Prefer | PgSslMode::Allow, true) => options.ssl_mode(PgSslMode::Disable),
+        _ => options,
+    }
+}
+
+/// Whether `host` names this machine: `localhost` or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Tx {
     /// Makes every write in the transaction durable at once.
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -236,5 +264,50 @@ impl Tx {
     pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
         self.txn.execute_unprepared(sql).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(url: &str) -> PgSslMode {
+        without_loopback_tls(PgConnectOptions::from_str(url).unwrap()).get_ssl_mode()
+    }
+
+    #[test]
+    fn opportunistic_tls_is_dropped_only_on_loopback() {
+        assert!(matches!(
+            mode("postgres://u@127.0.0.1/db"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u@localhost/db"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u@[::1]:5432/db"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u@localhost/db?sslmode=prefer"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u@db.example.se/db"),
+            PgSslMode::Prefer
+        ));
+        assert!(matches!(
+            mode("postgres://u@10.0.0.7/db"),
+            PgSslMode::Prefer
+        ));
+        assert!(matches!(
+            mode("postgres://u@127.0.0.1/db?sslmode=require"),
+            PgSslMode::Require
+        ));
+        assert!(matches!(
+            mode("postgres://u@localhost/db?sslmode=verify-full"),
+            PgSslMode::VerifyFull
+        ));
     }
 }
