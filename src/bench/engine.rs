@@ -33,6 +33,9 @@ pub struct EngineArgs {
     /// steps in sets: the comparison the sets are measured against.
     #[arg(long)]
     pub alone: bool,
+    /// Concurrency levels to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 200])]
+    pub concurrency: Vec<usize>,
 }
 
 const WORKFLOW: &str = "\
@@ -65,14 +68,14 @@ states:
 /// row writes the steps make; see the module docs).
 const WRITES_PER_STEP: usize = 5;
 const STEPS_PER_CASE: usize = 4;
-const CONCURRENCY: [usize; 2] = [1, 200];
 
 pub(super) async fn run(args: EngineArgs, settings: &Settings) -> anyhow::Result<()> {
     println!(
-        "{:<9} {:>5} {:>8} {:>17} {:>17} {:>17} {:>12} {:>6}",
+        "{:<9} {:>5} {:>8} {:>11} {:>17} {:>17} {:>17} {:>12} {:>6}",
         "backend",
         "conc",
         "cases/s",
+        "cpu µs/case",
         "start p50/p95 ms",
         "answer p50/p95 ms",
         "batch p50/p95 ms",
@@ -81,7 +84,7 @@ pub(super) async fn run(args: EngineArgs, settings: &Settings) -> anyhow::Result
     );
     super::on_backends(
         args.postgres.as_deref(),
-        &CONCURRENCY,
+        &args.concurrency,
         |name, url, conc| async move {
             measure(name, &url, conc, args.cases, args.alone, settings).await
         },
@@ -121,6 +124,7 @@ async fn measure(
     let actor = Actor::new("bench");
 
     let started = Instant::now();
+    let cpu_before = process_cpu();
     // Start every case.
     let (numbers, start_lat) = parallel(conc, cases, |_| {
         let (engine, actor) = (engine.clone(), actor.clone());
@@ -130,9 +134,11 @@ async fn measure(
         }
     })
     .await?;
+    let mut phases = vec![("starts", started.elapsed())];
     // The reminders.
     clock.advance(Duration::minutes(2));
     let mut batch_lat = fire(&engine, conc).await?;
+    phases.push(("reminders", started.elapsed()));
     // The answers.
     let numbers = Arc::new(numbers);
     let (_, answer_lat) = parallel(conc, cases, |i| {
@@ -149,10 +155,24 @@ async fn measure(
         }
     })
     .await?;
+    phases.push(("answers", started.elapsed()));
     // The record step.
     clock.advance(Duration::minutes(2));
     batch_lat.extend(fire(&engine, conc).await?);
     let elapsed = started.elapsed();
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| {
+            format!("{:.0}", (after - before).as_secs_f64() * 1e6 / cases as f64)
+        })
+        .unwrap_or_else(|| "-".into());
+    phases.push(("records", elapsed));
+    tracing::debug!(
+        backend = name,
+        conc,
+        ?phases,
+        "phases (time since the start)"
+    );
     let done = store
         .all_instances()
         .await?
@@ -164,7 +184,7 @@ async fn measure(
     let raw = raw_rate(&store, conc, cases).await?;
     let rate = cases as f64 / elapsed.as_secs_f64();
     println!(
-        "{name:<9} {conc:>5} {rate:>8.0} {:>17} {:>17} {:>17} {raw:>12.0} {:>5.0}%",
+        "{name:<9} {conc:>5} {rate:>8.0} {cpu:>11} {:>17} {:>17} {:>17} {raw:>12.0} {:>5.0}%",
         p50_p95(start_lat),
         p50_p95(answer_lat),
         p50_p95(batch_lat),
@@ -256,6 +276,19 @@ where
     all.sort_by_key(|(i, _, _)| *i);
     let latencies = all.iter().map(|(_, _, d)| *d).collect();
     Ok((all.into_iter().map(|(_, v, _)| v).collect(), latencies))
+}
+
+/// The CPU time this process has used, user and system, where the system tells (Linux's
+/// `/proc/self/stat`, in clock ticks of 10 ms): the engine's side of the work, without the
+/// database server's.
+fn process_cpu() -> Option<StdDuration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 counted from 0 after the
+    // name. A tick is 10 ms on Linux (USER_HZ is 100).
+    Some(StdDuration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
 fn p50_p95(mut v: Vec<StdDuration>) -> String {

@@ -9,11 +9,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::{audit_event, case, document, file_blob, series_counter};
+use super::sets::{self, one_of};
 use super::{AuditRow, Store, StoreError, Tx};
 
 /// An ärende, as stored.
@@ -239,8 +240,8 @@ impl Tx {
             .iter()
             .map(|(c, seq)| (c.series_id, c.year, *seq as i32))
             .collect();
-        let rows = case::Entity::insert_many(new.into_iter().map(|(c, seq)| case_model(c, seq)))
-            .exec_with_returning(&self.txn)
+        let models = new.into_iter().map(|(c, seq)| case_model(c, seq)).collect();
+        let rows = sets::insert_returning::<case::Entity>(&self.txn, models)
             .await
             .map_err(|e| StoreError::from_write(e, "that diarienummer is already taken"))?;
         // RETURNING gives the rows in no promised order: they are put back in the given one.
@@ -339,6 +340,9 @@ impl Tx {
 impl Store {
     /// The ärenden with these numbers' parts (series, year, sequence number), with one query.
     pub async fn find_cases(&self, keys: &[(i32, i32, u32)]) -> Result<Vec<CaseRow>, StoreError> {
+        if self.db_backend() == DbBackend::Postgres {
+            return self.find_cases_json(keys).await;
+        }
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(500) {
             let any = chunk
@@ -354,6 +358,28 @@ impl Store {
             out.extend(case::Entity::find().filter(any).all(self.db()).await?);
         }
         Ok(out)
+    }
+
+    /// [`Store::find_cases`] on PostgreSQL: the keys as one JSON row set.
+    async fn find_cases_json(&self, keys: &[(i32, i32, u32)]) -> Result<Vec<CaseRow>, StoreError> {
+        use case::{Column, Entity};
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let columns = [Column::SeriesId, Column::Year, Column::Seq];
+        let rows = sets::rows_json::<Entity>(
+            &columns,
+            keys.iter().map(|&(series, year, seq)| {
+                Ok(vec![series.into(), year.into(), (seq as i32).into()])
+            }),
+        )?;
+        let sql = format!(
+            "SELECT * FROM \"diary_case\" WHERE (\"series_id\", \"year\", \"seq\") IN \
+             (SELECT \"series_id\", \"year\", \"seq\" FROM json_to_recordset($1::json) AS k({}))",
+            sets::record_type::<Entity>(&columns)?
+        );
+        let statement = sets::json_statement(sql, rows, []);
+        Ok(CaseRow::find_by_statement(statement).all(self.db()).await?)
     }
 
     /// An ärende by its number's parts.
@@ -388,7 +414,11 @@ impl Store {
         for chunk in ids.chunks(500) {
             rows.extend(
                 case::Entity::find()
-                    .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(one_of(
+                        self.db_backend(),
+                        case::Column::Id,
+                        chunk.iter().copied(),
+                    ))
                     .all(self.db())
                     .await?,
             );

@@ -6,6 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::entity::{invitation, workflow_instance};
+use super::sets::one_of;
 use super::{Store, StoreError, Tx};
 
 /// A stored link.
@@ -59,7 +60,11 @@ impl Tx {
         }
         Ok(invitation::Entity::update_many()
             .col_expr(invitation::Column::RevokedAt, Expr::value(Some(at)))
-            .filter(invitation::Column::InstanceId.is_in(instance_ids.iter().copied()))
+            .filter(one_of(
+                self.db_backend(),
+                invitation::Column::InstanceId,
+                instance_ids.iter().copied(),
+            ))
             .filter(invitation::Column::RevokedAt.is_null())
             .exec(&self.txn)
             .await?

@@ -21,6 +21,7 @@ mod outbox;
 mod response;
 mod round;
 pub mod scratch;
+mod sets;
 mod workflow;
 
 use std::path::Path;
@@ -31,8 +32,8 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 pub use accounts::{AccountRow, NewAccount, SessionRow};
@@ -160,6 +161,11 @@ impl Store {
         self.backend
     }
 
+    /// Which database this is, as sea-orm names it.
+    pub(crate) fn db_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
     /// Brings the schema up to date. Safe to call from several processes at once: on
     /// PostgreSQL the migrations run under a transaction-scoped advisory lock, on SQLite under
     /// the write lock, and PostgreSQL and SQLite both roll back DDL with the transaction.
@@ -229,6 +235,11 @@ fn is_loopback(host: &str) -> bool {
 }
 
 impl Tx {
+    /// The kind of database the transaction is on, as sea-orm names it.
+    pub(crate) fn db_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
     /// Makes every write in the transaction durable at once.
     pub async fn commit(self) -> Result<(), StoreError> {
         Ok(self.txn.commit().await?)

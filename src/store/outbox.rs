@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use super::entity::outbox;
+use super::sets::one_of;
 use super::{Store, StoreError, Tx};
 
 /// An outbox message.
@@ -196,7 +197,7 @@ impl Store {
             .table(outbox::Entity)
             .value(outbox::Column::LeaseOwner, owner)
             .value(outbox::Column::LeaseUntil, now + lease)
-            .and_where(outbox::Column::Id.is_in(ids))
+            .and_where(one_of(tx.db_backend(), outbox::Column::Id, ids))
             .and_where(outbox::Column::Status.eq(outbox_status::PENDING))
             .and_where(
                 outbox::Column::LeaseUntil

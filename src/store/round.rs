@@ -3,25 +3,25 @@
 //! (`service::engine::round`) use them; the single-row writers elsewhere in the store are
 //! these with one row.
 //!
-//! Lists are cut into chunks, so that no statement exceeds a backend's limit on parameters
-//! (SQLite takes 32,766, PostgreSQL 65,535).
+//! How a list goes into one statement is [`super::sets`]'s business. Lists written out are cut
+//! into chunks, so that no statement exceeds SQLite's limit on parameters (32,766).
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, TableRef, ValueTuple};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::{audit_event, case, invitation, outbox, timer, workflow_instance};
 use super::invitation::invitation_model;
 use super::outbox::outbox_model;
+use super::sets::{self, one_of};
 use super::workflow::{step_model, timer_model};
 use super::{
     AuditInput, CaseRow, InstanceMove, InstanceRow, NewInvitation, NewOutbox, NewTimer, StoreError,
     TimerCancel, TimerRow, Tx, timer_status,
 };
 
-/// Rows per multi-row insert: the widest table (the outbox, 21 columns) stays well under
-/// SQLite's limit on parameters.
-const INSERT_CHUNK: usize = 500;
+/// Rows per written-out `VALUES` list (six values a row).
+const VALUES_CHUNK: usize = 500;
 /// Ids per `IN (...)` list.
 const ID_CHUNK: usize = 2000;
 
@@ -32,7 +32,11 @@ impl Tx {
         for chunk in ids.chunks(ID_CHUNK) {
             out.extend(
                 workflow_instance::Entity::find()
-                    .filter(workflow_instance::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(one_of(
+                        self.db_backend(),
+                        workflow_instance::Column::Id,
+                        chunk.iter().copied(),
+                    ))
                     .all(&self.txn)
                     .await?,
             );
@@ -46,7 +50,11 @@ impl Tx {
         for chunk in ids.chunks(ID_CHUNK) {
             out.extend(
                 case::Entity::find()
-                    .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(one_of(
+                        self.db_backend(),
+                        case::Column::Id,
+                        chunk.iter().copied(),
+                    ))
                     .all(&self.txn)
                     .await?,
             );
@@ -64,7 +72,11 @@ impl Tx {
         for chunk in instance_ids.chunks(ID_CHUNK) {
             out.extend(
                 timer::Entity::find()
-                    .filter(timer::Column::InstanceId.is_in(chunk.iter().copied()))
+                    .filter(one_of(
+                        self.db_backend(),
+                        timer::Column::InstanceId,
+                        chunk.iter().copied(),
+                    ))
                     .filter(timer::Column::Name.eq(name))
                     .filter(timer::Column::Status.eq(timer_status::PENDING))
                     .order_by_asc(timer::Column::Id)
@@ -82,18 +94,12 @@ impl Tx {
     /// version is checked in the join.
     pub async fn move_instances(&self, moves: &[InstanceMove]) -> Result<u64, StoreError> {
         use workflow_instance::{Column, Entity};
+        if self.db_backend() == DbBackend::Postgres {
+            return self.move_instances_json(moves).await;
+        }
         let mut moved = 0;
-        for chunk in moves.chunks(INSERT_CHUNK) {
-            let rows = chunk.iter().map(|m| {
-                ValueTuple::Many(vec![
-                    m.id.into(),
-                    m.row_version.into(),
-                    m.state.clone().into(),
-                    m.variables.clone().into(),
-                    m.at.into(),
-                    m.finished.then_some(m.at).into(),
-                ])
-            });
+        for chunk in moves.chunks(VALUES_CHUNK) {
+            let rows = chunk.iter().map(|m| ValueTuple::Many(move_values(m)));
             // VALUES names its columns column1, column2, ... on both backends.
             let v = |n: usize| Expr::col((Alias::new("v"), Alias::new(format!("column{n}"))));
             let update = Query::update()
@@ -126,7 +132,11 @@ impl Tx {
             finished += timer::Entity::update_many()
                 .col_expr(timer::Column::Status, Expr::value(status))
                 .col_expr(timer::Column::FiredAt, Expr::value(Some(at)))
-                .filter(timer::Column::Id.is_in(chunk.iter().copied()))
+                .filter(one_of(
+                    self.db_backend(),
+                    timer::Column::Id,
+                    chunk.iter().copied(),
+                ))
                 .filter(timer::Column::Status.eq(timer_status::PENDING))
                 .filter(timer::Column::LeaseOwner.eq(owner))
                 .exec(&self.txn)
@@ -138,8 +148,11 @@ impl Tx {
 
     /// Cancels pending timers, each [`TimerCancel`] saying whose and which.
     pub async fn cancel_timer_sets(&self, cancels: &[TimerCancel]) -> Result<u64, StoreError> {
+        if self.db_backend() == DbBackend::Postgres {
+            return self.cancel_timer_sets_json(cancels).await;
+        }
         let mut cancelled = 0;
-        for chunk in cancels.chunks(INSERT_CHUNK) {
+        for chunk in cancels.chunks(VALUES_CHUNK) {
             let mut ids: Vec<i32> = chunk.iter().map(|c| c.instance_id).collect();
             ids.sort_unstable();
             ids.dedup();
@@ -155,7 +168,7 @@ impl Tx {
                 .col_expr(timer::Column::Status, Expr::value(timer_status::CANCELED))
                 .filter(timer::Column::Status.eq(timer_status::PENDING))
                 // The list of instances lets the index narrow the rows the conditions sift.
-                .filter(timer::Column::InstanceId.is_in(ids))
+                .filter(one_of(self.db_backend(), timer::Column::InstanceId, ids))
                 .filter(which)
                 .exec(&self.txn)
                 .await?
@@ -164,43 +177,107 @@ impl Tx {
         Ok(cancelled)
     }
 
+    /// [`Tx::move_instances`] on PostgreSQL: the moves as one JSON row set.
+    async fn move_instances_json(&self, moves: &[InstanceMove]) -> Result<u64, StoreError> {
+        use workflow_instance::{Column, Entity};
+        if moves.is_empty() {
+            return Ok(0);
+        }
+        let columns = [
+            Column::Id,
+            Column::RowVersion,
+            Column::State,
+            Column::Variables,
+            Column::UpdatedAt,
+            Column::FinishedAt,
+        ];
+        let rows = sets::rows_json::<Entity>(&columns, moves.iter().map(|m| Ok(move_values(m))))?;
+        let sql = format!(
+            "UPDATE \"workflow_instance\" AS w SET \"row_version\" = v.\"row_version\" + 1, \
+             \"state\" = v.\"state\", \"variables\" = v.\"variables\", \
+             \"updated_at\" = v.\"updated_at\", \"finished_at\" = v.\"finished_at\" \
+             FROM json_to_recordset($1::json) AS v({}) \
+             WHERE w.\"id\" = v.\"id\" AND w.\"row_version\" = v.\"row_version\"",
+            sets::record_type::<Entity>(&columns)?
+        );
+        let statement = sets::json_statement(sql, rows, []);
+        Ok(self.txn.execute_raw(statement).await?.rows_affected())
+    }
+
+    /// [`Tx::cancel_timer_sets`] on PostgreSQL: the cancels as one JSON row set, a missing
+    /// state or name matching any.
+    async fn cancel_timer_sets_json(&self, cancels: &[TimerCancel]) -> Result<u64, StoreError> {
+        use timer::{Column, Entity};
+        if cancels.is_empty() {
+            return Ok(0);
+        }
+        let columns = [Column::InstanceId, Column::State, Column::Name];
+        let rows = sets::rows_json::<Entity>(
+            &columns,
+            cancels.iter().map(|c| {
+                Ok(vec![
+                    c.instance_id.into(),
+                    c.state.clone().into(),
+                    c.name.clone().into(),
+                ])
+            }),
+        )?;
+        let sql = format!(
+            "UPDATE \"timer\" AS t SET \"status\" = $2 \
+             FROM json_to_recordset($1::json) AS c({}) \
+             WHERE t.\"status\" = $3 AND t.\"instance_id\" = c.\"instance_id\" \
+             AND (c.\"state\" IS NULL OR t.\"state\" = c.\"state\") \
+             AND (c.\"name\" IS NULL OR t.\"name\" = c.\"name\")",
+            sets::record_type::<Entity>(&columns)?
+        );
+        let statement = sets::json_statement(
+            sql,
+            rows,
+            [timer_status::CANCELED.into(), timer_status::PENDING.into()],
+        );
+        Ok(self.txn.execute_raw(statement).await?.rows_affected())
+    }
+
     /// Stores timers.
     pub async fn insert_timers(&self, timers: Vec<NewTimer>) -> Result<(), StoreError> {
-        self.insert_chunked::<timer::Entity, _>(timers.into_iter().map(timer_model))
+        sets::insert::<timer::Entity>(&self.txn, timers.into_iter().map(timer_model).collect())
             .await
     }
 
     /// Appends workflow steps to the audit trail, in order.
     pub async fn append_steps(&self, entries: Vec<AuditInput>) -> Result<(), StoreError> {
-        self.insert_chunked::<audit_event::Entity, _>(entries.into_iter().map(step_model))
-            .await
+        sets::insert::<audit_event::Entity>(
+            &self.txn,
+            entries.into_iter().map(step_model).collect(),
+        )
+        .await
     }
 
     /// Queues messages.
     pub async fn insert_outbox_rows(&self, rows: Vec<NewOutbox>) -> Result<(), StoreError> {
-        self.insert_chunked::<outbox::Entity, _>(rows.into_iter().map(outbox_model))
+        sets::insert::<outbox::Entity>(&self.txn, rows.into_iter().map(outbox_model).collect())
             .await
     }
 
     /// Stores links' hashes.
     pub async fn insert_invitations(&self, rows: Vec<NewInvitation>) -> Result<(), StoreError> {
-        self.insert_chunked::<invitation::Entity, _>(rows.into_iter().map(invitation_model))
-            .await
+        sets::insert::<invitation::Entity>(
+            &self.txn,
+            rows.into_iter().map(invitation_model).collect(),
+        )
+        .await
     }
+}
 
-    async fn insert_chunked<E, I>(&self, models: I) -> Result<(), StoreError>
-    where
-        E: EntityTrait,
-        I: Iterator<Item = E::ActiveModel>,
-    {
-        let models: Vec<_> = models.collect();
-        let mut rest = models.into_iter().peekable();
-        while rest.peek().is_some() {
-            let chunk: Vec<_> = rest.by_ref().take(INSERT_CHUNK).collect();
-            E::insert_many(chunk)
-                .exec_without_returning(&self.txn)
-                .await?;
-        }
-        Ok(())
-    }
+/// A move's values, in the order both forms of [`Tx::move_instances`] read them: id, row
+/// version read, state, variables, when, when finished.
+fn move_values(m: &InstanceMove) -> Vec<sea_orm::Value> {
+    vec![
+        m.id.into(),
+        m.row_version.into(),
+        m.state.clone().into(),
+        m.variables.clone().into(),
+        m.at.into(),
+        m.finished.then_some(m.at).into(),
+    ]
 }

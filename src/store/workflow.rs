@@ -11,6 +11,7 @@ use sea_orm::{
 use super::entity::{
     audit_event, case, cron_start, idempotency_key, timer, workflow_definition, workflow_instance,
 };
+use super::sets::{self, one_of};
 use super::{Store, StoreError, Tx};
 
 /// A stored workflow version.
@@ -260,9 +261,8 @@ impl Tx {
         new: Vec<NewInstance>,
     ) -> Result<Vec<InstanceRow>, StoreError> {
         let cases: Vec<Option<i32>> = new.iter().map(|n| n.case_id).collect();
-        let rows = workflow_instance::Entity::insert_many(new.into_iter().map(instance_model))
-            .exec_with_returning(&self.txn)
-            .await?;
+        let models = new.into_iter().map(instance_model).collect();
+        let rows = sets::insert_returning::<workflow_instance::Entity>(&self.txn, models).await?;
         // RETURNING gives the rows in no promised order: each is found by its ärende.
         cases
             .iter()
@@ -511,7 +511,11 @@ impl Store {
         let mut ids: Vec<i32> = workflow_instance::Entity::find()
             .select_only()
             .column(workflow_instance::Column::DefinitionId)
-            .filter(workflow_instance::Column::Id.is_in(instance_ids.iter().copied()))
+            .filter(one_of(
+                self.db_backend(),
+                workflow_instance::Column::Id,
+                instance_ids.iter().copied(),
+            ))
             .distinct()
             .into_tuple()
             .all(self.db())
@@ -534,7 +538,11 @@ impl Store {
         for chunk in case_ids.chunks(2000) {
             out.extend(
                 workflow_instance::Entity::find()
-                    .filter(workflow_instance::Column::CaseId.is_in(chunk.iter().copied()))
+                    .filter(one_of(
+                        self.db_backend(),
+                        workflow_instance::Column::CaseId,
+                        chunk.iter().copied(),
+                    ))
                     .order_by_asc(workflow_instance::Column::Id)
                     .all(self.db())
                     .await?,
@@ -622,7 +630,7 @@ impl Store {
             .table(timer::Entity)
             .value(timer::Column::LeaseOwner, owner)
             .value(timer::Column::LeaseUntil, now + lease)
-            .and_where(timer::Column::Id.is_in(ids))
+            .and_where(one_of(tx.db_backend(), timer::Column::Id, ids))
             .and_where(timer::Column::Status.eq(timer_status::PENDING))
             .and_where(
                 timer::Column::LeaseUntil

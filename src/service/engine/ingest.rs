@@ -31,7 +31,7 @@ use crate::store::{Backend, InstanceRow, OrgSnapshot, Tx};
 use crate::workflow::Sender;
 
 /// What a caller asks of the engine.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) enum Request {
     /// Start a root instance of a workflow.
     Start {
@@ -53,7 +53,7 @@ pub(super) enum Request {
 
 /// The instance an event is for: known to the caller, or named by an ärende's number (found
 /// by the batch, with the others', see `target`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) enum Aim {
     Instance(InstanceRow),
     Target(Target),
@@ -71,6 +71,12 @@ pub(super) enum Response {
     Started(i32, Option<String>),
     Sent(Outcome),
 }
+
+/// Times an event that met a conflict is sent again before the conflict is the answer.
+const CONFLICT_RETRIES: usize = 3;
+
+/// At most this many yields for the queue to settle before a batch is taken.
+const SETTLING_YIELDS: usize = 64;
 
 type Reply = oneshot::Sender<Result<Response, ServiceError>>;
 
@@ -137,7 +143,26 @@ impl Ingest {
 
 impl Engine {
     /// Queues `request` for the next group commit and waits for its answer.
-    pub(super) async fn submit(&self, request: Request) -> Result<Response, ServiceError> {
+    ///
+    /// An event that meets a conflict is sent again. A batch reads each instance itself, so a
+    /// conflict means that another lane (or process) moved the instance on between that read
+    /// and the write: the event is then judged again on the instance as it is now, as the
+    /// caller would do on a retry. Starts take no such turn: theirs is a new row.
+    pub(super) async fn submit(&self, mut request: Request) -> Result<Response, ServiceError> {
+        let mut retries = 0;
+        loop {
+            let again = matches!(request, Request::Send { .. }).then(|| request.clone());
+            match (self.submit_once(request).await, again) {
+                (Err(ServiceError::Conflict(_)), Some(again)) if retries < CONFLICT_RETRIES => {
+                    retries += 1;
+                    request = again;
+                }
+                (answer, _) => return answer,
+            }
+        }
+    }
+
+    async fn submit_once(&self, request: Request) -> Result<Response, ServiceError> {
         let (reply, mut answer) = oneshot::channel();
         let starts = matches!(request, Request::Start { .. });
         self.ingest.queue(starts).push((request, reply));
@@ -149,6 +174,19 @@ impl Engine {
             answered = &mut answer => return unanswered(answered),
             lanes = self.ingest.lanes(starts) => lanes?,
         };
+        // The callers the last batch answered are queuing their next requests right now.
+        // Yielding while the queue still grows lets them do so, so that this batch takes them
+        // instead of leaving them to a batch of a few, with a commit of its own, right after
+        // it. It costs no waiting: the queue stops growing as soon as nobody is queuing.
+        let mut queued = self.ingest.queue(starts).len();
+        for _ in 0..SETTLING_YIELDS {
+            tokio::task::yield_now().await;
+            let now_queued = self.ingest.queue(starts).len();
+            if now_queued == queued {
+                break;
+            }
+            queued = now_queued;
+        }
         let batch = std::mem::take(&mut *self.ingest.queue(starts));
         if batch.is_empty() {
             // Another lane took this request; its answer is on the way.
