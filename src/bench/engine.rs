@@ -33,6 +33,9 @@ pub struct EngineArgs {
     /// steps in sets: the comparison the sets are measured against.
     #[arg(long)]
     pub alone: bool,
+    /// Skip the raw database comparison (for profiling the engine alone).
+    #[arg(long)]
+    pub no_raw: bool,
     /// Concurrency levels to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 200])]
     pub concurrency: Vec<usize>,
@@ -82,12 +85,11 @@ pub(super) async fn run(args: EngineArgs, settings: &Settings) -> anyhow::Result
         "raw cases/s",
         "ratio"
     );
+    let args = &args;
     super::on_backends(
         args.postgres.as_deref(),
         &args.concurrency,
-        |name, url, conc| async move {
-            measure(name, &url, conc, args.cases, args.alone, settings).await
-        },
+        |name, url, conc| async move { measure(name, &url, conc, args, settings).await },
     )
     .await
 }
@@ -96,10 +98,10 @@ async fn measure(
     name: &str,
     url: &str,
     conc: usize,
-    cases: usize,
-    alone: bool,
+    args: &EngineArgs,
     settings: &Settings,
 ) -> anyhow::Result<()> {
+    let cases = args.cases;
     let pool = match url.starts_with("sqlite") {
         true => 8,
         false => conc.clamp(2, 40) as u32,
@@ -118,7 +120,7 @@ async fn measure(
     )
     .map_err(|p| anyhow::anyhow!("bench workflow: {p:?}"))?;
     let mut engine = Engine::new(kansli, Arc::new(catalog), "bench");
-    if alone {
+    if args.alone {
         engine = engine.taking_steps_alone();
     }
     let actor = Actor::new("bench");
@@ -181,7 +183,10 @@ async fn measure(
         .count();
     anyhow::ensure!(done == cases, "{done} of {cases} cases finished");
 
-    let raw = raw_rate(&store, conc, cases).await?;
+    let raw = match args.no_raw {
+        true => f64::NAN,
+        false => raw_rate(&store, conc, cases).await?,
+    };
     let rate = cases as f64 / elapsed.as_secs_f64();
     println!(
         "{name:<9} {conc:>5} {rate:>8.0} {cpu:>11} {:>17} {:>17} {:>17} {raw:>12.0} {:>5.0}%",

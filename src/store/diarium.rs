@@ -6,11 +6,13 @@
 //! SQLite), so concurrent registrations queue for the counter, and a registration that rolls
 //! back takes its bump with it: the next one gets the same number.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::{audit_event, case, document, file_blob, series_counter};
@@ -338,48 +340,33 @@ impl Tx {
 }
 
 impl Store {
-    /// The ärenden with these numbers' parts (series, year, sequence number), with one query.
+    /// The ärenden with these numbers' parts (series, year, sequence number), in no order.
+    ///
+    /// One statement per series and year, the sequence numbers as a list; an OR per number
+    /// instead would nest a level deeper per number (see `Tx::cancel_timer_sets`).
     pub async fn find_cases(&self, keys: &[(i32, i32, u32)]) -> Result<Vec<CaseRow>, StoreError> {
-        if self.db_backend() == DbBackend::Postgres {
-            return self.find_cases_json(keys).await;
+        let mut groups: BTreeMap<(i32, i32), Vec<i32>> = BTreeMap::new();
+        for &(series, year, seq) in keys {
+            groups.entry((series, year)).or_default().push(seq as i32);
         }
         let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(500) {
-            let any = chunk
-                .iter()
-                .fold(Condition::any(), |any, (series, year, seq)| {
-                    any.add(
-                        Condition::all()
-                            .add(case::Column::SeriesId.eq(*series))
-                            .add(case::Column::Year.eq(*year))
-                            .add(case::Column::Seq.eq(*seq as i32)),
-                    )
-                });
-            out.extend(case::Entity::find().filter(any).all(self.db()).await?);
+        for ((series, year), seqs) in groups {
+            for chunk in seqs.chunks(2000) {
+                out.extend(
+                    case::Entity::find()
+                        .filter(case::Column::SeriesId.eq(series))
+                        .filter(case::Column::Year.eq(year))
+                        .filter(one_of(
+                            self.db_backend(),
+                            case::Column::Seq,
+                            chunk.iter().copied(),
+                        ))
+                        .all(self.db())
+                        .await?,
+                );
+            }
         }
         Ok(out)
-    }
-
-    /// [`Store::find_cases`] on PostgreSQL: the keys as one JSON row set.
-    async fn find_cases_json(&self, keys: &[(i32, i32, u32)]) -> Result<Vec<CaseRow>, StoreError> {
-        use case::{Column, Entity};
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let columns = [Column::SeriesId, Column::Year, Column::Seq];
-        let rows = sets::rows_json::<Entity>(
-            &columns,
-            keys.iter().map(|&(series, year, seq)| {
-                Ok(vec![series.into(), year.into(), (seq as i32).into()])
-            }),
-        )?;
-        let sql = format!(
-            "SELECT * FROM \"diary_case\" WHERE (\"series_id\", \"year\", \"seq\") IN \
-             (SELECT \"series_id\", \"year\", \"seq\" FROM json_to_recordset($1::json) AS k({}))",
-            sets::record_type::<Entity>(&columns)?
-        );
-        let statement = sets::json_statement(sql, rows, []);
-        Ok(CaseRow::find_by_statement(statement).all(self.db()).await?)
     }
 
     /// An ärende by its number's parts.

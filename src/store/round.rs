@@ -6,6 +6,8 @@
 //! How a list goes into one statement is [`super::sets`]'s business. Lists written out are cut
 //! into chunks, so that no statement exceeds SQLite's limit on parameters (32,766).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, TableRef, ValueTuple};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
@@ -147,32 +149,43 @@ impl Tx {
     }
 
     /// Cancels pending timers, each [`TimerCancel`] saying whose and which.
+    ///
+    /// The cancels are grouped by what they pick (a state, a name, both or neither), and each
+    /// group is one statement over its instances as a list: `instance_id IN (...) AND state =
+    /// ?`. A round's cancels mostly share one shape. One OR'd condition per instance instead
+    /// nests a level deeper per instance, and sea-query and SQLite both walk such a nest
+    /// recursively: that was most of the engine's work in a round of 200 on SQLite.
     pub async fn cancel_timer_sets(&self, cancels: &[TimerCancel]) -> Result<u64, StoreError> {
-        if self.db_backend() == DbBackend::Postgres {
-            return self.cancel_timer_sets_json(cancels).await;
+        use timer::Column;
+        let mut groups: BTreeMap<(Option<&str>, Option<&str>), Vec<i32>> = BTreeMap::new();
+        for c in cancels {
+            groups
+                .entry((c.state.as_deref(), c.name.as_deref()))
+                .or_default()
+                .push(c.instance_id);
         }
         let mut cancelled = 0;
-        for chunk in cancels.chunks(VALUES_CHUNK) {
-            let mut ids: Vec<i32> = chunk.iter().map(|c| c.instance_id).collect();
+        for ((state, name), mut ids) in groups {
             ids.sort_unstable();
             ids.dedup();
-            let which = chunk.iter().fold(Condition::any(), |any, c| {
-                any.add(
-                    Condition::all()
-                        .add(timer::Column::InstanceId.eq(c.instance_id))
-                        .add_option(c.state.as_deref().map(|s| timer::Column::State.eq(s)))
-                        .add_option(c.name.as_deref().map(|n| timer::Column::Name.eq(n))),
-                )
-            });
-            cancelled += timer::Entity::update_many()
-                .col_expr(timer::Column::Status, Expr::value(timer_status::CANCELED))
-                .filter(timer::Column::Status.eq(timer_status::PENDING))
-                // The list of instances lets the index narrow the rows the conditions sift.
-                .filter(one_of(self.db_backend(), timer::Column::InstanceId, ids))
-                .filter(which)
-                .exec(&self.txn)
-                .await?
-                .rows_affected;
+            for chunk in ids.chunks(ID_CHUNK) {
+                cancelled += timer::Entity::update_many()
+                    .col_expr(Column::Status, Expr::value(timer_status::CANCELED))
+                    .filter(Column::Status.eq(timer_status::PENDING))
+                    .filter(one_of(
+                        self.db_backend(),
+                        Column::InstanceId,
+                        chunk.iter().copied(),
+                    ))
+                    .filter(
+                        Condition::all()
+                            .add_option(state.map(|s| Column::State.eq(s)))
+                            .add_option(name.map(|n| Column::Name.eq(n))),
+                    )
+                    .exec(&self.txn)
+                    .await?
+                    .rows_affected;
+            }
         }
         Ok(cancelled)
     }
@@ -201,40 +214,6 @@ impl Tx {
             sets::record_type::<Entity>(&columns)?
         );
         let statement = sets::json_statement(sql, rows, []);
-        Ok(self.txn.execute_raw(statement).await?.rows_affected())
-    }
-
-    /// [`Tx::cancel_timer_sets`] on PostgreSQL: the cancels as one JSON row set, a missing
-    /// state or name matching any.
-    async fn cancel_timer_sets_json(&self, cancels: &[TimerCancel]) -> Result<u64, StoreError> {
-        use timer::{Column, Entity};
-        if cancels.is_empty() {
-            return Ok(0);
-        }
-        let columns = [Column::InstanceId, Column::State, Column::Name];
-        let rows = sets::rows_json::<Entity>(
-            &columns,
-            cancels.iter().map(|c| {
-                Ok(vec![
-                    c.instance_id.into(),
-                    c.state.clone().into(),
-                    c.name.clone().into(),
-                ])
-            }),
-        )?;
-        let sql = format!(
-            "UPDATE \"timer\" AS t SET \"status\" = $2 \
-             FROM json_to_recordset($1::json) AS c({}) \
-             WHERE t.\"status\" = $3 AND t.\"instance_id\" = c.\"instance_id\" \
-             AND (c.\"state\" IS NULL OR t.\"state\" = c.\"state\") \
-             AND (c.\"name\" IS NULL OR t.\"name\" = c.\"name\")",
-            sets::record_type::<Entity>(&columns)?
-        );
-        let statement = sets::json_statement(
-            sql,
-            rows,
-            [timer_status::CANCELED.into(), timer_status::PENDING.into()],
-        );
         Ok(self.txn.execute_raw(statement).await?.rows_affected())
     }
 

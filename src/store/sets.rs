@@ -7,8 +7,10 @@
 //! (`= ANY($1)`) and a list of rows as one JSON text read back by `json_to_recordset`, typed by
 //! the entity's columns: one text per table, parsed and planned once per connection.
 //!
-//! SQLite keeps the written-out forms. Parsing there is cheap and in-process, and its JSON
-//! functions would store times and booleans in another form than the driver does.
+//! SQLite keeps the written-out forms (its JSON functions would store times and booleans in
+//! another form than the driver does), but in few sizes: a list of ids is padded to a power of
+//! two with its last id, and rows go in chunks of powers of two. A round's statements then have
+//! a handful of texts, which the connection's statement cache keeps prepared.
 
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{ColumnType, Value};
@@ -20,9 +22,9 @@ use serde_json::{Map, Value as Json};
 
 use super::StoreError;
 
-/// Rows per written-out multi-row insert: the widest table (the outbox, 21 columns) stays well
-/// under SQLite's limit on parameters (32,766).
-const INSERT_CHUNK: usize = 500;
+/// Most rows per written-out multi-row insert, a power of two: the widest table (the outbox,
+/// 21 columns) stays well under SQLite's limit on parameters (32,766).
+const INSERT_CHUNK: usize = 256;
 
 /// `column` is one of `ids`.
 pub(super) fn one_of<C: ColumnTrait>(
@@ -32,8 +34,30 @@ pub(super) fn one_of<C: ColumnTrait>(
 ) -> sea_orm::sea_query::Expr {
     match backend {
         DbBackend::Postgres => column.eq_any(ids),
-        _ => column.is_in(ids),
+        _ => column.is_in(padded(ids.into_iter().collect())),
     }
+}
+
+/// `ids` padded to a power of two with its last id, which changes no `IN (...)`.
+fn padded(mut ids: Vec<i32>) -> Vec<i32> {
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
+    ids
+}
+
+/// The sizes of the chunks `n` rows go in: powers of two, largest first, at most
+/// [`INSERT_CHUNK`].
+fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let size = match n {
+            0 => return None,
+            n if n >= INSERT_CHUNK => INSERT_CHUNK,
+            n => 1 << n.ilog2(),
+        };
+        n -= size;
+        Some(size)
+    })
 }
 
 /// Inserts `models`, all with the same columns set, in the order given.
@@ -48,9 +72,9 @@ pub(super) async fn insert<E: EntityTrait>(
             }
         }
         _ => {
-            let mut rest = models.into_iter().peekable();
-            while rest.peek().is_some() {
-                let chunk: Vec<_> = rest.by_ref().take(INSERT_CHUNK).collect();
+            let mut rest = models.into_iter();
+            for size in chunk_sizes(rest.len()) {
+                let chunk: Vec<_> = rest.by_ref().take(size).collect();
                 E::insert_many(chunk).exec_without_returning(txn).await?;
             }
         }
@@ -214,4 +238,36 @@ fn unset<E: EntityTrait>(column: E::Column) -> DbErr {
 /// An identifier in double quotes, for names that come from the entities.
 pub(super) fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_padded_to_a_power_of_two_with_their_last_id() {
+        assert_eq!(padded(vec![]), Vec::<i32>::new());
+        assert_eq!(padded(vec![7]), vec![7]);
+        assert_eq!(padded(vec![3, 1, 2]), vec![3, 1, 2, 2]);
+        assert_eq!(padded((1..=5).collect()).len(), 8);
+    }
+
+    #[test]
+    fn rows_go_in_chunks_of_powers_of_two_that_add_up() {
+        assert_eq!(chunk_sizes(0).collect::<Vec<_>>(), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(200).collect::<Vec<_>>(), vec![128, 64, 8]);
+        assert_eq!(
+            chunk_sizes(600).collect::<Vec<_>>(),
+            vec![256, 256, 64, 16, 8]
+        );
+        for n in 0..1100 {
+            let sizes: Vec<usize> = chunk_sizes(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| s.is_power_of_two() && *s <= INSERT_CHUNK)
+            );
+        }
+    }
 }
