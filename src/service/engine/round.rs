@@ -22,11 +22,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::letter::Letter;
+use super::letter::{Letter, Queued};
 use super::rows::{DEADLINE_TIMER, notice_to_parent, referral, repeat_of, sends_email, step_rows};
 use super::{Engine, Loaded, Outcome, StepBy, decide};
 use crate::service::{Actor, ServiceError};
 use crate::store::{CaseRow, InstanceMove, OrgSnapshot, TimerRow, Tx, timer_status};
+use crate::workflow::model::{LinkPurpose, Recipient};
 use crate::workflow::{Decision, Effect, Sender};
 
 /// A step a round is asked to take.
@@ -264,8 +265,7 @@ impl Engine {
         for t in tx.pending_timers_named(&unknown, DEADLINE_TIMER).await? {
             pending.entry(t.instance_id).or_insert(t.due_at);
         }
-        let mut invitations = Vec::new();
-        let mut messages = Vec::new();
+        let mut letters = Vec::new();
         for (p, deadline) in planned.iter().zip(deadlines) {
             for effect in &p.decision.effects {
                 let Effect::Email { template, to, link } = effect else {
@@ -279,16 +279,66 @@ impl Engine {
                     case: p.loaded.row.case_id.and_then(|id| cases.get(&id)),
                     deadline: deadline.or_else(|| pending.get(&p.loaded.row.id).copied()),
                 };
-                for queued in self.compose_email(&letter, template, to, *link, now)? {
-                    invitations.extend(queued.invitation);
-                    messages.push(queued.outbox);
-                }
+                letters.push(Email {
+                    letter,
+                    template,
+                    to,
+                    link: *link,
+                });
             }
+        }
+        let mut invitations = Vec::new();
+        let mut messages = Vec::new();
+        for queued in self.compose_all(&letters, now)? {
+            invitations.extend(queued.invitation);
+            messages.push(queued.outbox);
         }
         tx.insert_invitations(invitations).await?;
         tx.insert_outbox_rows(messages).await?;
         tx.append_steps(audit).await?;
         Ok(())
+    }
+}
+
+/// An email effect of a round's step, with what its messages are composed from.
+struct Email<'a> {
+    letter: Letter<'a>,
+    template: &'a str,
+    to: &'a [Recipient],
+    link: Option<LinkPurpose>,
+}
+
+/// Rounds with at least this many emails compose them on two threads.
+const PARALLEL_EMAILS: usize = 32;
+
+impl Engine {
+    /// Composes a round's emails, in order. Rendering is CPU work and the messages do not
+    /// depend on each other, so a large round renders half of them on a second thread: the
+    /// round is otherwise waiting for its database thread, and it is the round, holding the
+    /// write lock, that every other step waits for.
+    fn compose_all(
+        &self,
+        emails: &[Email<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Queued>, ServiceError> {
+        let compose = |emails: &[Email<'_>]| -> Result<Vec<Queued>, ServiceError> {
+            let mut out = Vec::with_capacity(emails.len());
+            for e in emails {
+                out.extend(self.compose_email(&e.letter, e.template, e.to, e.link, now)?);
+            }
+            Ok(out)
+        };
+        if emails.len() < PARALLEL_EMAILS {
+            return compose(emails);
+        }
+        let (first, second) = emails.split_at(emails.len() / 2);
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| compose(second));
+            (compose(first), second.join())
+        });
+        let mut out = first?;
+        out.extend(second.map_err(|_| anyhow::anyhow!("composing emails panicked"))??);
+        Ok(out)
     }
 }
 
