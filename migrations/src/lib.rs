@@ -19,6 +19,7 @@ mod m20261122_000010_create_api;
 mod m20261122_000011_index_case_newest_first;
 mod m20261122_000012_index_lookups;
 mod m20261123_000013_outbox_rows_inline;
+mod m20261123_000014_org_generation;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_index_case_newest_first::Migration),
             Box::new(m20261122_000012_index_lookups::Migration),
             Box::new(m20261123_000013_outbox_rows_inline::Migration),
+            Box::new(m20261123_000014_org_generation::Migration),
         ]
     }
 }

@@ -26,6 +26,7 @@ mod workflow;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
@@ -100,6 +101,8 @@ pub enum Backend {
 pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
+    /// The organisation as last read, with the change count it was read at.
+    org_cache: Arc<Mutex<Option<(i64, OrgSnapshot)>>>,
 }
 
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
@@ -153,7 +156,11 @@ impl Store {
         let db = Database::connect(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(Self { db, backend })
+        Ok(Self {
+            db,
+            backend,
+            org_cache: Arc::default(),
+        })
     }
 
     /// Which database this is.

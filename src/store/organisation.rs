@@ -1,7 +1,10 @@
 //! Rows of the organisation and the idempotent upserts `kansli org import` is made of.
+//!
+//! Every upsert bumps the organisation's change counter (`org_generation`) in its transaction,
+//! and [`Store::org_snapshot`] reads the organisation again only when the counter has moved.
 
-use sea_orm::sea_query::{ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::entity::{municipality, organ, person, role_assignment, series, unit};
 use super::{Store, StoreError, Tx};
@@ -43,7 +46,38 @@ impl Store {
     }
 
     /// Reads the whole organisation.
+    ///
+    /// Kept between calls, and read again only when the change counter has moved: an upsert
+    /// bumps it in its own transaction, so a change is seen as soon as it is committed, by
+    /// every process on the database. The counter is read before the rows, so a snapshot is
+    /// never older than the count it is kept under.
     pub async fn org_snapshot(&self) -> Result<OrgSnapshot, StoreError> {
+        let generation = self.org_generation().await?;
+        if let Some((kept, org)) = &*self.org_cache.lock().unwrap_or_else(|e| e.into_inner())
+            && *kept == generation
+        {
+            return Ok(org.clone());
+        }
+        let org = self.read_org().await?;
+        *self.org_cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((generation, org.clone()));
+        Ok(org)
+    }
+
+    /// The organisation's change counter.
+    async fn org_generation(&self) -> Result<i64, StoreError> {
+        let query = Query::select()
+            .column(Alias::new("generation"))
+            .from(Alias::new(ORG_GENERATION))
+            .to_owned();
+        let row = self
+            .db()
+            .query_one(&query)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("the organisation's change counter".into()))?;
+        Ok(row.try_get("", "generation")?)
+    }
+
+    async fn read_org(&self) -> Result<OrgSnapshot, StoreError> {
         let db = self.db();
         Ok(OrgSnapshot {
             municipality: self.municipality().await?,
@@ -127,9 +161,27 @@ impl Store {
     }
 }
 
+/// The table of the organisation's change counter: one row.
+const ORG_GENERATION: &str = "org_generation";
+
 impl Tx {
+    /// Bumps the organisation's change counter, so that kept snapshots are read again once
+    /// this transaction commits.
+    async fn org_changed(&self) -> Result<(), StoreError> {
+        let bump = Query::update()
+            .table(Alias::new(ORG_GENERATION))
+            .value(
+                Alias::new("generation"),
+                Expr::col(Alias::new("generation")).add(1),
+            )
+            .to_owned();
+        self.txn.execute(&bump).await?;
+        Ok(())
+    }
+
     /// Sets the municipality's details.
     pub async fn upsert_municipality(&self, row: &MunicipalityRow) -> Result<(), StoreError> {
+        self.org_changed().await?;
         let model = municipality::ActiveModel {
             id: Set(1),
             name: Set(row.name.clone()),
@@ -155,6 +207,7 @@ impl Tx {
 
     /// Creates or updates an organ, by code.
     pub async fn upsert_organ(&self, row: &OrganRow) -> Result<(), StoreError> {
+        self.org_changed().await?;
         let model = organ::ActiveModel {
             code: Set(row.code.clone()),
             name: Set(row.name.clone()),
@@ -183,6 +236,7 @@ impl Tx {
 
     /// Creates or updates a unit, by code; returns its id.
     pub async fn upsert_unit(&self, row: &UnitRow) -> Result<i32, StoreError> {
+        self.org_changed().await?;
         let model = unit::ActiveModel {
             code: Set(row.code.clone()),
             name: Set(row.name.clone()),
@@ -214,6 +268,7 @@ impl Tx {
 
     /// Creates or updates a person, by key; returns the id.
     pub async fn upsert_person(&self, row: &PersonRow) -> Result<i32, StoreError> {
+        self.org_changed().await?;
         let model = person::ActiveModel {
             key: Set(row.key.clone()),
             name: Set(row.name.clone()),
@@ -248,6 +303,7 @@ impl Tx {
         person_id: i32,
         roles: &[(String, i32)],
     ) -> Result<(), StoreError> {
+        self.org_changed().await?;
         let held = role_assignment::Entity::find()
             .filter(role_assignment::Column::PersonId.eq(person_id))
             .all(&self.txn)
@@ -289,6 +345,7 @@ impl Tx {
 
     /// Creates or updates a diarieserie, by prefix.
     pub async fn upsert_series(&self, row: &SeriesRow) -> Result<(), StoreError> {
+        self.org_changed().await?;
         let model = series::ActiveModel {
             prefix: Set(row.prefix.clone()),
             name: Set(row.name.clone()),

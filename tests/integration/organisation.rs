@@ -32,6 +32,21 @@ on_both_backends! {
         assert_eq!(org.roles.iter().filter(|r| r.person_id == amira.id).count(), 1);
     }
 
+    async fn a_kept_organisation_is_read_again_when_another_process_changes_it(db) {
+        let (kansli, _clock) = db.app(day(1, 5)).await;
+        // Another process on the same database, which keeps the organisation it has read.
+        let other = db.store(2).await;
+        let title = |org: &kansli::store::OrgSnapshot| {
+            org.people.iter().find(|p| p.key == "amira.hadzic").unwrap().title.clone()
+        };
+        assert_eq!(title(&other.org_snapshot().await.unwrap()), "HR-konsult");
+        assert_eq!(title(&other.org_snapshot().await.unwrap()), "HR-konsult", "kept");
+        let changed = DEMO_ORGANISATION.replace("title = \"HR-konsult\"", "title = \"Senior HR-konsult\"");
+        kansli.import_organisation("changed", &changed).await.unwrap();
+        assert_eq!(title(&other.org_snapshot().await.unwrap()), "Senior HR-konsult");
+        assert_eq!(title(&kansli.store().org_snapshot().await.unwrap()), "Senior HR-konsult");
+    }
+
     async fn a_file_with_bad_rows_names_each_line_and_imports_nothing(db) {
         let store = db.store(2).await;
         let kansli = kansli::service::Kansli::new(store, std::sync::Arc::new(kansli::clock::SystemClock));

@@ -669,6 +669,7 @@ impl Engine {
             if claimed.is_empty() {
                 return Ok(fired);
             }
+            let claim_ms = ms(started);
             let org = self.kansli.store.org_snapshot().await?;
             // Everything read from the pool is read now: a batch holds one connection for its
             // transaction, and must not wait for a second one (a pool of one would deadlock).
@@ -676,6 +677,7 @@ impl Engine {
             for id in self.kansli.store.definition_ids_of(&instances).await? {
                 self.definition(id).await?;
             }
+            let read_ms = ms(started);
             let tx = self.kansli.store.begin().await?;
             let mut deferred: Vec<i32> = Vec::new();
             let mut blocked: Vec<i32> = Vec::new();
@@ -735,12 +737,16 @@ impl Engine {
                     }
                 }
             }
+            let steps_ms = ms(started);
             tx.commit().await?;
             tracing::debug!(
                 claimed = claimed.len(),
                 deferred = deferred.len(),
-                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "timer batch"
+                claim_ms,
+                read_ms,
+                steps_ms,
+                elapsed_ms = ms(started),
+                "timer batch (times since its start)"
             );
             for id in deferred {
                 self.kansli.store.release_timer(id, &self.owner).await?;
@@ -1750,4 +1756,9 @@ impl From<TransitionError> for ServiceError {
     fn from(e: TransitionError) -> Self {
         ServiceError::Invalid(e.to_string())
     }
+}
+
+/// Milliseconds since `start`, for debug logs.
+fn ms(start: std::time::Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
 }
