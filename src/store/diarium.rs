@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::entity::{audit_event, case, document, file_blob, series_counter};
-use super::sets::{self, one_of};
+use super::sets::{self, ID_CHUNK, find_in, one_of};
 use super::{AuditRow, Store, StoreError, Tx};
 
 /// An ärende, as stored.
@@ -351,7 +351,7 @@ impl Store {
         }
         let mut out = Vec::with_capacity(keys.len());
         for ((series, year), seqs) in groups {
-            for chunk in seqs.chunks(2000) {
+            for chunk in seqs.chunks(ID_CHUNK) {
                 out.extend(
                     case::Entity::find()
                         .filter(case::Column::SeriesId.eq(series))
@@ -396,21 +396,7 @@ impl Store {
 
     /// Ärenden by id, for joining in memory.
     pub async fn cases_by_ids(&self, ids: &[i32]) -> Result<Vec<CaseRow>, StoreError> {
-        let mut rows = Vec::new();
-        // Chunked to stay under every backend's bind-parameter limit.
-        for chunk in ids.chunks(500) {
-            rows.extend(
-                case::Entity::find()
-                    .filter(one_of(
-                        self.db_backend(),
-                        case::Column::Id,
-                        chunk.iter().copied(),
-                    ))
-                    .all(self.db())
-                    .await?,
-            );
-        }
-        Ok(rows)
+        Ok(find_in(self.db(), case::Entity::find(), case::Column::Id, ids).await?)
     }
 
     /// Ärenden matching a filter, newest first.

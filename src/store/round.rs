@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 use super::entity::{audit_event, case, invitation, outbox, timer, workflow_instance};
 use super::invitation::invitation_model;
 use super::outbox::outbox_model;
-use super::sets::{self, one_of};
+use super::sets::{self, ID_CHUNK, find_in, one_of};
 use super::workflow::{step_model, timer_model};
 use super::{
     AuditInput, CaseRow, InstanceMove, InstanceRow, NewInvitation, NewOutbox, NewTimer, StoreError,
@@ -24,44 +24,17 @@ use super::{
 
 /// Rows per written-out `VALUES` list (six values a row).
 const VALUES_CHUNK: usize = 500;
-/// Ids per `IN (...)` list.
-const ID_CHUNK: usize = 2000;
 
 impl Tx {
     /// The instances with these ids, read inside the transaction.
     pub async fn instances(&self, ids: &[i32]) -> Result<Vec<InstanceRow>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ID_CHUNK) {
-            out.extend(
-                workflow_instance::Entity::find()
-                    .filter(one_of(
-                        self.db_backend(),
-                        workflow_instance::Column::Id,
-                        chunk.iter().copied(),
-                    ))
-                    .all(&self.txn)
-                    .await?,
-            );
-        }
-        Ok(out)
+        let all = workflow_instance::Entity::find();
+        Ok(find_in(&self.txn, all, workflow_instance::Column::Id, ids).await?)
     }
 
     /// The ärenden with these ids, read inside the transaction.
     pub async fn cases(&self, ids: &[i32]) -> Result<Vec<CaseRow>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ID_CHUNK) {
-            out.extend(
-                case::Entity::find()
-                    .filter(one_of(
-                        self.db_backend(),
-                        case::Column::Id,
-                        chunk.iter().copied(),
-                    ))
-                    .all(&self.txn)
-                    .await?,
-            );
-        }
-        Ok(out)
+        Ok(find_in(&self.txn, case::Entity::find(), case::Column::Id, ids).await?)
     }
 
     /// The pending timers named `name` of these instances, read inside the transaction.
@@ -70,23 +43,11 @@ impl Tx {
         instance_ids: &[i32],
         name: &str,
     ) -> Result<Vec<TimerRow>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in instance_ids.chunks(ID_CHUNK) {
-            out.extend(
-                timer::Entity::find()
-                    .filter(one_of(
-                        self.db_backend(),
-                        timer::Column::InstanceId,
-                        chunk.iter().copied(),
-                    ))
-                    .filter(timer::Column::Name.eq(name))
-                    .filter(timer::Column::Status.eq(timer_status::PENDING))
-                    .order_by_asc(timer::Column::Id)
-                    .all(&self.txn)
-                    .await?,
-            );
-        }
-        Ok(out)
+        let pending = timer::Entity::find()
+            .filter(timer::Column::Name.eq(name))
+            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .order_by_asc(timer::Column::Id);
+        Ok(find_in(&self.txn, pending, timer::Column::InstanceId, instance_ids).await?)
     }
 
     /// Moves instances on, each provided nobody did since its row version was read. Returns
@@ -213,7 +174,7 @@ impl Tx {
              WHERE w.\"id\" = v.\"id\" AND w.\"row_version\" = v.\"row_version\"",
             sets::record_type::<Entity>(&columns)?
         );
-        let statement = sets::json_statement(sql, rows, []);
+        let statement = sets::json_statement(sql, rows);
         Ok(self.txn.execute_raw(statement).await?.rows_affected())
     }
 

@@ -16,7 +16,7 @@ use chrono::SecondsFormat;
 use sea_orm::sea_query::{ColumnType, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, IdenStatic, Iterable, Statement,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, Select, Statement,
 };
 use serde_json::{Map, Value as Json};
 
@@ -25,6 +25,32 @@ use super::StoreError;
 /// Most rows per written-out multi-row insert, a power of two: the widest table (the outbox,
 /// 21 columns) stays well under SQLite's limit on parameters (32,766).
 const INSERT_CHUNK: usize = 256;
+
+/// Most ids per written-out `IN (...)` list (2,048 once padded).
+pub(super) const ID_CHUNK: usize = 2000;
+
+/// The rows `select` picks whose `column` is one of `ids`, on `conn` (the pool or a
+/// transaction), a chunk of ids at a time.
+pub(super) async fn find_in<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    select: Select<E>,
+    column: E::Column,
+    ids: &[i32],
+) -> Result<Vec<E::Model>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_CHUNK) {
+        let chunk = chunk.iter().copied();
+        out.extend(
+            select
+                .clone()
+                .filter(one_of(backend, column, chunk))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(out)
+}
 
 /// `column` is one of `ids`.
 pub(super) fn one_of<C: ColumnTrait>(
@@ -139,7 +165,7 @@ fn json_insert<E: EntityTrait>(
     if returning {
         sql.push_str(" RETURNING *");
     }
-    Ok(Some(json_statement(sql, rows, [])))
+    Ok(Some(json_statement(sql, rows)))
 }
 
 /// Rows of values for `columns`, in their order, as the JSON text `json_to_recordset` reads.
@@ -160,14 +186,9 @@ pub(super) fn rows_json<E: EntityTrait>(
     Ok(Json::Array(rows).to_string())
 }
 
-/// A statement on PostgreSQL with the JSON text of [`rows_json`] as `$1` and then `values`.
-pub(super) fn json_statement(
-    sql: String,
-    rows: String,
-    values: impl IntoIterator<Item = Value>,
-) -> Statement {
-    let values = std::iter::once(Value::from(rows)).chain(values);
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+/// A statement on PostgreSQL with the JSON text of [`rows_json`] as `$1`.
+pub(super) fn json_statement(sql: String, rows: String) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, [Value::from(rows)])
 }
 
 /// The column list of a `json_to_recordset` for these columns: `"id" int4, "name" text, ...`.

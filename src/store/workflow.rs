@@ -11,7 +11,7 @@ use sea_orm::{
 use super::entity::{
     audit_event, case, cron_start, idempotency_key, timer, workflow_definition, workflow_instance,
 };
-use super::sets::{self, one_of};
+use super::sets::{self, find_in, one_of};
 use super::{Store, StoreError, Tx};
 
 /// A stored workflow version.
@@ -534,21 +534,10 @@ impl Store {
         &self,
         case_ids: &[i32],
     ) -> Result<Vec<InstanceRow>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in case_ids.chunks(2000) {
-            out.extend(
-                workflow_instance::Entity::find()
-                    .filter(one_of(
-                        self.db_backend(),
-                        workflow_instance::Column::CaseId,
-                        chunk.iter().copied(),
-                    ))
-                    .order_by_asc(workflow_instance::Column::Id)
-                    .all(self.db())
-                    .await?,
-            );
-        }
-        Ok(out)
+        let oldest_first =
+            workflow_instance::Entity::find().order_by_asc(workflow_instance::Column::Id);
+        let column = workflow_instance::Column::CaseId;
+        Ok(find_in(self.db(), oldest_first, column, case_ids).await?)
     }
 
     /// Every instance, for counting by definition.

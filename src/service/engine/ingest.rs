@@ -213,7 +213,7 @@ impl Engine {
             Ok(answers) => {
                 tracing::debug!(
                     requests = requests.len(),
-                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    elapsed_ms = super::ms(started),
                     "batch applied"
                 );
                 for (reply, answer) in replies.into_iter().zip(answers) {

@@ -1759,6 +1759,6 @@ impl From<TransitionError> for ServiceError {
 }
 
 /// Milliseconds since `start`, for debug logs.
-fn ms(start: std::time::Instant) -> f64 {
+pub(super) fn ms(start: std::time::Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }

@@ -95,7 +95,7 @@ impl Engine {
                     steps = calls.len(),
                     taken = planned.len(),
                     plan_ms = planned_at.as_secs_f64() * 1000.0,
-                    total_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    total_ms = super::ms(started),
                     "round taken"
                 );
                 for p in &planned {
