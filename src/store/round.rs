@@ -58,7 +58,7 @@ impl Tx {
     pub async fn move_instances(&self, moves: &[InstanceMove]) -> Result<u64, StoreError> {
         use workflow_instance::{Column, Entity};
         if self.db_backend() == DbBackend::Postgres {
-            return self.move_instances_json(moves).await;
+            return self.move_instances_arrays(moves).await;
         }
         let mut moved = 0;
         for chunk in moves.chunks(VALUES_CHUNK) {
@@ -151,8 +151,8 @@ impl Tx {
         Ok(cancelled)
     }
 
-    /// [`Tx::move_instances`] on PostgreSQL: the moves as one JSON row set.
-    async fn move_instances_json(&self, moves: &[InstanceMove]) -> Result<u64, StoreError> {
+    /// [`Tx::move_instances`] on PostgreSQL: the moves as one [`sets::ArraySet`].
+    async fn move_instances_arrays(&self, moves: &[InstanceMove]) -> Result<u64, StoreError> {
         use workflow_instance::{Column, Entity};
         if moves.is_empty() {
             return Ok(0);
@@ -165,17 +165,26 @@ impl Tx {
             Column::UpdatedAt,
             Column::FinishedAt,
         ];
-        let rows = sets::rows_json::<Entity>(&columns, moves.iter().map(|m| Ok(move_values(m))))?;
+        let set =
+            sets::ArraySet::new::<Entity>(&columns, moves.iter().map(|m| Ok(move_values(m))), "v")?;
         let sql = format!(
-            "UPDATE \"workflow_instance\" AS w SET \"row_version\" = v.\"row_version\" + 1, \
-             \"state\" = v.\"state\", \"variables\" = v.\"variables\", \
-             \"updated_at\" = v.\"updated_at\", \"finished_at\" = v.\"finished_at\" \
-             FROM json_to_recordset($1::json) AS v({}) \
-             WHERE w.\"id\" = v.\"id\" AND w.\"row_version\" = v.\"row_version\"",
-            sets::record_type::<Entity>(&columns)?
+            "UPDATE \"workflow_instance\" AS w SET \"row_version\" = {} + 1, \"state\" = {}, \
+             \"variables\" = {}, \"updated_at\" = {}, \"finished_at\" = {} FROM {} \
+             WHERE w.\"id\" = {} AND w.\"row_version\" = {}",
+            set.value(1),
+            set.value(2),
+            set.value(3),
+            set.value(4),
+            set.value(5),
+            set.source(),
+            set.value(0),
+            set.value(1),
         );
-        let statement = sets::json_statement(sql, rows);
-        Ok(self.txn.execute_raw(statement).await?.rows_affected())
+        Ok(self
+            .txn
+            .execute_raw(set.statement(sql))
+            .await?
+            .rows_affected())
     }
 
     /// Stores timers.

@@ -4,21 +4,19 @@
 //! so every size is a statement of its own: the server parses and plans it afresh, and it
 //! pushes the statements that do repeat out of the connection's cache. On PostgreSQL that was
 //! a third of the server's work in `kansli bench engine`. There a list of ids goes as one array
-//! (`= ANY($1)`) and a list of rows as one JSON text read back by `json_to_recordset`, typed by
-//! the entity's columns: one text per table, parsed and planned once per connection.
+//! (`= ANY($1)`) and a list of rows as one array per column read back by `unnest`
+//! ([`ArraySet`]), typed by the entity's columns: one text per table, parsed and planned once
+//! per connection.
 //!
-//! SQLite keeps the written-out forms (its JSON functions would store times and booleans in
-//! another form than the driver does), but in few sizes: a list of ids is padded to a power of
+//! SQLite has no arrays, so it keeps the written-out forms, but in few sizes: a list of ids is padded to a power of
 //! two with its last id, and rows go in chunks of powers of two. A round's statements then have
 //! a handful of texts, which the connection's statement cache keeps prepared.
 
-use chrono::SecondsFormat;
-use sea_orm::sea_query::{ColumnType, Value};
+use sea_orm::sea_query::{ArrayType, ColumnType, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, Select, Statement,
 };
-use serde_json::{Map, Value as Json};
 
 use super::StoreError;
 
@@ -93,7 +91,7 @@ pub(super) async fn insert<E: EntityTrait>(
 ) -> Result<(), StoreError> {
     match txn.get_database_backend() {
         DbBackend::Postgres => {
-            if let Some(statement) = json_insert::<E>(&models, false)? {
+            if let Some(statement) = array_insert::<E>(&models, false)? {
                 txn.execute_raw(statement).await?;
             }
         }
@@ -118,7 +116,7 @@ where
     E::Model: FromQueryResult + sea_orm::IntoActiveModel<E::ActiveModel>,
 {
     match txn.get_database_backend() {
-        DbBackend::Postgres => match json_insert::<E>(&models, true)? {
+        DbBackend::Postgres => match array_insert::<E>(&models, true)? {
             Some(statement) => txn
                 .query_all_raw(statement)
                 .await?
@@ -132,8 +130,8 @@ where
     }
 }
 
-/// `INSERT INTO t (...) SELECT ... FROM json_to_recordset($1)`, or `None` for no rows.
-fn json_insert<E: EntityTrait>(
+/// `INSERT INTO t (...) SELECT ... FROM unnest(...)`, or `None` for no rows.
+fn array_insert<E: EntityTrait>(
     models: &[E::ActiveModel],
     returning: bool,
 ) -> Result<Option<Statement>, DbErr> {
@@ -143,7 +141,7 @@ fn json_insert<E: EntityTrait>(
     let columns: Vec<E::Column> = E::Column::iter()
         .filter(|c| !first.get(*c).is_not_set())
         .collect();
-    let rows = rows_json::<E>(
+    let set = ArraySet::new::<E>(
         &columns,
         models.iter().map(|model| {
             columns
@@ -151,108 +149,209 @@ fn json_insert<E: EntityTrait>(
                 .map(|&c| model.get(c).into_value().ok_or_else(|| unset::<E>(c)))
                 .collect::<Result<Vec<_>, _>>()
         }),
+        "r",
     )?;
     let names = columns
         .iter()
         .map(|c| quoted(c.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let record = record_type::<E>(&columns)?;
+    let values = (0..columns.len())
+        .map(|i| set.value(i))
+        .collect::<Vec<_>>()
+        .join(", ");
     let table = quoted(&E::default().to_string());
     let mut sql = format!(
-        "INSERT INTO {table} ({names}) SELECT {names} FROM json_to_recordset($1::json) AS r({record})"
+        "INSERT INTO {table} ({names}) SELECT {values} FROM {}",
+        set.source()
     );
     if returning {
         sql.push_str(" RETURNING *");
     }
-    Ok(Some(json_statement(sql, rows)))
+    Ok(Some(set.statement(sql)))
 }
 
-/// Rows of values for `columns`, in their order, as the JSON text `json_to_recordset` reads.
-pub(super) fn rows_json<E: EntityTrait>(
-    columns: &[E::Column],
-    rows: impl Iterator<Item = Result<Vec<Value>, DbErr>>,
-) -> Result<String, DbErr> {
-    let rows = rows
-        .map(|values| {
-            columns
-                .iter()
-                .zip(values?)
-                .map(|(&c, value)| Ok((c.as_str().to_owned(), json_of::<E>(c, value)?)))
-                .collect::<Result<Map<_, _>, DbErr>>()
-                .map(Json::Object)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json::Array(rows).to_string())
+/// Rows for some of an entity's columns as one array parameter per column, which `unnest`
+/// reads back as rows: `unnest($1::int4[], $2::text[], ...) AS r("id", "name", ...)`.
+///
+/// Arrays go to the server in the binary protocol, element by element with their lengths:
+/// nothing is escaped, quoted or parsed on either side, which a JSON text of the same rows
+/// costs both (it was a sixth of the server's work on the engine's rounds, outbox rows being
+/// long HTML). The driver binds an array only without NULL elements, so a nullable column's
+/// NULLs go as a placeholder of the column's type, and one more array, `_nulls`, holds a
+/// bitmask per row of the nullable columns that are NULL in it; [`ArraySet::value`] reads a
+/// column back as NULL where its bit is set.
+pub(super) struct ArraySet {
+    /// One array per column, then the null masks.
+    params: Vec<Value>,
+    alias: &'static str,
+    /// Each column's quoted name, PostgreSQL type and, when nullable, its bit in the mask.
+    columns: Vec<(String, &'static str, Option<u32>)>,
 }
 
-/// A statement on PostgreSQL with the JSON text of [`rows_json`] as `$1`.
-pub(super) fn json_statement(sql: String, rows: String) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, [Value::from(rows)])
-}
-
-/// The column list of a `json_to_recordset` for these columns: `"id" int4, "name" text, ...`.
-pub(super) fn record_type<E: EntityTrait>(columns: &[E::Column]) -> Result<String, DbErr> {
-    columns
-        .iter()
-        .map(|&c| {
-            let ty = pg_type(c.def().get_column_type()).ok_or_else(|| {
+impl ArraySet {
+    /// The rows of values for `columns`, each row's values in the columns' order, to be read
+    /// under the name `alias`.
+    pub(super) fn new<E: EntityTrait>(
+        columns: &[E::Column],
+        rows: impl Iterator<Item = Result<Vec<Value>, DbErr>>,
+        alias: &'static str,
+    ) -> Result<Self, DbErr> {
+        let mut kinds = Vec::with_capacity(columns.len());
+        let mut nullable = 0;
+        for &c in columns {
+            let ty = c.def().get_column_type().clone();
+            let (pg, placeholder) = array_type(&ty).ok_or_else(|| {
                 DbErr::Type(format!(
-                    "{}.{} has a column type JSON row sets do not carry",
-                    E::default().to_string(),
-                    c.as_str()
+                    "{}: a {ty:?} column does not go in an array row set",
+                    column_name::<E>(c)
                 ))
             })?;
-            Ok(format!("{} {ty}", quoted(c.as_str())))
+            let bit = c.def().is_null().then(|| {
+                nullable += 1;
+                nullable - 1
+            });
+            kinds.push((quoted(c.as_str()), pg, placeholder, bit));
+        }
+        if nullable > 63 {
+            return Err(DbErr::Type(format!(
+                "{}: more than 63 nullable columns do not fit a row set's null mask",
+                E::default().to_string()
+            )));
+        }
+        let mut arrays: Vec<Vec<Value>> = kinds.iter().map(|_| Vec::new()).collect();
+        let mut masks = Vec::new();
+        for row in rows {
+            let row = row?;
+            if row.len() != columns.len() {
+                return Err(DbErr::Type(format!(
+                    "{}: a row of {} values for {} columns",
+                    E::default().to_string(),
+                    row.len(),
+                    columns.len()
+                )));
+            }
+            let mut mask = 0i64;
+            for (((value, array), kind), &c) in
+                row.into_iter().zip(&mut arrays).zip(&kinds).zip(columns)
+            {
+                let (_, _, placeholder, bit) = kind;
+                if value.array_type() != placeholder.array_type() {
+                    return Err(DbErr::Type(format!(
+                        "{}: a {:?} value in a {:?} column",
+                        column_name::<E>(c),
+                        value.array_type(),
+                        placeholder.array_type()
+                    )));
+                }
+                match (value.is_some(), bit) {
+                    (true, _) => array.push(value),
+                    (false, Some(bit)) => {
+                        mask |= 1 << bit;
+                        array.push(placeholder.clone());
+                    }
+                    (false, None) => {
+                        return Err(DbErr::Type(format!(
+                            "{} cannot be NULL, and a row has no value for it",
+                            column_name::<E>(c)
+                        )));
+                    }
+                }
+            }
+            masks.push(Value::BigInt(Some(mask)));
+        }
+        let mut params: Vec<Value> = arrays
+            .into_iter()
+            .zip(&kinds)
+            .map(|(values, (_, _, placeholder, _))| {
+                Value::Array(placeholder.array_type(), Some(Box::new(values)))
+            })
+            .collect();
+        params.push(Value::Array(ArrayType::BigInt, Some(Box::new(masks))));
+        Ok(Self {
+            params,
+            alias,
+            columns: kinds
+                .into_iter()
+                .map(|(name, pg, _, bit)| (name, pg, bit))
+                .collect(),
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(|parts| parts.join(", "))
+    }
+
+    /// The `FROM` item that reads the rows: `unnest($1::int4[], ...) AS r("id", ...)`.
+    pub(super) fn source(&self) -> String {
+        let arrays = self
+            .columns
+            .iter()
+            .map(|(_, pg, _)| *pg)
+            .chain(["int8"])
+            .enumerate()
+            .map(|(i, pg)| format!("${}::{pg}[]", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let names = self
+            .columns
+            .iter()
+            .map(|(name, _, _)| name.as_str())
+            .chain([NULLS])
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("unnest({arrays}) AS {}({names})", self.alias)
+    }
+
+    /// The value of the `i`-th column in a row read by [`ArraySet::source`].
+    pub(super) fn value(&self, i: usize) -> String {
+        let (name, _, bit) = &self.columns[i];
+        let alias = self.alias;
+        match bit {
+            None => format!("{alias}.{name}"),
+            Some(bit) => {
+                format!(
+                    "CASE WHEN {alias}.{NULLS} & {} = 0 THEN {alias}.{name} END",
+                    1i64 << bit
+                )
+            }
+        }
+    }
+
+    /// The statement `sql`, which reads the rows through [`ArraySet::source`], with the
+    /// arrays as its parameters.
+    pub(super) fn statement(self, sql: String) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, self.params)
+    }
 }
 
-/// PostgreSQL's name for a column type, for the types the engine's tables use.
-fn pg_type(ty: &ColumnType) -> Option<&'static str> {
+/// The name of the null masks' column in an [`ArraySet`].
+const NULLS: &str = "\"_nulls\"";
+
+/// PostgreSQL's name for a column type, and a value of it to stand in for NULL, for the types
+/// the engine's tables use.
+fn array_type(ty: &ColumnType) -> Option<(&'static str, Value)> {
     Some(match ty {
-        ColumnType::SmallInteger => "int2",
-        ColumnType::Integer => "int4",
-        ColumnType::BigInteger => "int8",
-        ColumnType::Boolean => "bool",
-        ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => "text",
-        ColumnType::TimestampWithTimeZone => "timestamptz",
-        ColumnType::Json => "json",
-        ColumnType::JsonBinary => "jsonb",
+        ColumnType::SmallInteger => ("int2", Value::SmallInt(Some(0))),
+        ColumnType::Integer => ("int4", Value::Int(Some(0))),
+        ColumnType::BigInteger => ("int8", Value::BigInt(Some(0))),
+        ColumnType::Boolean => ("bool", Value::Bool(Some(false))),
+        ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => {
+            ("text", Value::String(Some(String::new())))
+        }
+        ColumnType::TimestampWithTimeZone => (
+            "timestamptz",
+            Value::ChronoDateTimeUtc(Some(chrono::DateTime::UNIX_EPOCH)),
+        ),
         _ => return None,
     })
 }
 
-/// A value as JSON that `json_to_recordset` reads back as the same value. Times keep
-/// microseconds, as PostgreSQL does, truncated as the driver's binary encoding truncates them.
-fn json_of<E: EntityTrait>(column: E::Column, value: Value) -> Result<Json, DbErr> {
-    Ok(match value {
-        Value::Bool(v) => v.map_or(Json::Null, Json::from),
-        Value::SmallInt(v) => v.map_or(Json::Null, Json::from),
-        Value::Int(v) => v.map_or(Json::Null, Json::from),
-        Value::BigInt(v) => v.map_or(Json::Null, Json::from),
-        Value::String(v) => v.map_or(Json::Null, Json::from),
-        Value::ChronoDateTimeUtc(v) => v.map_or(Json::Null, |t| {
-            Json::from(t.to_rfc3339_opts(SecondsFormat::Micros, true))
-        }),
-        Value::Json(v) => v.map_or(Json::Null, |j| *j),
-        other => {
-            return Err(DbErr::Type(format!(
-                "{}.{}: a {:?} value does not go in a JSON row set",
-                E::default().to_string(),
-                column.as_str(),
-                other.array_type()
-            )));
-        }
-    })
+/// `table.column`, for errors.
+fn column_name<E: EntityTrait>(column: E::Column) -> String {
+    format!("{}.{}", E::default().to_string(), column.as_str())
 }
 
 fn unset<E: EntityTrait>(column: E::Column) -> DbErr {
     DbErr::Type(format!(
-        "{}.{} is set in the first row of a multi-row insert but not in every row",
-        E::default().to_string(),
-        column.as_str()
+        "{} is set in the first row of a multi-row insert but not in every row",
+        column_name::<E>(column)
     ))
 }
 
@@ -264,6 +363,59 @@ pub(super) fn quoted(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::store::entity::timer;
+
+    fn timer_set(rows: Vec<Vec<Value>>) -> Result<ArraySet, DbErr> {
+        let columns = [timer::Column::Name, timer::Column::RepeatsLeft];
+        ArraySet::new::<timer::Entity>(&columns, rows.into_iter().map(Ok), "r")
+    }
+
+    #[test]
+    fn nulls_go_as_placeholders_marked_in_the_mask() {
+        let set = timer_set(vec![
+            vec!["a".into(), Value::Int(Some(3))],
+            vec!["b".into(), Value::Int(None)],
+        ])
+        .unwrap();
+        assert_eq!(
+            set.source(),
+            r#"unnest($1::text[], $2::int4[], $3::int8[]) AS r("name", "repeats_left", "_nulls")"#
+        );
+        assert_eq!(set.value(0), r#"r."name""#);
+        assert_eq!(
+            set.value(1),
+            r#"CASE WHEN r."_nulls" & 1 = 0 THEN r."repeats_left" END"#
+        );
+        let array = |values: Vec<Value>, ty| Value::Array(ty, Some(Box::new(values)));
+        assert_eq!(
+            set.params,
+            vec![
+                array(vec!["a".into(), "b".into()], ArrayType::String),
+                array(
+                    vec![Value::Int(Some(3)), Value::Int(Some(0))],
+                    ArrayType::Int
+                ),
+                array(
+                    vec![Value::BigInt(Some(0)), Value::BigInt(Some(1))],
+                    ArrayType::BigInt
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_null_in_a_column_that_takes_none_is_refused_by_name() {
+        let refused = timer_set(vec![vec![Value::String(None), Value::Int(None)]]);
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("timer.name cannot be NULL"), "{message}");
+        let mistyped = timer_set(vec![vec!["a".into(), Value::BigInt(Some(1))]]);
+        let message = mistyped.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("timer.repeats_left: a BigInt value"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn lists_are_padded_to_a_power_of_two_with_their_last_id() {
