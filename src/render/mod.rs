@@ -10,6 +10,7 @@
 mod context;
 #[cfg(feature = "pdf")]
 mod pdf;
+mod splice;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,12 @@ impl Renderer {
     /// Loads every template under `root` and renders each email template once with an example
     /// of its context; returns every problem found.
     pub fn load(root: &Path) -> Result<Self, Vec<TemplateError>> {
+        Self::load_spliced(root, true)
+    }
+
+    /// [`Renderer::load`], with the email templates' partials spliced in or not (the tests
+    /// compare the two).
+    fn load_spliced(root: &Path, splice: bool) -> Result<Self, Vec<TemplateError>> {
         let mut problems = Vec::new();
         let mut html = Handlebars::new();
         let mut text = Handlebars::new();
@@ -161,6 +168,11 @@ impl Renderer {
             if complete {
                 email_ids.push(id);
             }
+        }
+        for id in email_ids.iter().filter(|_| splice) {
+            splice::splice_partials(&mut text, &format!("{id}/subject"));
+            splice::splice_partials(&mut text, &format!("{id}/text"));
+            splice::splice_partials(&mut html, &format!("{id}/html"));
         }
 
         let mut pages = Vec::new();
@@ -369,4 +381,43 @@ fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<(PathBuf, String)> {
         .unwrap_or_default();
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shipped email renders the same, to the byte, with its partials spliced in as with
+    /// Handlebars including them.
+    #[test]
+    fn spliced_partials_render_as_included_ones() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let spliced = Renderer::load_spliced(&root, true).expect("the templates load");
+        let included = Renderer::load_spliced(&root, false).expect("the templates load");
+        assert!(!spliced.email_ids().is_empty());
+        for id in spliced.email_ids() {
+            let render = |r: &Renderer| match ContextKind::of(id) {
+                ContextKind::Message => r.email(id, &MessageContext::example()),
+                ContextKind::DeliveryFailure => r.email(id, &DeliveryFailureContext::example()),
+            };
+            let (a, b) = (render(&spliced).unwrap(), render(&included).unwrap());
+            assert_eq!(a.subject, b.subject, "{id}: subject");
+            assert_eq!(a.text, b.text, "{id}: text");
+            assert_eq!(a.html, b.html, "{id}: html");
+        }
+        let html = |r: &Renderer| {
+            let t = r.html.get_template("enkat-inbjudan/html").unwrap();
+            t.elements
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e,
+                        handlebars::template::TemplateElement::PartialExpression(_)
+                    )
+                })
+                .count()
+        };
+        assert_eq!(html(&spliced), 0, "the partials are spliced in");
+        assert_eq!(html(&included), 2, "huvud and sidfot are included");
+    }
 }

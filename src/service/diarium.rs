@@ -414,21 +414,25 @@ impl Kansli {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<CaseRow, ServiceError> {
-        self.insert_cases(tx, book, vec![(prepared, actor)], now)
-            .await?
-            .pop()
+        let (mut rows, opened) = self
+            .insert_cases(tx, book, vec![(prepared, actor)], now)
+            .await?;
+        tx.append_steps(opened).await?;
+        rows.pop()
             .ok_or_else(|| anyhow::anyhow!("the new ärende was not returned").into())
     }
 
-    /// Numbers and registers prepared ärenden inside `tx`, each with its audit entry, with one
-    /// statement per kind of row: a series' numbers are taken at once, in the order given.
+    /// Numbers and registers prepared ärenden inside `tx`, with one statement per kind of row:
+    /// a series' numbers are taken at once, in the order given. Returns the ärenden and their
+    /// audit entries ("ärende öppnat"), which the caller appends, before any of its own, so
+    /// that a batch writes its whole trail with one statement.
     pub(crate) async fn insert_cases(
         &self,
         tx: &Tx,
         book: &SeriesBook,
         prepared: Vec<(PreparedCase, &Actor)>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<CaseRow>, ServiceError> {
+    ) -> Result<(Vec<CaseRow>, Vec<AuditInput>), ServiceError> {
         let year = local_year(now);
         // Series in a fixed order, so that two writers taking numbers in the same two series
         // lock their counters in the same order and never wait for each other in a circle.
@@ -491,8 +495,7 @@ impl Kansli {
                 ..Default::default()
             })
             .collect();
-        tx.append_steps(entries).await?;
-        Ok(rows)
+        Ok((rows, entries))
     }
 
     /// Finds an ärende by its number as the series renders it, with its handlingar.

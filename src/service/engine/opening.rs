@@ -1,10 +1,10 @@
 //! Starts in sets: the root instances a batch starts, with their ärenden, opened with one
 //! statement per kind of row where a start taken alone costs a dozen.
 //!
-//! The ärenden are numbered a series at a time and inserted together, each with its audit
-//! entry (`Kansli::insert_cases`); the instances are inserted together; and their first steps,
-//! the entries into their initial states, are written as a round writes steps
-//! ([`Engine::write_rows`]). A start whose workflow opens no ärende, or whose first step has
+//! The ärenden are numbered a series at a time and inserted together
+//! (`Kansli::insert_cases`); the instances are inserted together; and their first steps, the
+//! entries into their initial states, are written as a round writes steps
+//! ([`Engine::write_rows`]), the ärenden's audit entries first. A start whose workflow opens no ärende, or whose first step has
 //! effects a round does not take (children, documents), is handed back to be taken alone.
 
 use std::collections::HashMap;
@@ -61,7 +61,7 @@ impl Engine {
             cases_in.push((case, actor));
             rest.push((at, prepared.variables, actor));
         }
-        let cases = self.kansli.insert_cases(tx, book, cases_in, now).await?;
+        let (cases, opened) = self.kansli.insert_cases(tx, book, cases_in, now).await?;
 
         let mut decisions = Vec::with_capacity(cases.len());
         let mut new = Vec::with_capacity(cases.len());
@@ -120,7 +120,8 @@ impl Engine {
             });
         }
         let by_id: HashMap<i32, _> = cases.into_iter().map(|c| (c.id, c)).collect();
-        self.write_rows(tx, org, &planned, &by_id, now).await?;
+        self.write_rows(tx, org, &planned, &by_id, opened, now)
+            .await?;
         self.steps.count(made.len(), 0);
         Ok(made)
     }

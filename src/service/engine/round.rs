@@ -26,7 +26,7 @@ use super::letter::{Letter, Queued};
 use super::rows::{DEADLINE_TIMER, notice_to_parent, referral, repeat_of, sends_email, step_rows};
 use super::{Engine, Loaded, Outcome, StepBy, decide};
 use crate::service::{Actor, ServiceError};
-use crate::store::{CaseRow, InstanceMove, OrgSnapshot, TimerRow, Tx, timer_status};
+use crate::store::{AuditInput, CaseRow, InstanceMove, OrgSnapshot, TimerRow, Tx, timer_status};
 use crate::workflow::model::{LinkPurpose, Recipient};
 use crate::workflow::{Decision, Effect, Sender};
 
@@ -193,21 +193,24 @@ impl Engine {
         if tx.move_instances(&moves).await? != moves.len() as u64 {
             return Ok(false);
         }
-        self.write_rows(tx, org, planned, cases, now).await?;
+        self.write_rows(tx, org, planned, cases, Vec::new(), now)
+            .await?;
         Ok(true)
     }
 
     /// Writes the rows of planned steps whose instances stand where the steps leave them (moved
-    /// by the round, or just created): audit, timers, links and messages.
+    /// by the round, or just created): audit, timers, links and messages. `audit` holds entries
+    /// that go in the trail before the steps' own (the opening of their ärenden).
     pub(super) async fn write_rows(
         &self,
         tx: &Tx,
         org: &OrgSnapshot,
         planned: &[Planned<'_, '_>],
         cases: &HashMap<i32, CaseRow>,
+        mut audit: Vec<AuditInput>,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        let mut audit = Vec::with_capacity(planned.len());
+        audit.reserve(planned.len());
         let mut cancels = Vec::new();
         let mut timers = Vec::new();
         let mut ended = Vec::new();
