@@ -8,9 +8,13 @@
 //! ([`ArraySet`]), typed by the entity's columns: one text per table, parsed and planned once
 //! per connection.
 //!
-//! SQLite has no arrays, so it keeps the written-out forms, but in few sizes: a list of ids is padded to a power of
-//! two with its last id, and rows go in chunks of powers of two. A round's statements then have
-//! a handful of texts, which the connection's statement cache keeps prepared.
+//! SQLite has no arrays, so it keeps the written-out forms, but in few sizes: a list of ids is
+//! padded to a power of two with its last id, and rows go in chunks of powers of two. A round's
+//! statements then have a handful of texts, which the connection's statement cache keeps
+//! prepared.
+//!
+//! Inserts are written here on both backends rather than by sea-query's builder, which copies
+//! every value into the statement it builds: here the values are moved out of the models.
 
 use sea_orm::sea_query::{ArrayType, ColumnType, Value};
 use sea_orm::{
@@ -89,86 +93,83 @@ pub(super) async fn insert<E: EntityTrait>(
     txn: &DatabaseTransaction,
     models: Vec<E::ActiveModel>,
 ) -> Result<(), StoreError> {
-    match txn.get_database_backend() {
-        DbBackend::Postgres => {
-            if let Some(statement) = array_insert::<E>(&models, false)? {
-                txn.execute_raw(statement).await?;
-            }
-        }
-        _ => {
-            let mut rest = models.into_iter();
-            for size in chunk_sizes(rest.len()) {
-                let chunk: Vec<_> = rest.by_ref().take(size).collect();
-                E::insert_many(chunk).exec_without_returning(txn).await?;
-            }
-        }
+    for statement in insert_statements::<E>(txn.get_database_backend(), models, false)? {
+        txn.execute_raw(statement).await?;
     }
     Ok(())
 }
 
 /// Inserts `models`, all with the same columns set, and returns the stored rows in no promised
-/// order. One statement, so the caller may match rows back by a key it knows.
+/// order; the caller matches them back by a key it knows.
 pub(super) async fn insert_returning<E: EntityTrait>(
     txn: &DatabaseTransaction,
     models: Vec<E::ActiveModel>,
 ) -> Result<Vec<E::Model>, DbErr>
 where
-    E::Model: FromQueryResult + sea_orm::IntoActiveModel<E::ActiveModel>,
+    E::Model: FromQueryResult,
 {
-    match txn.get_database_backend() {
-        DbBackend::Postgres => match array_insert::<E>(&models, true)? {
-            Some(statement) => txn
-                .query_all_raw(statement)
-                .await?
-                .iter()
-                .map(|row| E::Model::from_query_result(row, ""))
-                .collect(),
-            None => Ok(Vec::new()),
-        },
-        _ if models.is_empty() => Ok(Vec::new()),
-        _ => E::insert_many(models).exec_with_returning(txn).await,
+    let mut stored = Vec::with_capacity(models.len());
+    for statement in insert_statements::<E>(txn.get_database_backend(), models, true)? {
+        for row in txn.query_all_raw(statement).await? {
+            stored.push(E::Model::from_query_result(&row, "")?);
+        }
     }
+    Ok(stored)
 }
 
-/// `INSERT INTO t (...) SELECT ... FROM unnest(...)`, or `None` for no rows.
-fn array_insert<E: EntityTrait>(
-    models: &[E::ActiveModel],
+/// The statements that insert `models`: on PostgreSQL one, reading the rows from an
+/// [`ArraySet`]; elsewhere one per chunk (see [`chunk_sizes`]), written out as `VALUES` lists.
+/// The values are moved out of the models, not copied: a round's messages are long.
+fn insert_statements<E: EntityTrait>(
+    backend: DbBackend,
+    mut models: Vec<E::ActiveModel>,
     returning: bool,
-) -> Result<Option<Statement>, DbErr> {
+) -> Result<Vec<Statement>, DbErr> {
     let Some(first) = models.first() else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let columns: Vec<E::Column> = E::Column::iter()
         .filter(|c| !first.get(*c).is_not_set())
         .collect();
-    let set = ArraySet::new::<E>(
-        &columns,
-        models.iter().map(|model| {
-            columns
-                .iter()
-                .map(|&c| model.get(c).into_value().ok_or_else(|| unset::<E>(c)))
-                .collect::<Result<Vec<_>, _>>()
-        }),
-        "r",
-    )?;
     let names = columns
         .iter()
         .map(|c| quoted(c.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let values = (0..columns.len())
-        .map(|i| set.value(i))
-        .collect::<Vec<_>>()
-        .join(", ");
     let table = quoted(&E::default().to_string());
-    let mut sql = format!(
-        "INSERT INTO {table} ({names}) SELECT {values} FROM {}",
-        set.source()
-    );
-    if returning {
-        sql.push_str(" RETURNING *");
+    let returning = if returning { " RETURNING *" } else { "" };
+    let mut rows = models.iter_mut().map(|model| {
+        columns
+            .iter()
+            .map(|&c| model.take(c).into_value().ok_or_else(|| unset::<E>(c)))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    if backend == DbBackend::Postgres {
+        let set = ArraySet::new::<E>(&columns, rows, "r")?;
+        let values = (0..columns.len())
+            .map(|i| set.value(i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO {table} ({names}) SELECT {values} FROM {}{returning}",
+            set.source()
+        );
+        return Ok(vec![set.statement(sql)]);
     }
-    Ok(Some(set.statement(sql)))
+    let row = format!("({})", vec!["?"; columns.len()].join(", "));
+    let mut statements = Vec::new();
+    for size in chunk_sizes(rows.len()) {
+        let mut values = Vec::with_capacity(size * columns.len());
+        for row in rows.by_ref().take(size) {
+            values.extend(row?);
+        }
+        let sql = format!(
+            "INSERT INTO {table} ({names}) VALUES {}{returning}",
+            vec![row.as_str(); size].join(", ")
+        );
+        statements.push(Statement::from_sql_and_values(backend, sql, values));
+    }
+    Ok(statements)
 }
 
 /// Rows for some of an entity's columns as one array parameter per column, which `unnest`
