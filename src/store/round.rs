@@ -22,9 +22,6 @@ use super::{
     TimerCancel, TimerRow, Tx, timer_status,
 };
 
-/// Rows per written-out `VALUES` list (six values a row).
-const VALUES_CHUNK: usize = 500;
-
 impl Tx {
     /// The instances with these ids, read inside the transaction.
     pub async fn instances(&self, ids: &[i32]) -> Result<Vec<InstanceRow>, StoreError> {
@@ -53,15 +50,19 @@ impl Tx {
     /// Moves instances on, each provided nobody did since its row version was read. Returns
     /// how many moved: fewer than asked means someone else got to one of them first.
     ///
-    /// One `UPDATE ... FROM (VALUES ...)`: each row joins its own new values, and the row
-    /// version is checked in the join.
+    /// `UPDATE ... FROM (VALUES ...)`: each row joins its own new values, and the row version
+    /// is checked in the join. On SQLite the moves go in chunks of powers of two, so that the
+    /// statements' texts repeat and stay prepared.
     pub async fn move_instances(&self, moves: &[InstanceMove]) -> Result<u64, StoreError> {
         use workflow_instance::{Column, Entity};
         if self.db_backend() == DbBackend::Postgres {
             return self.move_instances_arrays(moves).await;
         }
         let mut moved = 0;
-        for chunk in moves.chunks(VALUES_CHUNK) {
+        let mut rest = moves;
+        for size in sets::chunk_sizes(moves.len()) {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
             let rows = chunk.iter().map(|m| ValueTuple::Many(move_values(m)));
             // VALUES names its columns column1, column2, ... on both backends.
             let v = |n: usize| Expr::col((Alias::new("v"), Alias::new(format!("column{n}"))));

@@ -76,7 +76,7 @@ fn padded(mut ids: Vec<i32>) -> Vec<i32> {
 
 /// The sizes of the chunks `n` rows go in: powers of two, largest first, at most
 /// [`INSERT_CHUNK`].
-fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
+pub(super) fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
         let size = match n {
             0 => return None,
