@@ -50,9 +50,10 @@ impl Tx {
     /// Moves instances on, each provided nobody did since its row version was read. Returns
     /// how many moved: fewer than asked means someone else got to one of them first.
     ///
-    /// `UPDATE ... FROM (VALUES ...)`: each row joins its own new values, and the row version
-    /// is checked in the join. On SQLite the moves go in chunks of powers of two, so that the
-    /// statements' texts repeat and stay prepared.
+    /// `UPDATE ... FROM (VALUES ...)` on SQLite, `FROM unnest(...)` on PostgreSQL: each row
+    /// joins its own new values, and the row version is checked in the join. On SQLite the
+    /// moves go in chunks of powers of two, so that the statements' texts repeat and stay
+    /// prepared.
     pub async fn move_instances(&self, moves: &[InstanceMove]) -> Result<u64, StoreError> {
         use workflow_instance::{Column, Entity};
         if self.db_backend() == DbBackend::Postgres {

@@ -24,8 +24,9 @@ use sea_orm::{
 
 use super::StoreError;
 
-/// Most rows per written-out multi-row insert, a power of two: the widest table (the outbox,
-/// 21 columns) stays well under SQLite's limit on parameters (32,766).
+/// Most rows per written-out multi-row statement (inserts, SQLite's instance moves), a power of
+/// two: the widest table (the outbox, 21 columns) stays well under SQLite's limit on parameters
+/// (32,766).
 const INSERT_CHUNK: usize = 256;
 
 /// Most ids per written-out `IN (...)` list (2,048 once padded).
@@ -150,13 +151,15 @@ fn insert_statements<E: EntityTrait>(
             .map(|i| set.value(i))
             .collect::<Vec<_>>()
             .join(", ");
+        // In the order given, so that ids (the audit trail's order) follow it.
         let sql = format!(
-            "INSERT INTO {table} ({names}) SELECT {values} FROM {}{returning}",
-            set.source()
+            "INSERT INTO {table} ({names}) SELECT {values} FROM {} ORDER BY {}{returning}",
+            set.source(),
+            set.ordinal()
         );
         return Ok(vec![set.statement(sql)]);
     }
-    let row = format!("({})", vec!["?"; columns.len()].join(", "));
+    let placeholders = format!("({})", vec!["?"; columns.len()].join(", "));
     let mut statements = Vec::new();
     for size in chunk_sizes(rows.len()) {
         let mut values = Vec::with_capacity(size * columns.len());
@@ -165,7 +168,7 @@ fn insert_statements<E: EntityTrait>(
         }
         let sql = format!(
             "INSERT INTO {table} ({names}) VALUES {}{returning}",
-            vec![row.as_str(); size].join(", ")
+            vec![placeholders.as_str(); size].join(", ")
         );
         statements.push(Statement::from_sql_and_values(backend, sql, values));
     }
@@ -173,7 +176,8 @@ fn insert_statements<E: EntityTrait>(
 }
 
 /// Rows for some of an entity's columns as one array parameter per column, which `unnest`
-/// reads back as rows: `unnest($1::int4[], $2::text[], ...) AS r("id", "name", ...)`.
+/// reads back as rows: `unnest($1::int4[], $2::text[], ..., $n::int8[]) WITH ORDINALITY AS
+/// r("id", "name", ..., "_nulls", "_at")`.
 ///
 /// Arrays go to the server in the binary protocol, element by element with their lengths:
 /// nothing is escaped, quoted or parsed on either side, which a JSON text of the same rows
@@ -279,7 +283,9 @@ impl ArraySet {
         })
     }
 
-    /// The `FROM` item that reads the rows: `unnest($1::int4[], ...) AS r("id", ...)`.
+    /// The `FROM` item that reads the rows, each with its place in the set (see
+    /// [`ArraySet::ordinal`]): `unnest($1::int4[], ..., $n::int8[]) WITH ORDINALITY AS r("id",
+    /// ..., "_nulls", "_at")`.
     pub(super) fn source(&self) -> String {
         let arrays = self
             .columns
@@ -294,10 +300,18 @@ impl ArraySet {
             .columns
             .iter()
             .map(|(name, _, _)| name.as_str())
-            .chain([NULLS])
+            .chain([NULLS, ORDINAL])
             .collect::<Vec<_>>()
             .join(", ");
-        format!("unnest({arrays}) AS {}({names})", self.alias)
+        format!(
+            "unnest({arrays}) WITH ORDINALITY AS {}({names})",
+            self.alias
+        )
+    }
+
+    /// A row's place in the set, from 1, to keep the rows in their order.
+    pub(super) fn ordinal(&self) -> String {
+        format!("{}.{ORDINAL}", self.alias)
     }
 
     /// The value of the `i`-th column in a row read by [`ArraySet::source`].
@@ -324,6 +338,9 @@ impl ArraySet {
 
 /// The name of the null masks' column in an [`ArraySet`].
 const NULLS: &str = "\"_nulls\"";
+
+/// The name of the rows' places in an [`ArraySet`].
+const ORDINAL: &str = "\"_at\"";
 
 /// PostgreSQL's name for a column type, and a value of it to stand in for NULL, for the types
 /// the engine's tables use.
@@ -381,7 +398,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             set.source(),
-            r#"unnest($1::text[], $2::int4[], $3::int8[]) AS r("name", "repeats_left", "_nulls")"#
+            r#"unnest($1::text[], $2::int4[], $3::int8[]) WITH ORDINALITY AS r("name", "repeats_left", "_nulls", "_at")"#
         );
         assert_eq!(set.value(0), r#"r."name""#);
         assert_eq!(

@@ -4,8 +4,9 @@
 //! The ärenden are numbered a series at a time and inserted together
 //! (`Kansli::insert_cases`); the instances are inserted together; and their first steps, the
 //! entries into their initial states, are written as a round writes steps
-//! ([`Engine::write_rows`]), the ärenden's audit entries first. A start whose workflow opens no ärende, or whose first step has
-//! effects a round does not take (children, documents), is handed back to be taken alone.
+//! ([`Engine::write_rows`]), the ärenden's audit entries first. A start whose workflow opens
+//! no ärende, or whose first step has effects a round does not take (children, documents), is
+//! handed back to be taken alone.
 
 use std::collections::HashMap;
 
