@@ -20,6 +20,7 @@ mod m20261122_000011_index_case_newest_first;
 mod m20261122_000012_index_lookups;
 mod m20261123_000013_outbox_rows_inline;
 mod m20261123_000014_org_generation;
+mod m20261123_000015_replay_location;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_index_lookups::Migration),
             Box::new(m20261123_000013_outbox_rows_inline::Migration),
             Box::new(m20261123_000014_org_generation::Migration),
+            Box::new(m20261123_000015_replay_location::Migration),
         ]
     }
 }

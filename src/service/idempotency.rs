@@ -60,6 +60,7 @@ impl Kansli {
                 status: u16::try_from(status).unwrap_or(500),
                 content_type,
                 body,
+                location: earlier.location,
             }),
             _ => Claim::InProgress,
         })

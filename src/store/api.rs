@@ -22,6 +22,8 @@ pub struct StoredAnswer {
     pub content_type: String,
     /// The body.
     pub body: Vec<u8>,
+    /// The `Location` header, for an answer that created something.
+    pub location: Option<String>,
 }
 
 impl Store {
@@ -149,6 +151,7 @@ impl Store {
                 Expr::value(answer.content_type),
             )
             .col_expr(api_request::Column::Body, Expr::value(answer.body))
+            .col_expr(api_request::Column::Location, Expr::value(answer.location))
             .filter(api_request::Column::AccountId.eq(account_id))
             .filter(api_request::Column::IdempotencyKey.eq(key))
             .exec(self.db())

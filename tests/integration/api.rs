@@ -174,6 +174,7 @@ on_both_backends! {
         let again = post(registrator, "/cases", "k-1", body.clone()).await;
         assert_eq!((again.status, again.json()), (201, first.json()));
         assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.location(), first.location(), "a replayed 201 says where, as the first did");
         let found = call(addr, "GET", "/cases?q=cykelbana", registrator, None).await.json();
         assert_eq!(found["items"].as_array().unwrap().len(), 1, "one ärende, not two: {found}");
         // The same key for another request is refused; a new key is a new ärende.

@@ -128,6 +128,11 @@ pub(super) async fn idempotent(
                 .unwrap_or("application/json")
                 .to_owned(),
             body: bytes.to_vec(),
+            location: parts
+                .headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         };
         state.kansli.keep_answer(account, &key, answer).await
     };
@@ -144,6 +149,9 @@ fn replay(answer: StoredAnswer) -> Response {
     let headers = response.headers_mut();
     if let Ok(t) = HeaderValue::from_str(&answer.content_type) {
         headers.insert(header::CONTENT_TYPE, t);
+    }
+    if let Some(Ok(location)) = answer.location.as_deref().map(HeaderValue::from_str) {
+        headers.insert(header::LOCATION, location);
     }
     headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     response

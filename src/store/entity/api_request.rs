@@ -14,6 +14,8 @@ pub struct Model {
     pub status: Option<i32>,
     pub content_type: Option<String>,
     pub body: Option<Vec<u8>>,
+    /// The answer's `Location` header, if it had one.
+    pub location: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
