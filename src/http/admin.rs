@@ -951,6 +951,8 @@ struct OutboxPage<'a> {
     status: String,
     status_label: String,
     messages: Vec<MessageVm>,
+    /// The message the next, older page starts before, when there is one.
+    older: Option<i32>,
     notice: Option<String>,
     errors: Vec<Problem>,
 }
@@ -986,6 +988,7 @@ async fn outbox_page(
     state: &AppState,
     user: &User,
     status: &str,
+    before: &str,
     mut outcome: Outcome,
 ) -> Response {
     let mut status = status.trim();
@@ -998,11 +1001,27 @@ async fn outbox_page(
         });
         status = "";
     }
-    let filter = Some(status).filter(|s| !s.is_empty());
-    let messages: Vec<MessageView> = match read(state.kansli.admin_messages(user, filter).await) {
-        Ok(m) => m,
-        Err(r) => return *r,
+    let before = match before.trim() {
+        "" => None,
+        id => match id.parse::<i32>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                // Not a message number: the newest messages, and the problem.
+                outcome.status = Some(StatusCode::BAD_REQUEST);
+                outcome.errors.push(Problem {
+                    field: "fore".into(),
+                    message: format!("{id:?} är inget meddelandenummer; visar de senaste."),
+                });
+                None
+            }
+        },
     };
+    let filter = Some(status).filter(|s| !s.is_empty());
+    let (messages, older): (Vec<MessageView>, Option<i32>) =
+        match read(state.kansli.admin_messages_page(user, filter, before).await) {
+            Ok(page) => page,
+            Err(r) => return *r,
+        };
     let mut statuses = vec![Choice {
         value: String::new(),
         label: "Alla".into(),
@@ -1046,6 +1065,7 @@ async fn outbox_page(
                 sent_at: m.sent_at.map(format_local).unwrap_or_default(),
             })
             .collect(),
+        older,
         notice: outcome.notice.clone(),
         errors: outcome.errors.clone(),
     };
@@ -1056,9 +1076,12 @@ async fn outbox_page(
 pub(super) struct StatusQuery {
     #[serde(default)]
     status: String,
+    /// The page of messages older than this one.
+    #[serde(default)]
+    fore: String,
 }
 
-/// `GET /admin/utskick[?status=failed]`
+/// `GET /admin/utskick[?status=failed][&fore=ID]`
 pub(super) async fn outbox(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -1069,7 +1092,7 @@ pub(super) async fn outbox(
         super::percent_encode(&q.status, &[])
     );
     match admin(&state, &headers, &here).await {
-        Ok(user) => outbox_page(&state, &user, &q.status, Outcome::default()).await,
+        Ok(user) => outbox_page(&state, &user, &q.status, &q.fore, Outcome::default()).await,
         Err(r) => r,
     }
 }
@@ -1112,5 +1135,5 @@ pub(super) async fn retry(
             Err(r) => return *r,
         },
     };
-    outbox_page(&state, &user, &form.status, outcome).await
+    outbox_page(&state, &user, &form.status, "", outcome).await
 }

@@ -103,6 +103,9 @@ pub struct AccountInput {
     pub admin: bool,
 }
 
+/// Messages on a page of the outbox.
+pub const OUTBOX_PAGE: u64 = 100;
+
 /// The statuses the outbox can be filtered by.
 pub const OUTBOX_STATUSES: [&str; 4] = [
     outbox_status::PENDING,
@@ -521,6 +524,26 @@ impl Kansli {
         tx.commit().await?;
         tracing::info!(actor = %by.username, person = %person.key, roles = %labels.join(", "), "roles set");
         Ok(())
+    }
+
+    /// A page of the outbox, newest first: at most [`OUTBOX_PAGE`] messages older than the
+    /// message `before` (from the newest when `None`), only those of `status` when given.
+    /// Returns them and, when older ones are left, the id the next page starts before.
+    pub async fn admin_messages_page(
+        &self,
+        by: &User,
+        status: Option<&str>,
+        before: Option<i32>,
+    ) -> Result<(Vec<MessageView>, Option<i32>), AdminError> {
+        self.admin_only(by, "read the outbox")?;
+        if let Some(s) = status
+            && !OUTBOX_STATUSES.contains(&s)
+        {
+            return Err(invalid("status", format!("Okänd status {s:?}.")));
+        }
+        let (messages, more) = self.messages_page(status, before, OUTBOX_PAGE).await?;
+        let older = more.then(|| messages.last().map(|m| m.id)).flatten();
+        Ok((messages, older))
     }
 
     /// The outbox, newest first; only messages of `status` when given.

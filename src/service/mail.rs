@@ -447,7 +447,7 @@ impl Kansli {
             .list_outbox(&OutboxFilter {
                 status: status.map(str::to_owned),
                 case_id,
-                limit: 0,
+                ..Default::default()
             })
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -455,6 +455,34 @@ impl Kansli {
             out.push(self.message_view(row, false).await?);
         }
         Ok(out)
+    }
+
+    /// A page of messages, newest first: at most `size` older than the message `before`
+    /// (from the newest when `None`), of one status when given. Also says whether older ones
+    /// are left.
+    pub async fn messages_page(
+        &self,
+        status: Option<&str>,
+        before: Option<i32>,
+        size: u64,
+    ) -> Result<(Vec<MessageView>, bool), ServiceError> {
+        let mut rows = self
+            .store
+            .list_outbox(&OutboxFilter {
+                status: status.map(str::to_owned),
+                limit: size + 1,
+                before,
+                newest_first: true,
+                ..Default::default()
+            })
+            .await?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(size as usize);
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.message_view(row, false).await?);
+        }
+        Ok((out, more))
     }
 
     /// One stored message, whole.

@@ -75,6 +75,10 @@ pub struct OutboxFilter {
     pub case_id: Option<i32>,
     /// At most this many (0: all).
     pub limit: u64,
+    /// Only those older than this one (its id).
+    pub before: Option<i32>,
+    /// Newest first, rather than oldest first.
+    pub newest_first: bool,
 }
 
 /// The update that ends a delivery attempt: records the attempts made and gives the lease up,
@@ -263,7 +267,13 @@ impl Store {
 
     /// Messages, oldest first.
     pub async fn list_outbox(&self, filter: &OutboxFilter) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut query = outbox::Entity::find().order_by_asc(outbox::Column::Id);
+        let mut query = match filter.newest_first {
+            true => outbox::Entity::find().order_by_desc(outbox::Column::Id),
+            false => outbox::Entity::find().order_by_asc(outbox::Column::Id),
+        };
+        if let Some(before) = filter.before {
+            query = query.filter(outbox::Column::Id.lt(before));
+        }
         if let Some(status) = &filter.status {
             query = query.filter(outbox::Column::Status.eq(status.as_str()));
         }

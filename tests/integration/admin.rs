@@ -10,6 +10,7 @@ use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use kansli::service::accounts::User;
 use kansli::service::admin::{AccountInput, AdminError};
 use kansli::service::{Kansli, Postman, RetryPolicy};
+use kansli::store::{NewOutbox, outbox_status};
 
 use crate::helpers::{Reply, http, http_upload};
 use crate::on_both_backends;
@@ -304,6 +305,61 @@ on_both_backends! {
         assert!(unknown.status == 400 && unknown.body.contains("Okänd status &quot;borta&quot;"), "{}", unknown.body);
         let history = site.kansli.case_history("KS 2026/1").await.unwrap();
         assert!(history.iter().any(|h| h.actor == "mikael" && h.action == "e-post köad igen"), "{history:?}");
+    }
+
+    async fn the_outbox_page_shows_a_hundred_messages_at_a_time_newest_first(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let (admin, _) = admin_session(&site.kansli, addr).await;
+        // 105 messages besides the seven invitations the site starts with.
+        let tx = site.kansli.store().begin().await.unwrap();
+        for n in 1..=105 {
+            let to = format!("mottagare{n}@norrvika.example");
+            tx.insert_outbox(NewOutbox {
+                instance_id: None,
+                case_id: None,
+                template: "enkat-paminnelse".into(),
+                recipients: serde_json::json!([{"name": "", "email": to}]).to_string(),
+                context: "{}".into(),
+                status: outbox_status::PENDING,
+                at: chrono::Utc::now(),
+                message_id: None,
+                sender: None,
+                reply_to: None,
+                recipient_email: Some(to),
+                subject: Some(format!("Påminnelse {n}")),
+                text_body: Some("Hej".into()),
+                html_body: None,
+                attachments: None,
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let all = site.kansli.messages(None, None).await.unwrap();
+        assert_eq!(all.len(), 112);
+        let ids: Vec<i32> = all.iter().rev().map(|m| m.id).collect();
+        let rows = |body: &str| -> Vec<i32> {
+            body.split("<th scope=\"row\">").skip(1).map(|r| r.split('<').next().unwrap().parse().unwrap()).collect()
+        };
+
+        let first = http(addr, "/admin/utskick", &admin, None).await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        assert_eq!(rows(&first.body), ids[..100], "the newest hundred, newest first");
+        let older = format!("/admin/utskick?status=&amp;fore={}", ids[99]);
+        assert!(first.body.contains(&format!("<a href=\"{older}\">Äldre meddelanden")), "{}", first.body);
+        let second = http(addr, &older.replace("&amp;", "&"), &admin, None).await;
+        assert_eq!(second.status, 200, "{}", second.body);
+        assert_eq!(rows(&second.body), ids[100..], "the twelve oldest");
+        assert!(!second.body.contains("Äldre meddelanden"), "the last page: {}", second.body);
+        // A page of one status pages within it.
+        let pending = http(addr, "/admin/utskick?status=pending", &admin, None).await;
+        assert_eq!(rows(&pending.body).len(), 100);
+        assert!(pending.body.contains("/admin/utskick?status=pending&amp;fore="), "{}", pending.body);
+        // A bad place to start from is named, and the newest are shown.
+        let bad = http(addr, "/admin/utskick?fore=elva", &admin, None).await;
+        assert!(bad.status == 400 && bad.body.contains("&quot;elva&quot; är inget meddelandenummer"), "{}", bad.body);
+        assert_eq!(rows(&bad.body), ids[..100]);
     }
 
     async fn a_bad_organisation_file_shows_its_errors_and_changes_nothing(db) {
