@@ -121,7 +121,7 @@ struct OverviewPage<'a> {
     page_title: &'a str,
     municipality: String,
     user: &'a User,
-    failed: usize,
+    failed: u64,
 }
 
 /// `GET /admin`
@@ -133,10 +133,10 @@ pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
     let failed = match read(
         state
             .kansli
-            .admin_messages(&user, Some(crate::store::outbox_status::FAILED))
+            .admin_message_count(&user, crate::store::outbox_status::FAILED)
             .await,
     ) {
-        Ok(m) => m.len(),
+        Ok(n) => n,
         Err(r) => return *r,
     };
     let context = OverviewPage {

@@ -8,6 +8,7 @@
 //! The copy carries the same Message-ID, fixed when the message was queued, so mail programs
 //! and archives can tell it is the same message.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -450,11 +451,7 @@ impl Kansli {
                 ..Default::default()
             })
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.message_view(row, false).await?);
-        }
-        Ok(out)
+        self.message_views(rows, false).await
     }
 
     /// A page of messages, newest first: at most `size` older than the message `before`
@@ -478,11 +475,7 @@ impl Kansli {
             .await?;
         let more = rows.len() as u64 > size;
         rows.truncate(size as usize);
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.message_view(row, false).await?);
-        }
-        Ok((out, more))
+        Ok((self.message_views(rows, false).await?, more))
     }
 
     /// One stored message, whole.
@@ -527,35 +520,68 @@ impl Kansli {
     }
 
     async fn message_view(&self, row: OutboxRow, whole: bool) -> Result<MessageView, ServiceError> {
-        let case_number = match row.case_id {
-            Some(id) => Some(self.case_number(id).await?),
-            None => None,
-        };
-        Ok(MessageView {
-            id: row.id,
-            status: row.status,
-            template: row.template,
-            case_number,
-            to: row.recipient_email,
-            subject: row.subject,
-            message_id: row.message_id,
-            attempts: row.attempts,
-            next_attempt_at: row.next_attempt_at,
-            sent_at: row.sent_at,
-            last_error: row.last_error,
-            created_at: row.created_at,
-            // The stored message shows where its personal link was, never the link.
-            text: if whole {
-                row.text_body.as_deref().map(links::redact)
-            } else {
-                None
-            },
-            html: if whole {
-                row.html_body.as_deref().map(links::redact)
-            } else {
-                None
-            },
-        })
+        let mut views = self.message_views(vec![row], whole).await?;
+        views
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("a message view went missing").into())
+    }
+
+    /// Views of stored messages, in their order, with their ärenden's numbers read at once.
+    async fn message_views(
+        &self,
+        rows: Vec<OutboxRow>,
+        whole: bool,
+    ) -> Result<Vec<MessageView>, ServiceError> {
+        let mut ids: Vec<i32> = rows.iter().filter_map(|r| r.case_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut numbers = HashMap::with_capacity(ids.len());
+        if !ids.is_empty() {
+            let book = super::diarium::SeriesBook::load(self).await?;
+            for case in self.store.cases_by_ids(&ids).await? {
+                numbers.insert(case.id, book.render(&case)?);
+            }
+        }
+        rows.into_iter()
+            .map(|row| {
+                let case_number = match row.case_id {
+                    Some(id) => Some(numbers.get(&id).cloned().ok_or_else(|| {
+                        ServiceError::NotFound(format!("ärende id {id} not found"))
+                    })?),
+                    None => None,
+                };
+                Ok(message_view(row, case_number, whole))
+            })
+            .collect()
+    }
+}
+
+/// A stored message as it is shown, its ärende's number given.
+fn message_view(row: OutboxRow, case_number: Option<String>, whole: bool) -> MessageView {
+    MessageView {
+        id: row.id,
+        status: row.status,
+        template: row.template,
+        case_number,
+        to: row.recipient_email,
+        subject: row.subject,
+        message_id: row.message_id,
+        attempts: row.attempts,
+        next_attempt_at: row.next_attempt_at,
+        sent_at: row.sent_at,
+        last_error: row.last_error,
+        created_at: row.created_at,
+        // The stored message shows where its personal link was, never the link.
+        text: if whole {
+            row.text_body.as_deref().map(links::redact)
+        } else {
+            None
+        },
+        html: if whole {
+            row.html_body.as_deref().map(links::redact)
+        } else {
+            None
+        },
     }
 }
 

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::outbox;
@@ -284,6 +284,14 @@ impl Store {
             query = query.limit(filter.limit);
         }
         Ok(query.all(self.db()).await?)
+    }
+
+    /// How many messages have `status`.
+    pub async fn count_outbox(&self, status: &str) -> Result<u64, StoreError> {
+        Ok(outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(status))
+            .count(self.db())
+            .await?)
     }
 
     /// Outbox messages, oldest first; of one ärende when given.

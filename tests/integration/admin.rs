@@ -135,7 +135,7 @@ on_both_backends! {
         assert!(matches!(site.kansli.admin_set_roles(&amira, "amira.hadzic", &[]).await.unwrap_err(), AdminError::NotAdmin(_)));
         assert!(matches!(site.kansli.admin_retry_message(&amira, 1).await.unwrap_err(), AdminError::NotAdmin(_)));
         assert!(matches!(site.kansli.admin_import_organisation(&amira, "x", "").await.unwrap_err(), AdminError::NotAdmin(_)));
-        assert!(matches!(site.kansli.admin_messages(&amira, None).await.unwrap_err(), AdminError::NotAdmin(_)));
+        assert!(matches!(site.kansli.admin_messages_page(&amira, None, None).await.unwrap_err(), AdminError::NotAdmin(_)));
         assert_eq!(csrf.len(), 64);
     }
 
