@@ -183,17 +183,20 @@ async fn measure(
         .count();
     anyhow::ensure!(done == cases, "{done} of {cases} cases finished");
 
-    let raw = match args.no_raw {
-        true => f64::NAN,
-        false => raw_rate(&store, conc, cases).await?,
-    };
     let rate = cases as f64 / elapsed.as_secs_f64();
+    // Skipped, the raw comparison shows as "-".
+    let (raw, ratio) = match args.no_raw {
+        true => ("-".to_owned(), "-".to_owned()),
+        false => {
+            let raw = raw_rate(&store, conc, cases).await?;
+            (format!("{raw:.0}"), format!("{:.0}%", 100.0 * rate / raw))
+        }
+    };
     println!(
-        "{name:<9} {conc:>5} {rate:>8.0} {cpu:>11} {:>17} {:>17} {:>17} {raw:>12.0} {:>5.0}%",
+        "{name:<9} {conc:>5} {rate:>8.0} {cpu:>11} {:>17} {:>17} {:>17} {raw:>12} {ratio:>6}",
         p50_p95(start_lat),
         p50_p95(answer_lat),
         p50_p95(batch_lat),
-        100.0 * rate / raw
     );
     store.close().await?;
     Ok(())

@@ -535,24 +535,27 @@ impl Kansli {
         status: Option<&str>,
         before: Option<i32>,
     ) -> Result<(Vec<MessageView>, Option<i32>), AdminError> {
-        self.admin_only(by, "read the outbox")?;
-        if let Some(s) = status
-            && !OUTBOX_STATUSES.contains(&s)
-        {
-            return Err(invalid("status", format!("Okänd status {s:?}.")));
-        }
+        self.outbox_reader(by, status)?;
         let (messages, more) = self.messages_page(status, before, OUTBOX_PAGE).await?;
-        let older = more.then(|| messages.last().map(|m| m.id)).flatten();
+        let older = messages.last().filter(|_| more).map(|m| m.id);
         Ok((messages, older))
     }
 
     /// How many messages in the outbox have `status`.
     pub async fn admin_message_count(&self, by: &User, status: &str) -> Result<u64, AdminError> {
-        self.admin_only(by, "read the outbox")?;
-        if !OUTBOX_STATUSES.contains(&status) {
-            return Err(invalid("status", format!("Okänd status {status:?}.")));
-        }
+        self.outbox_reader(by, Some(status))?;
         Ok(self.store.count_outbox(status).await?)
+    }
+
+    /// Whether `by` may read the outbox, filtered by `status` when given.
+    fn outbox_reader(&self, by: &User, status: Option<&str>) -> Result<(), AdminError> {
+        self.admin_only(by, "read the outbox")?;
+        match status {
+            Some(s) if !OUTBOX_STATUSES.contains(&s) => {
+                Err(invalid("status", format!("Okänd status {s:?}.")))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Queues a failed message again, to be sent at once.

@@ -374,7 +374,7 @@ fn unset<E: EntityTrait>(column: E::Column) -> DbErr {
 }
 
 /// An identifier in double quotes, for names that come from the entities.
-pub(super) fn quoted(name: &str) -> String {
+fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
