@@ -21,6 +21,7 @@ mod m20261122_000012_index_lookups;
 mod m20261123_000013_outbox_rows_inline;
 mod m20261123_000014_org_generation;
 mod m20261123_000015_replay_location;
+mod m20261123_000016_unbind_trail_and_timers;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000013_outbox_rows_inline::Migration),
             Box::new(m20261123_000014_org_generation::Migration),
             Box::new(m20261123_000015_replay_location::Migration),
+            Box::new(m20261123_000016_unbind_trail_and_timers::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ mod engine;
 mod enkat;
 mod mail;
 mod meetings;
+mod migrations;
 mod organisation;
 mod postlista;
 mod rounds;
