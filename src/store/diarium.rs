@@ -183,18 +183,16 @@ impl Tx {
         E: sea_orm::sea_query::IntoIden + Copy + 'static,
         C: sea_orm::sea_query::IntoIden + sea_orm::ColumnTrait + Copy + 'static,
     {
-        let seed = Query::insert()
+        // One statement: the first number of a year creates the row, every later one bumps it.
+        let bump = Query::insert()
             .into_table(table)
             .columns([key.0, year.0, last])
-            .values_panic([key.1.clone().into(), year.1.into(), 0.into()])
-            .on_conflict(OnConflict::columns([key.0, year.0]).do_nothing().to_owned())
-            .to_owned();
-        self.txn.execute(&seed).await?;
-        let bump = Query::update()
-            .table(table)
-            .value(last, Expr::col(last).add(n as i32))
-            .and_where(key.0.eq(key.1.clone()))
-            .and_where(year.0.eq(year.1))
+            .values_panic([key.1.clone().into(), year.1.into(), (n as i32).into()])
+            .on_conflict(
+                OnConflict::columns([key.0, year.0])
+                    .value(last, Expr::col((table, last)).add(n as i32))
+                    .to_owned(),
+            )
             .returning_col(last)
             .to_owned();
         let row = self
