@@ -152,7 +152,7 @@ impl Tx {
         Ok(last + 1 - n)
     }
 
-    /// Takes the next number from a counter row keyed by (key, year), creating the row at 0 the
+    /// Takes the next number from a counter row keyed by (key, year), creating the row the
     /// first time. The bump locks the row until the transaction ends (on SQLite the whole
     /// database is the writer's already), so numbers are handed out one at a time, and a
     /// transaction that rolls back gives its number back.
