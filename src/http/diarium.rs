@@ -473,6 +473,19 @@ pub(super) async fn event(
             )
             .await
         }
+        // The workflow's refusal in Swedish, the step called what its button says.
+        Err(ServiceError::Refused(r)) => {
+            let message = r.swedish_with_label(&label);
+            case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::CONFLICT,
+                None,
+                Some(message),
+            )
+            .await
+        }
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
             case_page(&state, &user, &number, StatusCode::CONFLICT, None, Some(m)).await
         }

@@ -2,6 +2,8 @@
 //! förvaltningschef, reached by their personal links. Pages are built from view models so the
 //! templates stay plain; every value is escaped by the HTML registry.
 
+use std::borrow::Cow;
+
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -28,7 +30,7 @@ struct Page<'a> {
     returned_comment: Option<String>,
     hidden: Vec<Hidden>,
     heading: &'a str,
-    message: &'a str,
+    message: Cow<'a, str>,
 }
 
 #[derive(Serialize, Clone)]
@@ -299,7 +301,7 @@ impl<'a> Page<'a> {
                 .map(|v| v.comment.clone()),
             hidden: Vec::new(),
             heading: "",
-            message: "",
+            message: Cow::Borrowed(""),
         }
     }
 }
@@ -330,12 +332,13 @@ pub(super) async fn show(State(state): State<AppState>, Path(token): Path<String
         }
         p.heading = "Inget att godkänna just nu";
         p.message =
-            "Svaret är inte inskickat för godkännande. Du får ett nytt meddelande när det är det.";
+            "Svaret är inte inskickat för godkännande. Du får ett nytt meddelande när det är det."
+                .into();
         return page(&state, StatusCode::OK, "klart", &p);
     }
     if !view.editable() {
         p.heading = "Svaret är inskickat";
-        p.message = "Svaret väntar på förvaltningschefens godkännande. Du får ett meddelande om det skickas tillbaka.";
+        p.message = "Svaret väntar på förvaltningschefens godkännande. Du får ett meddelande om det skickas tillbaka.".into();
         return page(&state, StatusCode::OK, "klart", &p);
     }
     page(&state, StatusCode::OK, "enkat", &p)
@@ -383,7 +386,8 @@ pub(super) async fn post(
                     "Tack! Svaret är godkänt och går vidare till sammanställningen."
                 } else {
                     "Den som svarat har fått din kommentar och kan komplettera svaret."
-                };
+                }
+                .into();
                 page(&state, StatusCode::OK, "klart", &p)
             }
             Err(ServiceError::Invalid(message)) => {
@@ -397,7 +401,13 @@ pub(super) async fn post(
             }
             Err(ServiceError::Conflict(_)) => {
                 p.heading = "Inget att godkänna just nu";
-                p.message = "Svaret har redan hanterats.";
+                p.message = "Svaret har redan hanterats.".into();
+                page(&state, StatusCode::CONFLICT, "klart", &p)
+            }
+            // The workflow moved on since the page was shown: say why in Swedish.
+            Err(ServiceError::Refused(r)) => {
+                p.heading = "Inget att godkänna just nu";
+                p.message = r.swedish().into();
                 page(&state, StatusCode::CONFLICT, "klart", &p)
             }
             Err(ServiceError::NotFound(_)) => not_found(&state, p.municipality),
@@ -429,7 +439,7 @@ pub(super) async fn post(
     {
         Ok((Saved::Submitted, _)) => {
             p.heading = "Tack för svaret!";
-            p.message = "Svaret är inskickat och registrerat i ärendet. Förvaltningschefen har fått en länk för att godkänna det.";
+            p.message = "Svaret är inskickat och registrerat i ärendet. Förvaltningschefen har fått en länk för att godkänna det.".into();
             page(&state, StatusCode::OK, "klart", &p)
         }
         Ok((Saved::Draft(errors), answers)) => {
@@ -452,12 +462,18 @@ pub(super) async fn post(
     }
 }
 
-/// A save the service refused: already submitted, a dead link, or a fault.
+/// A save the service refused: already submitted, a step the workflow no longer takes, a dead
+/// link, or a fault.
 fn refused(state: &AppState, mut p: Page<'_>, e: ServiceError) -> Response {
     match e {
         ServiceError::Conflict(_) => {
             p.heading = "Svaret är redan inskickat";
-            p.message = "Svaret väntar på förvaltningschefens godkännande.";
+            p.message = "Svaret väntar på förvaltningschefens godkännande.".into();
+            page(state, StatusCode::CONFLICT, "klart", &p)
+        }
+        ServiceError::Refused(r) => {
+            p.heading = "Svaret kan inte tas emot just nu";
+            p.message = r.swedish().into();
             page(state, StatusCode::CONFLICT, "klart", &p)
         }
         ServiceError::NotFound(_) => not_found(state, p.municipality),

@@ -379,6 +379,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
             ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            // These are the pages' errors: a workflow's refusal in the pages' Swedish.
+            ServiceError::Refused(r) => {
+                return (StatusCode::BAD_REQUEST, r.swedish()).into_response();
+            }
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,

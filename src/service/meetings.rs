@@ -253,6 +253,11 @@ impl Engine {
                     Err(ServiceError::Invalid(why)) => {
                         format!("arbetsflödet tog inte emot {event}: {why}")
                     }
+                    // The paragraph is recorded whatever the workflow says; the page says why
+                    // the workflow did not move, in Swedish.
+                    Err(ServiceError::Refused(why)) => {
+                        format!("arbetsflödet tog inte emot {event}: {}", why.swedish())
+                    }
                     Err(e) => return Err(e),
                 }
             }

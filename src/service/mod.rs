@@ -54,6 +54,13 @@ pub enum ServiceError {
     /// Someone else changed the same thing first; reload and retry. Nothing was written.
     #[error("{0}")]
     Conflict(String),
+    /// The workflow refused the event (not in this state, not by this sender, a condition that
+    /// does not hold, the instance is finished). Nothing was written. `Display` is the engine's
+    /// English, for the API, the CLI and the logs; a page words it with
+    /// [`TransitionError::swedish`](crate::workflow::TransitionError::swedish). Callers treat it
+    /// as they treat `Invalid`.
+    #[error("{0}")]
+    Refused(crate::workflow::TransitionError),
     /// The user's roles do not allow this; the message says what was refused.
     #[error("{0}")]
     Forbidden(String),

@@ -178,6 +178,8 @@ pub enum TransitionError {
         state: String,
         /// The conditions that failed.
         conditions: String,
+        /// The same conditions in Swedish, one for each transition, for the pages.
+        conditions_swedish: Vec<String>,
     },
     /// The event carries a value for a variable the workflow does not declare.
     #[error("event {event:?} sets {variable}, which the workflow does not declare")]
@@ -202,6 +204,177 @@ pub enum TransitionError {
     /// The instance is in a state the workflow does not have (its definition changed).
     #[error("state {0} is not in the workflow")]
     UnknownState(String),
+}
+
+impl TransitionError {
+    /// The refusal in plain Swedish, for the pages (a registrator's or handläggare's words):
+    /// the workflow's own event and state names, the roles by their Swedish names. `Display`
+    /// stays English, for the API, the CLI and the logs.
+    pub fn swedish(&self) -> String {
+        self.worded(None)
+    }
+
+    /// As [`swedish`](Self::swedish), with the event called what the page calls it (its
+    /// transition's label, "Sammanställ svaren nu") instead of its code.
+    pub fn swedish_with_label(&self, label: &str) -> String {
+        self.worded(Some(label))
+    }
+
+    fn worded(&self, label: Option<&str>) -> String {
+        let action = |event: &str| quoted(label.filter(|l| !l.trim().is_empty()).unwrap_or(event));
+        match self {
+            TransitionError::Finished { state } => format!(
+                "Flödet är redan avslutat (läget ”{state}”) och tar inte emot fler åtgärder."
+            ),
+            TransitionError::NotAllowed {
+                event,
+                state,
+                allowed,
+            } => {
+                let now = names(allowed);
+                let now = if now.is_empty() {
+                    "Just nu går ingen åtgärd att göra.".to_owned()
+                } else {
+                    format!(
+                        "Nu går det att: {}.",
+                        now.iter().map(|e| quoted(e)).collect::<Vec<_>>().join(", ")
+                    )
+                };
+                format!(
+                    "Åtgärden {} går inte att göra när ärendet är i läget ”{state}”. {now}",
+                    action(event)
+                )
+            }
+            TransitionError::SenderNotPermitted {
+                event,
+                state,
+                sender,
+                allowed,
+            } => {
+                let who = names(allowed);
+                if who.iter().all(|s| *s == "system") {
+                    return format!(
+                        "Åtgärden {} görs av systemet självt och går inte att göra för hand.",
+                        action(event)
+                    );
+                }
+                let who: Vec<&str> = who.into_iter().map(sender_in_swedish).collect();
+                format!(
+                    "Din roll ({}) får inte göra {} när ärendet är i läget ”{state}”. Det får {}.",
+                    sender_in_swedish(sender),
+                    action(event),
+                    either(&who)
+                )
+            }
+            TransitionError::GuardFailed {
+                event,
+                conditions_swedish,
+                ..
+            } => match conditions_swedish.as_slice() {
+                [] => format!("Villkoret för {} är inte uppfyllt.", action(event)),
+                [one] => format!("Villkoret för {} är inte uppfyllt: {one}.", action(event)),
+                many => format!(
+                    "Inget av villkoren för {} är uppfyllt: {}.",
+                    action(event),
+                    many.join("; ")
+                ),
+            },
+            TransitionError::UndeclaredVariable { event, variable } => format!(
+                "Åtgärden {} anger uppgiften ”{variable}”, som inte finns i flödet. Kontakta \
+                 administratören.",
+                action(event)
+            ),
+            TransitionError::WrongType {
+                event,
+                variable,
+                value,
+                kind,
+            } => {
+                // The value as the English message carries it, in JSON.
+                let value = serde_json::from_str(value)
+                    .map_or_else(|_| value.clone(), |v| value_in_swedish(&v));
+                let kind = match *kind {
+                    "string" => "en text",
+                    "integer" => "ett heltal",
+                    "boolean" => "ja eller nej",
+                    "date" => "ett datum (ÅÅÅÅ-MM-DD)",
+                    other => other,
+                };
+                format!(
+                    "Åtgärden {} anger {value} som ”{variable}”, men ”{variable}” ska vara {kind}.",
+                    action(event)
+                )
+            }
+            TransitionError::UnknownState(state) => format!(
+                "Ärendet är i läget ”{state}”, som inte finns i flödet. Kontakta administratören."
+            ),
+        }
+    }
+}
+
+/// `”text”`, as Swedish typography quotes.
+fn quoted(text: &str) -> String {
+    format!("”{text}”")
+}
+
+/// The names of a comma-separated list, as the English messages carry them.
+fn names(list: &str) -> Vec<&str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// "a", "a eller b", "a, b eller c".
+fn either(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} eller {last}", rest.join(", ")),
+    }
+}
+
+/// A sender as a sentence names it: roles by their Swedish names, the system as "systemet".
+fn sender_in_swedish(sender: &str) -> &str {
+    if sender == "system" {
+        "systemet"
+    } else {
+        sender
+    }
+}
+
+/// A variable's value as a sentence names it: yes and no in Swedish, text in quotes.
+fn value_in_swedish(value: &Value) -> String {
+    match value {
+        Value::Bool(true) => "ja".to_owned(),
+        Value::Bool(false) => "nej".to_owned(),
+        Value::String(s) => quoted(s),
+        other => other.to_string(),
+    }
+}
+
+/// A guard in Swedish: what has to hold for the transition to be taken.
+fn guard_in_swedish(guard: &Guard) -> String {
+    let states = |s: &std::collections::BTreeSet<String>| match s.len() {
+        1 => format!("läget {}", s.iter().map(|n| quoted(n)).collect::<String>()),
+        _ => format!(
+            "något av lägena {}",
+            s.iter().map(|n| quoted(n)).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    match guard {
+        Guard::AllChildrenIn(s) => format!("alla delflöden är i {}", states(s)),
+        Guard::AnyChildIn(s) => format!("något delflöde är i {}", states(s)),
+        Guard::Variable(name, value) => {
+            format!("{} är {}", quoted(name), value_in_swedish(value))
+        }
+        Guard::Not(inner) => format!("det gäller inte att {}", guard_in_swedish(inner)),
+        Guard::All(all) => all
+            .iter()
+            .map(guard_in_swedish)
+            .collect::<Vec<_>>()
+            .join(" och "),
+    }
 }
 
 /// Starts an instance: enters the initial state with `variables` over the declared defaults.
@@ -289,6 +462,10 @@ pub fn apply(
                 .filter_map(|t| t.guard.as_ref().map(Guard::to_string))
                 .collect::<Vec<_>>()
                 .join("; "),
+            conditions_swedish: permitted
+                .iter()
+                .filter_map(|t| t.guard.as_ref().map(guard_in_swedish))
+                .collect(),
         });
     };
 
@@ -520,5 +697,173 @@ mod substitution_tests {
         );
         assert_eq!(substitute("${note}", &vars), "${year}");
         assert_eq!(substitute("${saknas}x ${oavslutad", &vars), "x ${oavslutad");
+    }
+}
+
+#[cfg(test)]
+mod swedish_tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+    use crate::domain::organisation::Role;
+    use crate::workflow::catalog::parse;
+
+    const PROV: &str = "id: prov
+title: Prov
+variables:
+  klar: { type: boolean, default: false }
+initial: utkast
+states:
+  utkast:
+    on:
+      - event: vidare
+        by: [handläggare]
+        label: Skicka vidare
+        guard: { variable: { name: klar, equals: true } }
+        to: klart
+      - event: paminn
+        by: [system]
+      - event: svara
+        by: [chef, förvaltningschef, registrator]
+  klart:
+    final: true
+";
+
+    fn refusal(event: &str, sender: Sender, values: Map<String, Value>) -> TransitionError {
+        let workflow = parse(Path::new("prov.yaml"), PROV).unwrap_or_else(|p| panic!("{p:?}"));
+        let variables = Map::from_iter([("klar".to_owned(), Value::Bool(false))]);
+        let instance = InstanceView {
+            state: "utkast",
+            variables: &variables,
+            children: &[],
+        };
+        let event = Event {
+            name: event.to_owned(),
+            sender,
+            values,
+        };
+        apply(&workflow, instance, &event, Utc::now()).unwrap_err()
+    }
+
+    /// No English of the engine's messages in a Swedish wording.
+    fn swedish_only(text: &str) {
+        for english in [
+            "is not allowed",
+            "allowed now",
+            "may not send",
+            "may be sent by",
+            "condition does not hold",
+            "is finished",
+            "does not declare",
+            "is not in the workflow",
+            "event \"",
+        ] {
+            assert!(!text.contains(english), "{english:?} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn every_refusal_is_worded_in_swedish_with_the_workflows_names() {
+        let handlaggare = Sender::Role(Role::Handlaggare);
+        let cases = [
+            (
+                refusal("godkann", handlaggare, Map::new()),
+                "Åtgärden ”godkann” går inte att göra när ärendet är i läget ”utkast”. Nu går det \
+                 att: ”vidare”, ”paminn”, ”svara”.",
+            ),
+            (
+                refusal("svara", handlaggare, Map::new()),
+                "Din roll (handläggare) får inte göra ”svara” när ärendet är i läget ”utkast”. \
+                 Det får chef, förvaltningschef eller registrator.",
+            ),
+            (
+                refusal("paminn", handlaggare, Map::new()),
+                "Åtgärden ”paminn” görs av systemet självt och går inte att göra för hand.",
+            ),
+            (
+                refusal("vidare", handlaggare, Map::new()),
+                "Villkoret för ”vidare” är inte uppfyllt: ”klar” är ja.",
+            ),
+            (
+                refusal(
+                    "svara",
+                    Sender::Role(Role::Chef),
+                    Map::from_iter([("saknas".to_owned(), Value::Bool(true))]),
+                ),
+                "Åtgärden ”svara” anger uppgiften ”saknas”, som inte finns i flödet. Kontakta \
+                 administratören.",
+            ),
+            (
+                refusal(
+                    "svara",
+                    Sender::Role(Role::Chef),
+                    Map::from_iter([("klar".to_owned(), Value::String("ja".into()))]),
+                ),
+                "Åtgärden ”svara” anger ”ja” som ”klar”, men ”klar” ska vara ja eller nej.",
+            ),
+            (
+                TransitionError::Finished {
+                    state: "klart".into(),
+                },
+                "Flödet är redan avslutat (läget ”klart”) och tar inte emot fler åtgärder.",
+            ),
+            (
+                TransitionError::UnknownState("borttaget".into()),
+                "Ärendet är i läget ”borttaget”, som inte finns i flödet. Kontakta \
+                 administratören.",
+            ),
+            (
+                TransitionError::NotAllowed {
+                    event: "svar".into(),
+                    state: "klart".into(),
+                    allowed: String::new(),
+                },
+                "Åtgärden ”svar” går inte att göra när ärendet är i läget ”klart”. Just nu går \
+                 ingen åtgärd att göra.",
+            ),
+        ];
+        for (refusal, swedish) in cases {
+            assert_eq!(refusal.swedish(), swedish, "{refusal}");
+            swedish_only(&refusal.swedish());
+        }
+    }
+
+    #[test]
+    fn the_page_names_the_step_by_its_label_and_display_stays_english() {
+        let refused = refusal("vidare", Sender::Role(Role::Handlaggare), Map::new());
+        assert_eq!(
+            refused.swedish_with_label("Skicka vidare"),
+            "Villkoret för ”Skicka vidare” är inte uppfyllt: ”klar” är ja."
+        );
+        assert_eq!(
+            refused.swedish_with_label(" "),
+            refused.swedish(),
+            "a blank label is no label"
+        );
+        assert_eq!(
+            refused.to_string(),
+            "event \"vidare\" in state utkast: the condition does not hold (klar = true)"
+        );
+    }
+
+    #[test]
+    fn conditions_are_worded_in_swedish() {
+        let states = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+        let guard = Guard::All(vec![
+            Guard::AllChildrenIn(states(&["godkand"])),
+            Guard::Not(Box::new(Guard::AnyChildIn(states(&[
+                "returnerad",
+                "utkast",
+            ])))),
+            Guard::Variable("organ".into(), Value::String("KSAU".into())),
+            Guard::Variable("to_kf".into(), Value::Bool(false)),
+        ]);
+        let worded = guard_in_swedish(&guard);
+        assert_eq!(
+            worded,
+            "alla delflöden är i läget ”godkand” och det gäller inte att något delflöde är i \
+             något av lägena ”returnerad”, ”utkast” och ”organ” är ”KSAU” och ”to_kf” är nej"
+        );
     }
 }

@@ -350,7 +350,8 @@ states:
                     applied += 1;
                 }
                 Ok(Outcome::AlreadyApplied) => again += 1,
-                Err(ServiceError::Invalid(m)) => {
+                Err(e @ ServiceError::Refused(_)) => {
+                    let m = e.to_string();
                     assert!(m.contains("registrator may not send"), "{m}");
                     refused += 1;
                 }
@@ -387,7 +388,7 @@ states:
         let number = number.expect("the workflow opens an ärende");
         let before = guarded.kansli().store().audit_since(0).await.unwrap().len();
         let err = guarded.send(&root(&number), "vidare", role(Role::Handlaggare), &Actor::new("x"), None).await.unwrap_err();
-        assert!(matches!(err, ServiceError::Invalid(_)), "{err:?}");
+        assert!(matches!(err, ServiceError::Refused(_)), "{err:?}");
         assert!(err.to_string().contains("the condition does not hold (klar = true)"), "{err}");
         assert_eq!(guarded.kansli().store().audit_since(0).await.unwrap().len(), before);
         assert_eq!(state_of(&guarded, &number, None).await, "a");

@@ -110,7 +110,9 @@ async fn run(db: &TestDb, alone: bool) -> (Snapshot, u64, u64) {
         .collect();
     for (i, a) in answers.into_iter().enumerate() {
         match a.await.unwrap() {
-            Err(ServiceError::Invalid(m)) => assert!(m.contains("may not send"), "{i}: {m}"),
+            Err(e @ ServiceError::Refused(_)) => {
+                assert!(e.to_string().contains("may not send"), "{i}: {e}")
+            }
             other => {
                 other.unwrap();
             }

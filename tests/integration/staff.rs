@@ -462,4 +462,40 @@ on_both_backends! {
         let sara = start("sara", "sekreterarens-lösenord").await;
         assert!(sara.contains("Inget väntar på dig just nu."), "{sara}");
     }
+
+    async fn a_step_the_workflow_refuses_is_explained_in_swedish_on_the_arende_page(db) {
+        // A step the handläggare sees a button for, whose condition does not hold: the role
+        // check before the engine lets it through, and the engine refuses it.
+        const VAKT: &str = "id: vakt\ntitle: Vakt\ncase: { series: KLF, title: Vakt, handlaggare: amira.hadzic }\nvariables:\n  klar: { type: boolean, default: false }\ninitial: utkast\nstates:\n  utkast:\n    on:\n      - event: vidare\n        by: [handläggare]\n        label: Skicka vidare\n        guard: { variable: { name: klar, equals: true } }\n        to: klart\n  klart:\n    final: true\n";
+        let (kansli, _clock) = db.app(Utc.with_ymd_and_hms(2026, 10, 1, 5, 0, 0).unwrap()).await;
+        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let catalog = Catalog::from_sources(vec![("vakt.yaml".into(), VAKT.into())], Some(&templates)).unwrap();
+        let engine = Engine::new(kansli.clone(), Arc::new(catalog), "e");
+        let (_, number) = engine.start("vakt", Default::default(), &kansli::service::Actor::new("t")).await.unwrap();
+        let number = number.expect("the workflow opens an ärende");
+        kansli.add_account("amira", "amira.hadzic", "ett-långt-lösenord", false).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = kansli::http::router_with_engine(kansli.clone(), engine.clone());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let session = format!("kansli_session={}", log_in(addr, "amira", "ett-långt-lösenord", "").await);
+        let path = format!("/arende?nummer={}", number.replace(' ', "%20").replace('/', "%2F"));
+        let page = http(addr, &path, &session, None).await;
+        assert!(page.status == 200 && page.body.contains("value=\"vidare\""), "the button is there: {}", page.body);
+        let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", &number), ("enhet", ""), ("handelse", "vidare")])).await;
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        assert!(refused.body.contains("Villkoret för ”Skicka vidare” är inte uppfyllt: ”klar” är ja."), "{}", refused.body);
+        assert!(refused.body.contains("role=\"alert\""), "shown as the page's error: {}", refused.body);
+        for english in ["condition does not hold", "is not allowed in state", "may not send", "event \"vidare\""] {
+            assert!(!refused.body.contains(english), "no engine English ({english}): {}", refused.body);
+        }
+        // Nothing moved; the engine itself still says it in English (the API and the CLI).
+        let target = kansli::service::Target { case_number: number.clone(), unit: None };
+        let err = engine.send(&target, "vidare", kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare), &kansli::service::Actor::new("t"), None).await.unwrap_err();
+        assert!(matches!(err, kansli::service::ServiceError::Refused(_)), "{err:?}");
+        assert!(err.to_string().contains("the condition does not hold (klar = true)"), "{err}");
+        server.abort();
+    }
 }

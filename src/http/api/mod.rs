@@ -141,6 +141,10 @@ impl From<ServiceError> for Problem {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::Invalid(m) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            // The API keeps the engine's English.
+            ServiceError::Refused(r) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, r.to_string())
+            }
             ServiceError::NotFound(m) => Problem::new(StatusCode::NOT_FOUND, m),
             ServiceError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
             ServiceError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, m),

@@ -498,7 +498,8 @@ impl Engine {
     }
 
     /// The stored definition's id for a catalog entry, stored on first use. Ids found stored
-    /// are remembered; one stored by this transaction is not, since it may yet roll back.
+    /// before are remembered; one that this transaction may have stored is not, since it may
+    /// yet roll back (with a set of starts that failed, say).
     async fn definition_id_in(
         &self,
         tx: &Tx,
@@ -509,10 +510,10 @@ impl Engine {
         if let Some(id) = known(&self.stored_ids.lock().unwrap_or_else(|e| e.into_inner())) {
             return Ok(id);
         }
-        let (id, stored_now) = tx
+        let (id, fresh) = tx
             .definition_id(&entry.workflow.id, &entry.hash, &entry.source, now)
             .await?;
-        if !stored_now {
+        if !fresh {
             self.stored_ids
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -1434,12 +1435,9 @@ fn decide(
     now: DateTime<Utc>,
 ) -> Result<Decision, ServiceError> {
     if loaded.row.finished_at.is_some() {
-        return Err(ServiceError::Invalid(
-            TransitionError::Finished {
-                state: loaded.row.state.clone(),
-            }
-            .to_string(),
-        ));
+        return Err(ServiceError::Refused(TransitionError::Finished {
+            state: loaded.row.state.clone(),
+        }));
     }
     let view = InstanceView {
         state: &loaded.row.state,
@@ -1456,7 +1454,7 @@ fn decide(
         },
         now,
     )
-    .map_err(|e| ServiceError::Invalid(e.to_string()))
+    .map_err(ServiceError::Refused)
 }
 
 /// A root instance (no parent, no unit) entering its initial state as `first` decided.
@@ -1754,7 +1752,7 @@ impl Engine {
 
 impl From<TransitionError> for ServiceError {
     fn from(e: TransitionError) -> Self {
-        ServiceError::Invalid(e.to_string())
+        ServiceError::Refused(e)
     }
 }
 
