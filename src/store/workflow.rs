@@ -185,7 +185,9 @@ pub(super) fn step_model(entry: AuditInput) -> audit_event::ActiveModel {
 
 impl Tx {
     /// The stored definition with this content hash, storing it as the workflow's next version
-    /// when it is new; true when this call stored it.
+    /// when it is new; true when it may have been stored by this transaction (by this call or
+    /// an earlier one): stored now, at `at`, or later. Such an id may yet roll back with the
+    /// transaction, so it is not one to remember beyond it.
     pub async fn definition_id(
         &self,
         workflow_id: &str,
@@ -198,7 +200,7 @@ impl Tx {
             .one(&self.txn)
             .await?
         {
-            return Ok((found.id, false));
+            return Ok((found.id, found.stored_at >= at));
         }
         let latest = workflow_definition::Entity::find()
             .filter(workflow_definition::Column::WorkflowId.eq(workflow_id))
@@ -246,7 +248,7 @@ impl Tx {
             .ok_or_else(|| {
                 StoreError::NotFound(format!("the stored definition of {workflow_id}"))
             })?;
-        Ok((row.id, stored_now))
+        Ok((row.id, stored_now || row.stored_at >= at))
     }
 
     /// Creates an instance.

@@ -1,16 +1,105 @@
 //! Numbers under concurrent writers: never twice, never a gap.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use kansli::domain::document::Direction;
-use kansli::service::NewDocumentInput;
+use kansli::service::{Engine, Kansli, NewDocumentInput};
+use kansli::store::{NewCase, Store};
+use kansli::workflow::Catalog;
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{Map, Value};
 
-use crate::helpers::{actor, day, open};
+use crate::helpers::{Backend, actor, day, open};
 use crate::on_both_backends;
 
 const WRITERS: usize = 8;
 const EACH: usize = 500;
+
+/// A workflow whose start opens an ärende and emails an invitation naming it.
+const INVITING: &str = "\
+id: inbjudan
+title: Inbjudan
+case: { series: KLF, title: Inbjudan }
+initial: inbjuden
+states:
+  inbjuden:
+    on_entry:
+      - email: { template: enkat-inbjudan, to: [handläggare] }
+    on:
+      - { event: svar, by: [chef], to: klar }
+  klar:
+    final: true
+";
+
+/// An engine for [`INVITING`]: each is one `kansli` process, with queues and lanes of its own.
+fn inviting(kansli: Kansli, owner: &str) -> Engine {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let catalog = Catalog::from_sources(
+        vec![("inbjudan.yaml".into(), INVITING.into())],
+        Some(&templates),
+    )
+    .expect("the workflow is valid");
+    Engine::new(kansli, Arc::new(catalog), owner)
+}
+
+/// Checks every ärende the engine opened against what was written with it: its instance's
+/// `case_number` and its invitation's subject name it by its own number. Returns the numbers.
+async fn numbers_as_written(store: &Store) -> Vec<u32> {
+    let cases = store
+        .list_cases(&kansli::store::CaseFilter {
+            limit: 100_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut seqs = Vec::new();
+    for case in cases {
+        seqs.push(case.seq as u32);
+        let number = format!("KLF 2026/{}", case.seq);
+        let instances = store.instances_of_case(case.id).await.unwrap();
+        let Some(instance) = instances.first() else {
+            continue;
+        };
+        let vars: Map<String, Value> = serde_json::from_str(&instance.variables).unwrap();
+        assert_eq!(
+            vars["case_number"],
+            Value::from(number.clone()),
+            "instance {}",
+            instance.id
+        );
+        let mail = store.outbox(Some(case.id)).await.unwrap();
+        assert_eq!(mail.len(), 1, "one invitation for {number}");
+        let subject = mail[0].subject.clone().unwrap_or_default();
+        assert!(
+            subject.ends_with(&format!("({number})")),
+            "{number}: {subject}"
+        );
+    }
+    seqs.sort_unstable();
+    seqs
+}
+
+/// Waits until a session on `url`'s database waits for a lock another holds.
+async fn until_someone_waits_for_a_lock(url: &str) {
+    let conn = Database::connect(url).await.unwrap();
+    let waiting = Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    for _ in 0..2000 {
+        let row = conn.query_one_raw(waiting.clone()).await.unwrap().unwrap();
+        if row.try_get_by_index::<i64>(0).unwrap() > 0 {
+            conn.close().await.unwrap();
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("nobody came to wait for the counter");
+}
 
 on_both_backends! {
     async fn eight_writers_opening_500_cases_each_get_numbers_1_to_4000_without_a_gap(db) {
@@ -80,5 +169,71 @@ on_both_backends! {
         let shown = kansli.show_case(&case.number).await.unwrap();
         assert_eq!(shown.documents.len(), WRITERS * EACH);
         assert_eq!(shown.documents.last().unwrap().number, format!("{}:{}", case.number, WRITERS * EACH));
+    }
+
+    async fn a_start_whose_number_a_registration_takes_first_gets_the_next_and_says_so(db) {
+        let (kansli, _clock) = db.app(day(3, 2)).await;
+        let engine = inviting(kansli.clone(), "worker-a");
+        let store = kansli.store();
+        let klf = store.org_snapshot().await.unwrap().series.into_iter()
+            .find(|s| s.prefix == "KLF").unwrap();
+        // A registration takes KLF 2026/1 and holds the counter, not yet committed.
+        let tx = store.begin().await.unwrap();
+        let seq = tx.allocate_case_seq(klf.id, 2026).await.unwrap();
+        assert_eq!(seq, 1);
+        tx.insert_case(NewCase {
+            series_id: klf.id, year: 2026, classification: None, title: "Registrerad".into(),
+            public_title: "Registrerad".into(), search_text: "registrerad".into(),
+            handlaggare_id: None, previous_case_id: None, opened_at: day(3, 2),
+            opened_by: "test".into(),
+        }, seq).await.unwrap();
+        let start = {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.start("inbjudan", Map::new(), &actor()).await })
+        };
+        // On PostgreSQL the start reckons 1 from the counter as committed, writes its ärende,
+        // instance and invitation under it, and only then comes to take it from the counter.
+        if let Backend::Postgres = db.backend() {
+            until_someone_waits_for_a_lock(&db.url).await;
+        }
+        tx.commit().await.unwrap();
+        let (_, number) = start.await.unwrap().expect("the start is made");
+        assert_eq!(number.as_deref(), Some("KLF 2026/2"));
+        // Nothing written under the number it reckoned remains: the ärende, the instance's
+        // variables and the invitation all say 2.
+        assert_eq!(numbers_as_written(store).await, vec![1, 2]);
+    }
+
+    async fn two_engines_and_a_registrator_opening_at_once_leave_no_gap_and_no_stale_number(db) {
+        const CALLERS: usize = 40;
+        const STARTS: usize = 5;
+        let (kansli, clock) = db.app(day(3, 2)).await;
+        let second = Kansli::new(db.store(4).await, Arc::new(clock.clone()));
+        let engines = [inviting(kansli.clone(), "worker-a"), inviting(second, "worker-b")];
+        let mut tasks = Vec::new();
+        for c in 0..CALLERS {
+            let engine = engines[c % 2].clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..STARTS {
+                    engine.start("inbjudan", Map::new(), &actor()).await.expect("every start is made");
+                }
+            }));
+        }
+        // A registrator opens ärenden in the same series meanwhile.
+        let registrator = {
+            let kansli = kansli.clone();
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    kansli.open_case(open("KLF", "Registrerad"), &actor()).await.unwrap();
+                }
+            })
+        };
+        for task in tasks {
+            task.await.unwrap();
+        }
+        registrator.await.unwrap();
+        let total = (CALLERS * STARTS + 20) as u32;
+        assert_eq!(numbers_as_written(kansli.store()).await, (1..=total).collect::<Vec<_>>(),
+            "every number once, none skipped");
     }
 }

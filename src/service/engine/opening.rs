@@ -41,12 +41,22 @@ impl Engine {
         if set.is_empty() {
             return Ok(Vec::new());
         }
+        // Each workflow's stored definition, looked up once for the set.
+        let mut ids: HashMap<&str, i32> = HashMap::new();
         let mut definitions = Vec::with_capacity(set.len());
         for o in &set {
-            let entry = self.catalog.get(&o.prepared.workflow_id).ok_or_else(|| {
-                anyhow::anyhow!("no workflow {:?} in the catalog", o.prepared.workflow_id)
-            })?;
-            definitions.push((entry, self.definition_id_in(tx, entry, now).await?));
+            let id = o.prepared.workflow_id.as_str();
+            let entry = self
+                .catalog
+                .get(id)
+                .ok_or_else(|| anyhow::anyhow!("no workflow {id:?} in the catalog"))?;
+            let definition_id = match ids.get(id) {
+                Some(&known) => known,
+                None => *ids
+                    .entry(id)
+                    .or_insert(self.definition_id_in(tx, entry, now).await?),
+            };
+            definitions.push((entry, definition_id));
         }
         let mut cases_in = Vec::with_capacity(set.len());
         let mut rest = Vec::with_capacity(set.len());
