@@ -34,15 +34,36 @@ states:
     final: true
 ";
 
-/// An engine for [`INVITING`]: each is one `kansli` process, with queues and lanes of its own.
+/// An engine for [`INVITING`], and for `andra`, the same under another name: each engine is
+/// one `kansli` process, with queues and lanes of its own.
 fn inviting(kansli: Kansli, owner: &str) -> Engine {
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let other = INVITING.replace("id: inbjudan", "id: andra");
     let catalog = Catalog::from_sources(
-        vec![("inbjudan.yaml".into(), INVITING.into())],
+        vec![
+            ("inbjudan.yaml".into(), INVITING.into()),
+            ("andra.yaml".into(), other),
+        ],
         Some(&templates),
     )
-    .expect("the workflow is valid");
+    .expect("the workflows are valid");
     Engine::new(kansli, Arc::new(catalog), owner)
+}
+
+/// An ärende of KLF 2026, registered as the test says, without the engine.
+fn registered(series_id: i32) -> NewCase {
+    NewCase {
+        series_id,
+        year: 2026,
+        classification: None,
+        title: "Registrerad".into(),
+        public_title: "Registrerad".into(),
+        search_text: "registrerad".into(),
+        handlaggare_id: None,
+        previous_case_id: None,
+        opened_at: day(3, 2),
+        opened_by: "test".into(),
+    }
 }
 
 /// Checks every ärende the engine opened against what was written with it: its instance's
@@ -181,26 +202,21 @@ on_both_backends! {
         let tx = store.begin().await.unwrap();
         let seq = tx.allocate_case_seq(klf.id, 2026).await.unwrap();
         assert_eq!(seq, 1);
-        tx.insert_case(NewCase {
-            series_id: klf.id, year: 2026, classification: None, title: "Registrerad".into(),
-            public_title: "Registrerad".into(), search_text: "registrerad".into(),
-            handlaggare_id: None, previous_case_id: None, opened_at: day(3, 2),
-            opened_by: "test".into(),
-        }, seq).await.unwrap();
+        tx.insert_case(registered(klf.id), seq).await.unwrap();
         let start = {
             let engine = engine.clone();
             tokio::spawn(async move { engine.start("inbjudan", Map::new(), &actor()).await })
         };
-        // On PostgreSQL the start reckons 1 from the counter as committed, writes its ärende,
-        // instance and invitation under it, and only then comes to take it from the counter.
+        // On PostgreSQL the start's batch comes to wait for the counter's row lock (SQLite's
+        // writers wait for the database's write lock alike, which the test cannot see).
         if let Backend::Postgres = db.backend() {
             until_someone_waits_for_a_lock(&db.url).await;
         }
         tx.commit().await.unwrap();
         let (_, number) = start.await.unwrap().expect("the start is made");
         assert_eq!(number.as_deref(), Some("KLF 2026/2"));
-        // Nothing written under the number it reckoned remains: the ärende, the instance's
-        // variables and the invitation all say 2.
+        // The ärende, the instance's variables and the invitation all say 2: the number was
+        // taken only once the registration's was given.
         assert_eq!(numbers_as_written(store).await, vec![1, 2]);
     }
 
@@ -235,5 +251,46 @@ on_both_backends! {
         let total = (CALLERS * STARTS + 20) as u32;
         assert_eq!(numbers_as_written(kansli.store()).await, (1..=total).collect::<Vec<_>>(),
             "every number once, none skipped");
+    }
+
+    async fn a_failed_set_of_starts_leaves_its_workflow_startable(db) {
+        let (kansli, _clock) = db.app(day(3, 2)).await;
+        let engine = inviting(kansli.clone(), "worker-a");
+        let store = kansli.store();
+        let klf = store.org_snapshot().await.unwrap().series.into_iter()
+            .find(|s| s.prefix == "KLF").unwrap();
+        // A registration holds the counter with KLF 2026/1, and an ärende stands at KLF
+        // 2026/4 that no counter gave.
+        let tx = store.begin().await.unwrap();
+        let seq = tx.allocate_case_seq(klf.id, 2026).await.unwrap();
+        tx.insert_case(registered(klf.id), seq).await.unwrap();
+        tx.insert_case(registered(klf.id), 4).await.unwrap();
+        // The lane of starts waits behind it with a start of one workflow, while starts of
+        // another, never started before, queue for one set.
+        let first = {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.start("inbjudan", Map::new(), &actor()).await })
+        };
+        if let Backend::Postgres = db.backend() {
+            until_someone_waits_for_a_lock(&db.url).await;
+        }
+        let queued: Vec<_> = (0..4)
+            .map(|_| {
+                let engine = engine.clone();
+                tokio::spawn(async move { engine.start("andra", Map::new(), &actor()).await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tx.commit().await.unwrap();
+        assert_eq!(first.await.unwrap().unwrap().1.as_deref(), Some("KLF 2026/2"));
+        // The set is numbered 3 to 6, meets 4, and is undone with the definition it stored.
+        for start in queued {
+            let _ = start.await.unwrap();
+        }
+        store.execute_raw("DELETE FROM diary_case WHERE seq = 4").await.unwrap();
+        // The workflow starts afterwards: the undone definition's id was not remembered.
+        let (_, number) = engine.start("andra", Map::new(), &actor()).await
+            .expect("the workflow starts after the failed set");
+        assert!(number.is_some());
     }
 }
