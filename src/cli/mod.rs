@@ -199,7 +199,11 @@ impl CliError {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Service(ServiceError::Invalid(_) | ServiceError::Refused(_))
+            CliError::Service(
+                ServiceError::Invalid(_)
+                | ServiceError::Refused(_)
+                | ServiceError::InvalidDocument(_),
+            )
             | CliError::Usage(_) => 2,
             CliError::Service(ServiceError::NotFound(_)) => 3,
             CliError::Service(ServiceError::Conflict(_)) => 4,

@@ -95,6 +95,14 @@ vocabulary! {
     }
 }
 
+impl Role {
+    /// Whether the role is held only within a unit, its work that unit's own: a chef answers,
+    /// and a förvaltningschef signs off, for their own förvaltning only.
+    pub fn unit_bound(self) -> bool {
+        matches!(self, Role::Chef | Role::Forvaltningschef)
+    }
+}
+
 vocabulary! {
     /// The kind of an organisational unit.
     UnitKind, "unit kind" {

@@ -361,7 +361,7 @@ fn instance_vm(user: &User, i: &InstanceEvents) -> InstanceVm {
         actions: i
             .events
             .iter()
-            .filter(|(_, senders)| user.acting_role(senders).is_some())
+            .filter(|(_, senders)| user.acting_role(senders, i.unit.as_deref()).is_some())
             .map(|(event, _)| ActionVm {
                 event: event.clone(),
                 label: state
@@ -385,11 +385,19 @@ fn instance_vm(user: &User, i: &InstanceEvents) -> InstanceVm {
 
 /// What people call an event of an instance: its label in the state the instance is in.
 fn event_label(instances: &[InstanceEvents], unit: &Option<String>, event: &str) -> String {
-    instances
-        .iter()
-        .find(|i| i.unit == *unit)
-        .and_then(|i| i.definition.states.get(&i.state))
-        .map_or(event, |s| s.event_label(event))
+    let Some(instance) = instances.iter().find(|i| i.unit == *unit) else {
+        return event.to_owned();
+    };
+    // The current state's label first; a button from a page shown before the instance moved
+    // on names a step of another state, which is called what that state calls it.
+    let states = &instance.definition.states;
+    states
+        .get(&instance.state)
+        .into_iter()
+        .chain(states.values())
+        .map(|s| s.event_label(event))
+        .find(|label| *label != event)
+        .unwrap_or(event)
         .to_owned()
 }
 
@@ -476,15 +484,8 @@ pub(super) async fn event(
         // The workflow's refusal in Swedish, the step called what its button says.
         Err(ServiceError::Refused(r)) => {
             let message = r.swedish_with_label(&label);
-            case_page(
-                &state,
-                &user,
-                &number,
-                StatusCode::CONFLICT,
-                None,
-                Some(message),
-            )
-            .await
+            let status = super::refusal_status(&r);
+            case_page(&state, &user, &number, status, None, Some(message)).await
         }
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
             case_page(&state, &user, &number, StatusCode::CONFLICT, None, Some(m)).await
@@ -495,7 +496,8 @@ pub(super) async fn event(
 
 /// `POST /arende/handling` (multipart): registers a handling with its file. The file's name
 /// must be a plain name and its content what the name says; the body may not exceed the file
-/// limit (413).
+/// limit (413). Every refusal is shown on the ärende page in Swedish, the field named as the
+/// form labels it.
 pub(super) async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -503,25 +505,33 @@ pub(super) async fn register(
 ) -> Response {
     let mut fields = std::collections::HashMap::new();
     let mut file: Option<(String, Vec<u8>)> = None;
+    // A body over the limit (or not multipart at all) is answered after the login and the
+    // token are checked, like any other refusal.
+    let mut unreadable: Option<StatusCode> = None;
     loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let file_name = field.file_name().map(str::to_owned);
-                match field.bytes().await {
-                    Ok(bytes) => match file_name {
-                        Some(f) if name == "fil" && !f.is_empty() => {
-                            file = Some((f, bytes.to_vec()))
-                        }
-                        _ => {
-                            fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
-                        }
-                    },
-                    Err(e) => return (e.status(), e.body_text()).into_response(),
-                }
-            }
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return (e.status(), e.body_text()).into_response(),
+            Err(e) => {
+                tracing::info!(error = %e.body_text(), "unreadable handling form");
+                unreadable = Some(e.status());
+                break;
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        match field.bytes().await {
+            Ok(bytes) => match file_name {
+                Some(f) if name == "fil" && !f.is_empty() => file = Some((f, bytes.to_vec())),
+                _ => {
+                    fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+                }
+            },
+            Err(e) => {
+                tracing::info!(error = %e.body_text(), "unreadable handling form");
+                unreadable = Some(e.status());
+                break;
+            }
         }
     }
     let field = |k: &str| {
@@ -539,15 +549,22 @@ pub(super) async fn register(
     if let Some(stale) = csrf_refusal(&user, &field("csrf_token")) {
         return stale;
     }
+    let refusal = |status: StatusCode, message: String| {
+        let (state, user, number) = (&state, &user, &number);
+        async move {
+            if number.is_empty() {
+                return (status, message).into_response();
+            }
+            case_page(state, user, number, status, None, Some(message)).await
+        }
+    };
+    if let Some(status) = unreadable {
+        return refusal(status, unreadable_form(status)).await;
+    }
     let input = (|| {
-        let direction = field("riktning")
-            .parse::<crate::domain::document::Direction>()
-            .map_err(|e| ServiceError::Invalid(format!("riktning: {e}")))?;
-        let date = crate::domain::calendar::parse_date("datum", &field("datum"))
-            .map_err(ServiceError::Invalid)?;
-        Ok::<_, ServiceError>(crate::service::NewDocumentInput {
-            date,
-            direction,
+        Ok::<_, String>(crate::service::NewDocumentInput {
+            date: form_date(&field("datum"))?,
+            direction: form_direction(&field("riktning"))?,
             counterpart: Some(field("motpart")).filter(|c| !c.is_empty()),
             counterpart_protected: false,
             description: field("beskrivning"),
@@ -556,29 +573,61 @@ pub(super) async fn register(
             file,
         })
     })();
-    let actor = Actor::new(user.username.clone());
-    let registered = match input {
-        Ok(input) => state.kansli.add_document(&number, input, &actor).await,
-        Err(e) => Err(e),
+    let input = match input {
+        Ok(input) => input,
+        Err(message) => return refusal(StatusCode::BAD_REQUEST, message).await,
     };
-    match registered {
+    let actor = Actor::new(user.username.clone());
+    match state.kansli.add_document(&number, input, &actor).await {
         Ok(d) => {
             let notice = format!("Handlingen är registrerad som {}.", d.number);
             case_page(&state, &user, &number, StatusCode::OK, Some(notice), None).await
         }
-        Err(ServiceError::Invalid(m)) => {
-            case_page(
-                &state,
-                &user,
-                &number,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(m),
-            )
-            .await
+        Err(ServiceError::InvalidDocument(r)) => {
+            refusal(StatusCode::BAD_REQUEST, r.swedish()).await
+        }
+        // The only other input is the form's hidden number: one that does not read as a
+        // diarienummer, or no ärende's.
+        Err(ServiceError::Invalid(_) | ServiceError::NotFound(_)) => (
+            StatusCode::NOT_FOUND,
+            format!("Det finns inget ärende med numret ”{number}”."),
+        )
+            .into_response(),
+        // Two registrations raced for the same number; nothing of this one was written.
+        Err(ServiceError::Conflict(_)) => {
+            let message = "Någon annan registrerade en handling i ärendet samtidigt. Försök igen.";
+            refusal(StatusCode::CONFLICT, message.into()).await
         }
         Err(e) => super::ApiError::from(e).into_response(),
     }
+}
+
+/// The handling form's body could not be read: too large (413), or broken.
+fn unreadable_form(status: StatusCode) -> String {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!(
+            "Fil: filen är för stor; högst {} MB är tillåtet.",
+            crate::service::MAX_FILE_BYTES / (1024 * 1024)
+        )
+    } else {
+        "Formuläret gick inte att läsa. Ladda om sidan och försök igen.".into()
+    }
+}
+
+/// The form's Datum, in Swedish when it is not a day.
+fn form_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    if text.is_empty() {
+        return Err("Datum måste fyllas i (ÅÅÅÅ-MM-DD).".into());
+    }
+    crate::domain::calendar::parse_date("datum", text)
+        .map_err(|_| format!("Datum: ”{text}” är inget datum som finns; skriv det som ÅÅÅÅ-MM-DD."))
+}
+
+/// The form's Riktning, in Swedish when it is none of the three.
+fn form_direction(text: &str) -> Result<crate::domain::document::Direction, String> {
+    text.parse().map_err(|_| {
+        format!("Riktning: ”{text}” är ingen riktning; välj Inkommande, Upprättad eller Utgående.")
+    })
 }
 
 /// `GET /handling?nummer=KS+2026/1:3`: the handling's file.

@@ -142,6 +142,7 @@ fn refusal(e: ServiceError) -> Result<(StatusCode, String), ServiceError> {
     match e {
         ServiceError::Invalid(m) => Ok((StatusCode::BAD_REQUEST, m)),
         ServiceError::Refused(r) => Ok((StatusCode::BAD_REQUEST, r.swedish())),
+        ServiceError::InvalidDocument(r) => Ok((StatusCode::BAD_REQUEST, r.swedish())),
         ServiceError::NotFound(m) => Ok((StatusCode::NOT_FOUND, m)),
         ServiceError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),
         other => Err(other),

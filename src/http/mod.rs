@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
+use crate::workflow::TransitionError;
 
 mod account;
 mod admin;
@@ -375,12 +376,32 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+/// A workflow's refusal as HTTP says it, on pages and in the API alike: a step the state or
+/// its conditions do not take now is 409, one the caller's roles may not send 403, values the
+/// workflow does not take 422.
+pub(crate) fn refusal_status(refusal: &TransitionError) -> StatusCode {
+    match refusal {
+        TransitionError::SenderNotPermitted { .. } => StatusCode::FORBIDDEN,
+        TransitionError::UndeclaredVariable { .. } | TransitionError::WrongType { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        TransitionError::Finished { .. }
+        | TransitionError::NotAllowed { .. }
+        | TransitionError::GuardFailed { .. }
+        | TransitionError::UnknownState(_) => StatusCode::CONFLICT,
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
             ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
-            // These are the pages' errors: a workflow's refusal in the pages' Swedish.
+            // These are the pages' errors: a workflow's refusal and a refused handling in the
+            // pages' Swedish.
             ServiceError::Refused(r) => {
+                return (refusal_status(r), r.swedish()).into_response();
+            }
+            ServiceError::InvalidDocument(r) => {
                 return (StatusCode::BAD_REQUEST, r.swedish()).into_response();
             }
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Actor, Kansli, ServiceError, optional_text, required_text};
+use super::{Actor, Kansli, ServiceError, TextFault, checked_text, optional_text, required_text};
 use crate::domain::calendar::{local_date, local_year, start_of_local_day};
 use crate::domain::case_number::{
     CaseNumberParts, SeriesFormat, document_number, is_class_char, split_document_number,
@@ -79,6 +79,177 @@ pub struct NewDocumentInput {
     pub secrecy: Option<SecrecyMarking>,
     /// An attached file: its name and content.
     pub file: Option<(String, Vec<u8>)>,
+}
+
+/// A field of a handling that a refusal names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentField {
+    /// What the handling is about.
+    Description,
+    /// Sender or recipient.
+    Counterpart,
+    /// The sekretessmarkering's provision.
+    SecrecyProvision,
+    /// The authority that made the sekretessmarkering.
+    SecrecyAuthority,
+}
+
+impl DocumentField {
+    /// The field as the ärende page labels it (the secrecy fields, which the page does not
+    /// have, as the marking calls them).
+    pub fn swedish(self) -> &'static str {
+        match self {
+            DocumentField::Description => "Beskrivning",
+            DocumentField::Counterpart => "Avsändare eller mottagare",
+            DocumentField::SecrecyProvision => "Sekretessmarkeringens bestämmelse",
+            DocumentField::SecrecyAuthority => "Sekretessmarkeringens myndighet",
+        }
+    }
+}
+
+/// The field's English name, as the API and the CLI call it.
+impl std::fmt::Display for DocumentField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DocumentField::Description => "description",
+            DocumentField::Counterpart => "counterpart",
+            DocumentField::SecrecyProvision => "secrecy provision",
+            DocumentField::SecrecyAuthority => "secrecy authority",
+        })
+    }
+}
+
+/// Why a handling was not registered: what was wrong, and in which field. Nothing was written.
+/// `Display` is the English of the API, the CLI and the logs; a page words it with
+/// [`swedish`](Self::swedish).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentRefusal {
+    /// The ärende is closed.
+    #[error("ärende {case} is closed; reopen it before registering in it")]
+    CaseClosed {
+        /// Its number.
+        case: String,
+    },
+    /// A required field is blank.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// Which.
+        field: DocumentField,
+    },
+    /// A field is longer than it may be.
+    #[error("{field} is {length} characters long; at most {max} are allowed")]
+    TooLong {
+        /// Which.
+        field: DocumentField,
+        /// Its length in characters.
+        length: usize,
+        /// The most it may have.
+        max: usize,
+    },
+    /// A field holds a control character (other than newline and tab).
+    #[error("{field} contains a control character")]
+    ControlCharacter {
+        /// Which.
+        field: DocumentField,
+    },
+    /// The counterpart is to be kept out of the postlista, but there is none.
+    #[error("the counterpart is marked protected but none is given")]
+    ProtectedWithoutCounterpart,
+    /// The file's name is blank, has folders in it, or is `.` or `..`.
+    #[error("file name {name:?} must be a plain name without folders")]
+    FileName {
+        /// The name as given (trimmed).
+        name: String,
+    },
+    /// The file is over [`MAX_FILE_BYTES`].
+    #[error("file {name} is {bytes} bytes; at most {max} are allowed", max = MAX_FILE_BYTES)]
+    FileTooLarge {
+        /// Its name.
+        name: String,
+        /// Its size.
+        bytes: usize,
+    },
+    /// The file's content is not what its extension says (a "PDF" that is a program).
+    #[error(
+        "file {name}: the content is not what the name says it is; give the file its right extension"
+    )]
+    FileContent {
+        /// Its name.
+        name: String,
+    },
+}
+
+impl DocumentRefusal {
+    /// The refusal in Swedish, the field named as the ärende page labels it.
+    pub fn swedish(&self) -> String {
+        match self {
+            DocumentRefusal::CaseClosed { case } => format!(
+                "Ärende {case} är avslutat. Återöppna det innan du registrerar en handling i det."
+            ),
+            DocumentRefusal::Empty { field } => format!("{} måste fyllas i.", field.swedish()),
+            DocumentRefusal::TooLong { field, length, max } => format!(
+                "{}: texten har {length} tecken; högst {max} tecken är tillåtet.",
+                field.swedish()
+            ),
+            DocumentRefusal::ControlCharacter { field } => format!(
+                "{}: texten innehåller ett styrtecken, som inte är tillåtet; ta bort det.",
+                field.swedish()
+            ),
+            DocumentRefusal::ProtectedWithoutCounterpart => {
+                "Avsändare eller mottagare ska skyddas men är inte ifylld.".into()
+            }
+            DocumentRefusal::FileName { name } if name.is_empty() => {
+                "Fil: filen har inget namn.".into()
+            }
+            DocumentRefusal::FileName { name } => {
+                format!("Fil: ”{name}” är inget enkelt filnamn; namnet får inte innehålla mappar.")
+            }
+            DocumentRefusal::FileTooLarge { name, bytes } => format!(
+                "Fil: ”{name}” är {} MB; högst {} MB är tillåtet.",
+                megabytes(*bytes),
+                megabytes(MAX_FILE_BYTES)
+            ),
+            DocumentRefusal::FileContent { name } => format!(
+                "Fil: innehållet i ”{name}” är inte det som filnamnet säger; ge filen rätt \
+                 filändelse."
+            ),
+        }
+    }
+}
+
+/// A size in megabytes (MiB, as the limit is counted) for people: whole when it is whole,
+/// else rounded up to a tenth with a decimal comma, so a file just over the limit never reads
+/// as the limit.
+fn megabytes(bytes: usize) -> String {
+    const MB: usize = 1024 * 1024;
+    let tenths = (bytes * 10).div_ceil(MB);
+    if bytes.is_multiple_of(MB) {
+        format!("{}", bytes / MB)
+    } else {
+        format!("{},{}", tenths / 10, tenths % 10)
+    }
+}
+
+/// A handling's text field, checked as every text field is ([`checked_text`]), refused with
+/// the field named.
+fn document_text(
+    field: DocumentField,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, DocumentRefusal> {
+    checked_text(value, max).map_err(|fault| match fault {
+        TextFault::TooLong { length } => DocumentRefusal::TooLong { field, length, max },
+        TextFault::ControlCharacter => DocumentRefusal::ControlCharacter { field },
+    })
+}
+
+/// Like [`document_text`], for a field that must be filled in.
+fn required_document_text(
+    field: DocumentField,
+    value: &str,
+    max: usize,
+) -> Result<String, DocumentRefusal> {
+    document_text(field, Some(value), max)?.ok_or(DocumentRefusal::Empty { field })
 }
 
 /// A person, as shown on an ärende.
@@ -636,22 +807,23 @@ impl Kansli {
         let case = self.case_row(&book, number).await?;
         let case_number = book.render(&case)?;
         if case.status != "open" {
-            return Err(ServiceError::Invalid(format!(
-                "ärende {case_number} is closed; reopen it before registering in it"
-            )));
+            return Err(DocumentRefusal::CaseClosed { case: case_number }.into());
         }
-        let description = required_text("description", &input.description, 1000)?;
-        let counterpart = optional_text("counterpart", input.counterpart.as_deref(), 500)?;
+        let description =
+            required_document_text(DocumentField::Description, &input.description, 1000)?;
+        let counterpart = document_text(
+            DocumentField::Counterpart,
+            input.counterpart.as_deref(),
+            500,
+        )?;
         if input.counterpart_protected && counterpart.is_none() {
-            return Err(ServiceError::Invalid(
-                "the counterpart is marked protected but none is given".into(),
-            ));
+            return Err(DocumentRefusal::ProtectedWithoutCounterpart.into());
         }
         let secrecy = match input.secrecy {
             Some(mark) => Some((
-                required_text("secrecy provision", &mark.provision, 200)?,
+                required_document_text(DocumentField::SecrecyProvision, &mark.provision, 200)?,
                 mark.date,
-                required_text("secrecy authority", &mark.authority, 200)?,
+                required_document_text(DocumentField::SecrecyAuthority, &mark.authority, 200)?,
             )),
             None => None,
         };
@@ -972,23 +1144,19 @@ fn checked_file(
     name: &str,
     content: Vec<u8>,
     now: DateTime<Utc>,
-) -> Result<(String, String, NewFile), ServiceError> {
+) -> Result<(String, String, NewFile), DocumentRefusal> {
     let name = name.trim();
     if name.is_empty() || name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
-        return Err(ServiceError::Invalid(format!(
-            "file name {name:?} must be a plain name without folders"
-        )));
+        return Err(DocumentRefusal::FileName { name: name.into() });
     }
     if content.len() > MAX_FILE_BYTES {
-        return Err(ServiceError::Invalid(format!(
-            "file {name} is {} bytes; at most {MAX_FILE_BYTES} are allowed",
-            content.len()
-        )));
+        return Err(DocumentRefusal::FileTooLarge {
+            name: name.into(),
+            bytes: content.len(),
+        });
     }
     if !content_agrees(name, &content) {
-        return Err(ServiceError::Invalid(format!(
-            "file {name}: the content is not what the name says it is; give the file its right extension"
-        )));
+        return Err(DocumentRefusal::FileContent { name: name.into() });
     }
     let media_type = media_type_of(name).to_owned();
     let sha256 = hex::encode(Sha256::digest(&content));
@@ -1050,5 +1218,147 @@ impl Kansli {
     /// Today, in Stockholm.
     pub fn today(&self) -> NaiveDate {
         local_date(self.clock.now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_refusal() -> Vec<DocumentRefusal> {
+        vec![
+            DocumentRefusal::CaseClosed {
+                case: "KS 2026/1".into(),
+            },
+            DocumentRefusal::Empty {
+                field: DocumentField::Description,
+            },
+            DocumentRefusal::TooLong {
+                field: DocumentField::Counterpart,
+                length: 501,
+                max: 500,
+            },
+            DocumentRefusal::ControlCharacter {
+                field: DocumentField::SecrecyProvision,
+            },
+            DocumentRefusal::Empty {
+                field: DocumentField::SecrecyAuthority,
+            },
+            DocumentRefusal::ProtectedWithoutCounterpart,
+            DocumentRefusal::FileName {
+                name: "../etc/passwd".into(),
+            },
+            DocumentRefusal::FileName { name: "".into() },
+            DocumentRefusal::FileTooLarge {
+                name: "stor.pdf".into(),
+                bytes: MAX_FILE_BYTES + 1,
+            },
+            DocumentRefusal::FileContent {
+                name: "svar.pdf".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_refusal_is_worded_in_swedish_with_the_forms_labels() {
+        let worded: Vec<String> = every_refusal().iter().map(|r| r.swedish()).collect();
+        assert_eq!(
+            worded,
+            [
+                "Ärende KS 2026/1 är avslutat. Återöppna det innan du registrerar en handling i det.",
+                "Beskrivning måste fyllas i.",
+                "Avsändare eller mottagare: texten har 501 tecken; högst 500 tecken är tillåtet.",
+                "Sekretessmarkeringens bestämmelse: texten innehåller ett styrtecken, som inte är \
+                 tillåtet; ta bort det.",
+                "Sekretessmarkeringens myndighet måste fyllas i.",
+                "Avsändare eller mottagare ska skyddas men är inte ifylld.",
+                "Fil: ”../etc/passwd” är inget enkelt filnamn; namnet får inte innehålla mappar.",
+                "Fil: filen har inget namn.",
+                "Fil: ”stor.pdf” är 50,1 MB; högst 50 MB är tillåtet.",
+                "Fil: innehållet i ”svar.pdf” är inte det som filnamnet säger; ge filen rätt \
+                 filändelse.",
+            ]
+        );
+        for (refusal, text) in every_refusal().iter().zip(&worded) {
+            let english = refusal.to_string();
+            assert_ne!(&english, text);
+            for word in [
+                " must ",
+                " is ",
+                "file ",
+                "characters",
+                "allowed",
+                "without",
+                "counterpart",
+                "description",
+                "secrecy",
+                "the ",
+                "closed",
+                "reopen",
+            ] {
+                assert!(!text.contains(word), "{word:?} in {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_english_stays_as_the_api_and_the_cli_say_it() {
+        let english: Vec<String> = every_refusal().iter().map(|r| r.to_string()).collect();
+        assert_eq!(english[1], "description must not be empty");
+        assert_eq!(
+            english[2],
+            "counterpart is 501 characters long; at most 500 are allowed"
+        );
+        assert_eq!(english[3], "secrecy provision contains a control character");
+        assert_eq!(
+            english[6],
+            "file name \"../etc/passwd\" must be a plain name without folders"
+        );
+        assert_eq!(
+            english[8],
+            format!(
+                "file stor.pdf is {} bytes; at most {MAX_FILE_BYTES} are allowed",
+                MAX_FILE_BYTES + 1
+            )
+        );
+        assert!(
+            english[9].contains("not what the name says"),
+            "{}",
+            english[9]
+        );
+    }
+
+    #[test]
+    fn sizes_read_in_megabytes_and_never_round_down_to_the_limit() {
+        assert_eq!(megabytes(MAX_FILE_BYTES), "50");
+        assert_eq!(megabytes(MAX_FILE_BYTES + 1), "50,1");
+        assert_eq!(megabytes(3 * 1024 * 1024 / 2), "1,5");
+        assert_eq!(megabytes(1), "0,1");
+    }
+
+    #[test]
+    fn a_text_field_is_trimmed_and_checked_like_the_other_fields() {
+        let field = DocumentField::Description;
+        assert_eq!(document_text(field, Some("  "), 5), Ok(None));
+        assert_eq!(
+            required_document_text(field, " \t", 5),
+            Err(DocumentRefusal::Empty { field })
+        );
+        assert_eq!(
+            required_document_text(field, " å\näö\t ", 5).as_deref(),
+            Ok("å\näö")
+        );
+        assert_eq!(
+            document_text(field, Some("åäöåäö"), 5),
+            Err(DocumentRefusal::TooLong {
+                field,
+                length: 6,
+                max: 5
+            })
+        );
+        assert_eq!(
+            document_text(field, Some("a\u{7}b"), 5),
+            Err(DocumentRefusal::ControlCharacter { field })
+        );
     }
 }

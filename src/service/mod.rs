@@ -29,8 +29,8 @@ pub use anslagstavla::Notice;
 pub use answering::{LinkView, Saved, UnitProgress};
 pub use corpus::Corpus;
 pub use diarium::{
-    CaseList, CaseQuery, CaseView, DocumentView, FileRef, HistoryEntry, MAX_FILE_BYTES,
-    NewDocumentInput, OpenCase, PersonRef, SearchChoices,
+    CaseList, CaseQuery, CaseView, DocumentField, DocumentRefusal, DocumentView, FileRef,
+    HistoryEntry, MAX_FILE_BYTES, NewDocumentInput, OpenCase, PersonRef, SearchChoices,
 };
 pub use engine::{
     DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, StepCounts, Target,
@@ -61,6 +61,11 @@ pub enum ServiceError {
     /// as they treat `Invalid`.
     #[error("{0}")]
     Refused(crate::workflow::TransitionError),
+    /// A handling was refused: a field or its file is wrong, or the ärende is closed. Nothing
+    /// was written. `Display` is the English of the API, the CLI and the logs; a page words it
+    /// with [`DocumentRefusal::swedish`]. Callers treat it as they treat `Invalid`.
+    #[error(transparent)]
+    InvalidDocument(#[from] DocumentRefusal),
     /// The user's roles do not allow this; the message says what was refused.
     #[error("{0}")]
     Forbidden(String),
@@ -149,22 +154,39 @@ pub(crate) fn optional_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, ServiceError> {
+    checked_text(value, max).map_err(|fault| {
+        ServiceError::Invalid(match fault {
+            TextFault::TooLong { length } => {
+                format!("{field} is {length} characters long; at most {max} are allowed")
+            }
+            TextFault::ControlCharacter => format!("{field} contains a control character"),
+        })
+    })
+}
+
+/// What is wrong with a text field's value, for the caller to word.
+pub(crate) enum TextFault {
+    /// Longer than allowed, by its length in characters.
+    TooLong { length: usize },
+    /// A control character other than newline and tab.
+    ControlCharacter,
+}
+
+/// A text field's value trimmed, blank as left out, or what is wrong with it: more than `max`
+/// characters, or control characters but newline and tab.
+pub(crate) fn checked_text(value: Option<&str>, max: usize) -> Result<Option<String>, TextFault> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     let length = value.chars().count();
     if length > max {
-        return Err(ServiceError::Invalid(format!(
-            "{field} is {length} characters long; at most {max} are allowed"
-        )));
+        return Err(TextFault::TooLong { length });
     }
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
-        return Err(ServiceError::Invalid(format!(
-            "{field} contains a control character"
-        )));
+        return Err(TextFault::ControlCharacter);
     }
     Ok(Some(value.to_owned()))
 }

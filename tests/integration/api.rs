@@ -248,6 +248,59 @@ on_both_backends! {
         problem(&call(addr, "GET", "/cases?status=pending", registrator, None).await, 400);
         problem(&call(addr, "GET", "/cases?per_page=1000", registrator, None).await, 422);
     }
+
+    async fn a_step_the_state_or_the_roles_do_not_take_is_refused_in_the_engines_english(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let tokens = tokens(&site).await;
+        let (handlaggare, registrator, admin) = (&tokens[1].1, &tokens[2].1, &tokens[4].1);
+        let events = format!("/cases/{CASE}/events");
+        let send = |token: &str, body: Value| {
+            let (token, events) = (token.to_owned(), events.clone());
+            async move { call(addr, "POST", &events, &token, Some(&body)).await }
+        };
+        let english = |detail: &str| {
+            for swedish in ["går inte", "läget", "det som går nu", "Du har ingen roll", "får inte"] {
+                assert!(!detail.contains(swedish), "the API speaks English, not {swedish:?}: {detail}");
+            }
+        };
+        // A step the state does not take now: 409, saying what it does take, by code.
+        let detail = problem(&send(handlaggare, json!({"event": "tjansteskrivelse_klar"})).await, 409);
+        english(&detail);
+        assert_eq!(detail, "event \"tjansteskrivelse_klar\" is not allowed in state insamling; allowed now: enkat_godkand, svarstid_ute, sammanstall, avbryt");
+        // A step the state takes, but from none of the caller's roles: 403, saying who may.
+        let detail = problem(&send(registrator, json!({"event": "sammanstall"})).await, 403);
+        english(&detail);
+        assert_eq!(detail, "registrator may not send \"sammanstall\" in state insamling; it may be sent by: handläggare");
+        // The same in a förvaltning's instance, for the handläggare and the administrator alike.
+        let detail = problem(&send(handlaggare, json!({"event": "svar_inskickat", "unit": "BUF"})).await, 403);
+        english(&detail);
+        assert_eq!(detail, "handläggare may not send \"svar_inskickat\" in state inbjuden; it may be sent by: chef");
+        let detail = problem(&send(admin, json!({"event": "svar_inskickat", "unit": "BUF"})).await, 403);
+        english(&detail);
+        assert_eq!(detail, "administratör may not send \"svar_inskickat\" in state inbjuden; it may be sent by: chef");
+        let detail = problem(&send(handlaggare, json!({"event": "godkann", "unit": "BUF"})).await, 409);
+        english(&detail);
+        assert!(detail.starts_with("event \"godkann\" is not allowed in state inbjuden; allowed now: "), "{detail}");
+        // Nothing of it moved the ärende.
+        let flow = call(addr, "GET", &format!("/cases/{CASE}/workflow"), handlaggare, None).await.json();
+        let root = flow.as_array().unwrap().iter().find(|i| i["unit"].is_null()).unwrap();
+        assert_eq!(root["state"], "insamling", "{flow}");
+        // The page words the same refusal in Swedish, the step called what its button says.
+        let session = format!("kansli_session={}", log_in(addr, "per", "ett-långt-lösenord", "").await);
+        let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
+        let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        assert!(refused.body.contains("Din roll (registrator) får inte göra ”Sammanställ svaren nu” när ärendet är i läget ”insamling”. Det får handläggare."), "{}", refused.body);
+        assert!(!refused.body.contains("may not send") && !refused.body.contains("\"sammanstall\""), "{}", refused.body);
+        // A finished instance takes nothing, and says so as the engine does.
+        let done = send(handlaggare, json!({"event": "avbryt"})).await;
+        assert_eq!((done.status, done.json()["to"].as_str()), (200, Some("avbrutet")), "{}", done.body);
+        let detail = problem(&send(handlaggare, json!({"event": "sammanstall"})).await, 409);
+        english(&detail);
+        assert_eq!(detail, "the instance is finished (state avbrutet) and takes no events");
+    }
 }
 
 on_both_backends! {

@@ -2,7 +2,9 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use kansli::domain::document::{Direction, SecrecyMarking};
-use kansli::service::{CaseQuery, NewDocumentInput, OpenCase, ServiceError};
+use kansli::service::{
+    CaseQuery, DocumentField, DocumentRefusal, NewDocumentInput, OpenCase, ServiceError,
+};
 use kansli::store::{NewCase, StoreError};
 
 use crate::helpers::{actor, day, open};
@@ -110,10 +112,19 @@ on_both_backends! {
         assert!(matches!(kansli.show_case("KS 2026/7").await, Err(ServiceError::NotFound(_))));
         let case = kansli.open_case(open("KS", "Giltigt"), &actor()).await.unwrap();
         assert_eq!(case.number, "KS 2026/1", "refusals used no number");
-        let m = invalid(kansli.add_document(&case.number, NewDocumentInput { file: Some(("../etc/passwd".into(), b"x".to_vec())), ..incoming("x") }, &actor()).await.unwrap_err());
-        assert!(m.contains("plain name"), "{m}");
-        let m = invalid(kansli.add_document(&case.number, incoming(""), &actor()).await.unwrap_err());
-        assert!(m.contains("description"), "{m}");
+        // A refused handling says what was wrong, typed, with the English the API and CLI show.
+        let refusal = |e: ServiceError| match e { ServiceError::InvalidDocument(r) => r, other => panic!("{other:?}") };
+        let r = refusal(kansli.add_document(&case.number, NewDocumentInput { file: Some(("../etc/passwd".into(), b"x".to_vec())), ..incoming("x") }, &actor()).await.unwrap_err());
+        assert_eq!(r, DocumentRefusal::FileName { name: "../etc/passwd".into() });
+        assert!(r.to_string().contains("plain name"), "{r}");
+        let r = refusal(kansli.add_document(&case.number, incoming(""), &actor()).await.unwrap_err());
+        assert_eq!(r, DocumentRefusal::Empty { field: DocumentField::Description });
+        assert_eq!(r.to_string(), "description must not be empty");
+        let r = refusal(kansli.add_document(&case.number, NewDocumentInput { counterpart: None, counterpart_protected: true, ..incoming("x") }, &actor()).await.unwrap_err());
+        assert_eq!(r, DocumentRefusal::ProtectedWithoutCounterpart);
+        let secrecy = SecrecyMarking { provision: "OSL 39 kap 3 §".into(), date: NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(), authority: " ".into() };
+        let r = refusal(kansli.add_document(&case.number, NewDocumentInput { secrecy: Some(secrecy), ..incoming("x") }, &actor()).await.unwrap_err());
+        assert_eq!(r, DocumentRefusal::Empty { field: DocumentField::SecrecyAuthority });
         assert!(kansli.show_case(&case.number).await.unwrap().documents.is_empty());
     }
 
@@ -144,6 +155,7 @@ on_both_backends! {
         assert!(matches!(kansli.close_case(&case.number, None, &actor()).await, Err(ServiceError::Invalid(_))));
         let refused = kansli.add_document(&case.number, incoming("Sen"), &actor()).await.unwrap_err();
         assert!(refused.to_string().contains("closed"), "{refused}");
+        assert!(matches!(refused, ServiceError::InvalidDocument(DocumentRefusal::CaseClosed { case: ref closed }) if *closed == case.number), "{refused:?}");
         let reopened = kansli.reopen_case(&case.number, Some("Komplettering"), &actor()).await.unwrap();
         assert_eq!(reopened.status, "open");
         assert_eq!(reopened.closed_at, None);

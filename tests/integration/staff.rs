@@ -341,9 +341,9 @@ on_both_backends! {
         // A step only a chef may take is refused the handläggare (403); one the state does not
         // take now is a conflict that says what it does take (409); without the token, 403.
         let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "svar_inskickat")])).await;
-        assert!(refused.status == 403 && refused.body.contains("Du har ingen roll som får göra"), "{}", refused.body);
+        assert!(refused.status == 403 && refused.body.contains("Din roll (handläggare) får inte göra ”Skicka in svaret” när ärendet är i läget ”inbjuden”. Det får chef."), "{}", refused.body);
         let not_now = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "godkann")])).await;
-        assert!(not_now.status == 409 && not_now.body.contains("går inte i läget"), "{}", not_now.body);
+        assert!(not_now.status == 409 && not_now.body.contains("Åtgärden ”Godkänn svaret” går inte att göra när ärendet är i läget ”inbjuden”."), "{}", not_now.body);
         let forged = http(addr, "/arende/handelse", &session, Some(&[("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
         assert_eq!(forged.status, 403);
         let done = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
@@ -429,12 +429,16 @@ on_both_backends! {
         };
         let ok = send("Svar på enkät", "svar.pdf", b"%PDF-1.7 svar".to_vec()).await;
         assert!(ok.status == 200 && ok.body.contains("registrerad som KS 2026/1:1"), "{}", ok.body);
+        // Each refusal says on the page, in Swedish, what was wrong with the file.
         let lying = send("Lögn", "svar.pdf", b"MZ\x90\x00 a program".to_vec()).await;
-        assert!(lying.status == 400 && lying.body.contains("not what the name says"), "{}", lying.body);
+        assert!(lying.status == 400 && lying.body.contains("Fil: innehållet i ”svar.pdf” är inte det som filnamnet säger; ge filen rätt filändelse."), "{}", lying.body);
+        assert!(!lying.body.contains("not what the name says"), "{}", lying.body);
         let path = send("Sökväg", "../../etc/passwd.txt", b"root".to_vec()).await;
-        assert!(path.status == 400 && path.body.contains("without folders"), "{}", path.body);
+        assert!(path.status == 400 && path.body.contains("Fil: ”../../etc/passwd.txt” är inget enkelt filnamn; namnet får inte innehålla mappar."), "{}", path.body);
+        assert!(!path.body.contains("without folders"), "{}", path.body);
         let big = send("Stor", "stor.txt", vec![b'a'; kansli::service::MAX_FILE_BYTES + 128 * 1024]).await;
         assert_eq!(big.status, 413, "{}", big.head);
+        assert!(big.body.contains("Fil: filen är för stor; högst 50 MB är tillåtet."), "{}", big.body);
         let case = site.kansli.show_case("KS 2026/1").await.unwrap();
         assert_eq!(case.documents.len(), 1, "only the honest file is registered");
         let file = http(addr, "/handling?nummer=KS%202026%2F1%3A1", &session, None).await;
@@ -444,6 +448,63 @@ on_both_backends! {
         let pairs: Vec<(&str, &str)> = vec![("csrf_token", "x"), ("nummer", "KS 2026/1")];
         assert_eq!(http_upload(addr, "/arende/handling", &format!("kansli_session={chef}"), &pairs, ("a.txt", b"a")).await.status, 403);
         assert_eq!(http_upload(addr, "/arende/handling", &session, &pairs, ("a.txt", b"a")).await.status, 403);
+    }
+
+    async fn a_refused_handling_is_explained_in_swedish_on_the_page_and_nothing_is_registered(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let token = log_in(addr, "amira", "ett-långt-lösenord", "").await;
+        let session = format!("kansli_session={token}");
+        let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
+        let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let closed = site.kansli.open_case(crate::helpers::open("KS", "Redan avslutat"), &crate::helpers::actor()).await.unwrap();
+        site.kansli.close_case(&closed.number, None, &crate::helpers::actor()).await.unwrap();
+        let send = |changed: Vec<(&'static str, String)>, file: (&'static str, Vec<u8>)| {
+            let (session, csrf) = (session.clone(), csrf.clone());
+            async move {
+                let mut fields = [("csrf_token", csrf), ("nummer", "KS 2026/1".to_owned()), ("riktning", "inkommande".to_owned()), ("datum", "2026-10-01".to_owned()), ("motpart", "Barn- och utbildningsförvaltningen".to_owned()), ("beskrivning", "Svar på enkät".to_owned())];
+                for (name, value) in changed {
+                    fields.iter_mut().find(|(k, _)| *k == name).unwrap().1 = value;
+                }
+                let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                http_upload(addr, "/arende/handling", &session, &pairs, (file.0, &file.1)).await
+            }
+        };
+        let pdf = || ("svar.pdf", b"%PDF-1.7 svar".to_vec());
+        // What is sent, the Swedish the page shows, and the service's English it must not show.
+        type Changed = Vec<(&'static str, String)>;
+        type File = (&'static str, Vec<u8>);
+        let refusals: Vec<(Changed, File, String, &str)> = vec![
+            (vec![("beskrivning", "   ".into())], pdf(), "Beskrivning måste fyllas i.".into(), "must not be empty"),
+            (vec![("beskrivning", "å".repeat(1001))], pdf(), "Beskrivning: texten har 1001 tecken; högst 1000 tecken är tillåtet.".into(), "characters long"),
+            (vec![("motpart", "Barn-\u{1}förvaltningen".into())], pdf(), "Avsändare eller mottagare: texten innehåller ett styrtecken, som inte är tillåtet; ta bort det.".into(), "control character"),
+            (vec![("motpart", "x".repeat(501))], pdf(), "Avsändare eller mottagare: texten har 501 tecken; högst 500 tecken är tillåtet.".into(), "at most 500"),
+            (vec![("datum", "2026-02-30".into())], pdf(), "Datum: ”2026-02-30” är inget datum som finns; skriv det som ÅÅÅÅ-MM-DD.".into(), "is not a date"),
+            (vec![("datum", "".into())], pdf(), "Datum måste fyllas i (ÅÅÅÅ-MM-DD).".into(), "is not a date"),
+            (vec![("riktning", "sidledes".into())], pdf(), "Riktning: ”sidledes” är ingen riktning; välj Inkommande, Upprättad eller Utgående.".into(), "unknown direction"),
+            (vec![], (" ", b"x".to_vec()), "Fil: filen har inget namn.".into(), "plain name"),
+            (vec![], ("svar.docx", b"%PDF-1.7 svar".to_vec()), "Fil: innehållet i ”svar.docx” är inte det som filnamnet säger; ge filen rätt filändelse.".into(), "give the file its right extension"),
+            // Over the service's limit, under the body's: the service refuses it.
+            (vec![], ("stor.txt", vec![b'a'; kansli::service::MAX_FILE_BYTES + 1]), "Fil: ”stor.txt” är 50,1 MB; högst 50 MB är tillåtet.".into(), "bytes; at most"),
+            (vec![("nummer", closed.number.clone())], pdf(), format!("Ärende {} är avslutat. Återöppna det innan du registrerar en handling i det.", closed.number), "reopen it"),
+        ];
+        for (changed, file, swedish, english) in refusals {
+            let what = format!("{changed:?} {}", file.0);
+            let reply = send(changed, file).await;
+            assert_eq!(reply.status, 400, "{what}: {}", reply.body);
+            let shown = reply.body.split("<p class=\"fel-text\">").nth(1).and_then(|b| b.split("</p>").next()).unwrap_or_else(|| panic!("{what}: no error on the page: {}", reply.body));
+            assert_eq!(shown, swedish, "{what}");
+            assert!(!reply.body.contains(english), "{what}: {english:?} in {}", reply.body);
+        }
+        for number in ["KS 2026/1", closed.number.as_str()] {
+            let case = site.kansli.show_case(number).await.unwrap();
+            assert!(case.documents.is_empty(), "{number}: nothing is registered: {:?}", case.documents);
+            let history = site.kansli.case_history(number).await.unwrap();
+            assert!(history.iter().all(|h| h.action != "handling registrerad"), "{number}");
+        }
+        // A number that is no ärende's is said in Swedish too.
+        let missing = send(vec![("nummer", "KS 2026/99".into())], pdf()).await;
+        assert!(missing.status == 404 && missing.body.contains("Det finns inget ärende med numret ”KS 2026/99”.") && !missing.body.contains("does not exist"), "{}", missing.body);
     }
 
     async fn the_inbox_shows_each_person_what_waits_for_them_in_their_own_units(db) {

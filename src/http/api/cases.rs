@@ -253,20 +253,20 @@ pub(super) async fn workflow(
     let body: Vec<WorkflowInstance> = instances
         .into_iter()
         .map(|i| WorkflowInstance {
+            events: i
+                .events
+                .into_iter()
+                .map(|(event, roles)| AllowedEvent {
+                    allowed: user.acting_role(&roles, i.unit.as_deref()).is_some(),
+                    event,
+                    roles,
+                })
+                .collect(),
             workflow: i.workflow,
             version: i.version,
             unit: i.unit,
             state: i.state,
             finished: i.finished,
-            events: i
-                .events
-                .into_iter()
-                .map(|(event, roles)| AllowedEvent {
-                    allowed: user.acting_role(&roles).is_some(),
-                    event,
-                    roles,
-                })
-                .collect(),
         })
         .collect();
     Ok(Json(body).into_response())

@@ -142,7 +142,8 @@ impl From<ServiceError> for Problem {
         match err {
             ServiceError::Invalid(m) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             // The API keeps the engine's English.
-            ServiceError::Refused(r) => {
+            ServiceError::Refused(r) => Problem::new(super::refusal_status(&r), r.to_string()),
+            ServiceError::InvalidDocument(r) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, r.to_string())
             }
             ServiceError::NotFound(m) => Problem::new(StatusCode::NOT_FOUND, m),

@@ -1,31 +1,55 @@
 //! A logged-in user's step in an ärende's workflow: the user acts in one of their roles that
 //! the state allows for the event, or is refused. Pages and the API both come through here, so
 //! the rule is checked where the step is taken.
+//!
+//! A refusal here is the engine's own ([`TransitionError`]), with the fields the engine gives
+//! it, so the API and CLI get its English and the pages its Swedish with the button's label.
 
-use super::{Engine, Outcome, Target};
+use super::{Engine, InstanceEvents, Outcome, Target};
 use crate::domain::organisation::Role;
 use crate::service::accounts::User;
 use crate::service::{Actor, ServiceError};
-use crate::workflow::Sender;
+use crate::workflow::{Sender, TransitionError};
 
 impl User {
-    /// The role of the user's that may send an event whose senders are `senders` (role names);
-    /// an administrator acts as `admin`.
-    pub fn acting_role(&self, senders: &[String]) -> Option<Role> {
-        let roles: Vec<Role> = match self.admin {
-            true => vec![Role::Admin],
-            false => self.roles.iter().map(|(r, _)| *r).collect(),
-        };
+    /// The role of the user's that may send an event whose senders are `senders` (role names)
+    /// to an instance of `unit` (None for the ärende's own): a role held within a unit (chef,
+    /// förvaltningschef) acts only in that unit's instance, as the inbox shows it. An
+    /// administrator acts as `admin`.
+    pub fn acting_role(&self, senders: &[String], unit: Option<&str>) -> Option<Role> {
+        let sends = |role: Role| senders.iter().any(|s| *s == role.to_string());
+        if self.admin {
+            return sends(Role::Admin).then_some(Role::Admin);
+        }
+        self.roles
+            .iter()
+            .find(|(role, held_in)| {
+                sends(*role) && (!role.unit_bound() || unit.is_some_and(|u| u == held_in))
+            })
+            .map(|(role, _)| *role)
+    }
+
+    /// The roles the user acts in, each once: an administrator as `admin` only.
+    fn acting_roles(&self) -> Vec<Role> {
+        if self.admin {
+            return vec![Role::Admin];
+        }
+        let mut roles: Vec<Role> = Vec::new();
+        for (role, _) in &self.roles {
+            if !roles.contains(role) {
+                roles.push(*role);
+            }
+        }
         roles
-            .into_iter()
-            .find(|r| senders.iter().any(|s| *s == r.to_string()))
     }
 }
 
 impl Engine {
     /// Sends `event` to `target` as `user`, in a role of theirs that the instance's state
     /// allows for it. Refused (and logged) when the state takes no such event from any role
-    /// the user holds.
+    /// the user holds: [`TransitionError::Finished`] or [`TransitionError::NotAllowed`] when
+    /// the state does not take the event at all, [`TransitionError::SenderNotPermitted`] when
+    /// it does but from none of the user's roles, as the engine itself would refuse them.
     pub async fn send_as_user(
         &self,
         user: &User,
@@ -44,25 +68,138 @@ impl Engine {
                 })
             })?;
         let Some((_, senders)) = instance.events.iter().find(|(e, _)| e == event) else {
-            return Err(ServiceError::Conflict(format!(
-                "{event:?} går inte i läget {:?}; det som går nu: {}",
-                instance.state,
-                instance
-                    .events
-                    .iter()
-                    .map(|(e, _)| e.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            tracing::warn!(
+                username = %user.username,
+                %event,
+                state = %instance.state,
+                "workflow step refused: the state does not take it"
+            );
+            return Err(ServiceError::Refused(not_taken(instance, event)));
         };
-        let Some(role) = user.acting_role(senders) else {
-            tracing::warn!(username = %user.username, %event, "workflow step refused");
-            return Err(ServiceError::Forbidden(format!(
-                "Du har ingen roll som får göra {event:?} nu."
-            )));
+        let Some(role) = user.acting_role(senders, instance.unit.as_deref()) else {
+            tracing::warn!(
+                username = %user.username,
+                %event,
+                state = %instance.state,
+                "workflow step refused: none of the user's roles may send it"
+            );
+            // A role that sends it, held in other units: the unit's own work, not theirs.
+            let elsewhere: Vec<&str> = user
+                .roles
+                .iter()
+                .filter(|(role, _)| !user.admin && senders.iter().any(|s| *s == role.to_string()))
+                .map(|(_, unit)| unit.as_str())
+                .collect();
+            if !elsewhere.is_empty() {
+                let unit = instance.unit.as_deref().unwrap_or("the ärende itself");
+                return Err(ServiceError::Forbidden(format!(
+                    "{event:?} in {unit} is sent by {} of {unit}; your role is held in {}",
+                    senders.join(", "),
+                    elsewhere.join(", ")
+                )));
+            }
+            let roles = user.acting_roles();
+            if roles.is_empty() {
+                // Not the workflow's refusal: the account holds no role to act in at all.
+                return Err(ServiceError::Forbidden(format!(
+                    "you hold no role, so you may not send {event:?}; it may be sent by: {}",
+                    senders.join(", ")
+                )));
+            }
+            return Err(ServiceError::Refused(TransitionError::SenderNotPermitted {
+                event: event.to_owned(),
+                state: instance.state.clone(),
+                sender: roles
+                    .iter()
+                    .map(|r| Sender::Role(*r).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                allowed: senders.join(", "),
+            }));
         };
         let actor = Actor::new(user.username.clone());
         self.send(target, event, Sender::Role(role), &actor, idempotency_key)
             .await
+    }
+}
+
+/// Why `instance` takes no `event` now, as the engine says it: finished, in a state its
+/// workflow does not have, or in a state without the event.
+fn not_taken(instance: &InstanceEvents, event: &str) -> TransitionError {
+    let state = instance.state.clone();
+    if instance.finished {
+        return TransitionError::Finished { state };
+    }
+    match instance.definition.states.get(&state) {
+        None => TransitionError::UnknownState(state),
+        Some(s) if s.is_final => TransitionError::Finished { state },
+        Some(_) => TransitionError::NotAllowed {
+            event: event.to_owned(),
+            state,
+            allowed: instance
+                .events
+                .iter()
+                .map(|(e, _)| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(admin: bool, roles: &[(Role, &str)]) -> User {
+        User {
+            account_id: 1,
+            username: "u".into(),
+            name: "U".into(),
+            admin,
+            roles: roles.iter().map(|(r, u)| (*r, (*u).to_owned())).collect(),
+            csrf_token: String::new(),
+        }
+    }
+
+    fn senders(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_chef_acts_in_their_own_units_instance_only() {
+        let chef = user(false, &[(Role::Chef, "SOF"), (Role::Chef, "HR")]);
+        let by_chef = senders(&["chef"]);
+        assert_eq!(chef.acting_role(&by_chef, Some("SOF")), Some(Role::Chef));
+        assert_eq!(chef.acting_role(&by_chef, Some("HR")), Some(Role::Chef));
+        assert_eq!(chef.acting_role(&by_chef, Some("BUF")), None);
+        assert_eq!(
+            chef.acting_role(&by_chef, None),
+            None,
+            "not in the ärende's own"
+        );
+    }
+
+    #[test]
+    fn roles_not_bound_to_a_unit_act_anywhere_and_an_administrator_as_admin() {
+        let handlaggare = user(false, &[(Role::Handlaggare, "KLF")]);
+        let by_either = senders(&["handläggare", "chef"]);
+        assert_eq!(
+            handlaggare.acting_role(&by_either, Some("BUF")),
+            Some(Role::Handlaggare)
+        );
+        assert_eq!(
+            handlaggare.acting_role(&by_either, None),
+            Some(Role::Handlaggare)
+        );
+        let admin = user(true, &[(Role::Chef, "BUF")]);
+        assert_eq!(
+            admin.acting_role(&by_either, Some("BUF")),
+            None,
+            "admin acts as admin only"
+        );
+        assert_eq!(
+            admin.acting_role(&senders(&["administratör"]), None),
+            Some(Role::Admin)
+        );
     }
 }

@@ -33,11 +33,6 @@ pub struct InboxItem {
     pub due: Option<DateTime<Utc>>,
 }
 
-/// Roles held only within a unit: their work is their own unit's.
-fn unit_bound(role: Role) -> bool {
-    matches!(role, Role::Chef | Role::Forvaltningschef)
-}
-
 impl Engine {
     /// What waits for someone holding `roles` (each with its unit), soonest due first.
     pub async fn inbox(&self, roles: &[(Role, String)]) -> Result<Vec<InboxItem>, ServiceError> {
@@ -56,7 +51,7 @@ impl Engine {
             let mine = |senders: &[Sender]| {
                 roles.iter().any(|(role, held_in)| {
                     senders.contains(&Sender::Role(*role))
-                        && (!unit_bound(*role) || unit.is_some_and(|u| u == held_in))
+                        && (!role.unit_bound() || unit.is_some_and(|u| u == held_in))
                 })
             };
             let events: Vec<String> = allowed_events(state)
