@@ -294,8 +294,30 @@ async fn case_page(
 ) -> Response {
     let case = match state.kansli.show_case(number).await {
         Ok(c) => c,
-        Err(ServiceError::NotFound(m) | ServiceError::Invalid(m)) => {
-            return (StatusCode::NOT_FOUND, m).into_response();
+        Err(ServiceError::NotFound(_)) => {
+            let message = format!("Det finns inget ärende med numret ”{number}” i diariet.");
+            return missing(
+                state,
+                user,
+                StatusCode::NOT_FOUND,
+                "Ärendet finns inte",
+                message,
+            )
+            .await;
+        }
+        Err(ServiceError::Invalid(_)) => {
+            let message = format!(
+                "”{number}” är inget diarienummer. Skriv numret som diariet visar det, till \
+                 exempel KS 2026/1."
+            );
+            return missing(
+                state,
+                user,
+                StatusCode::BAD_REQUEST,
+                "Inget diarienummer",
+                message,
+            )
+            .await;
         }
         Err(e) => return super::ApiError::from(e).into_response(),
     };
@@ -345,6 +367,33 @@ async fn case_page(
         error,
     };
     render_page(state, status, "arende", &context)
+}
+
+/// The page for an ärende or handling that is not there, or a number that is none: what was
+/// asked for, in Swedish, with the way back to the diarium.
+async fn missing(
+    state: &AppState,
+    user: &User,
+    status: StatusCode,
+    heading: &str,
+    message: String,
+) -> Response {
+    #[derive(Serialize)]
+    struct Missing<'a> {
+        page_title: &'a str,
+        municipality: String,
+        user: &'a User,
+        heading: &'a str,
+        message: String,
+    }
+    let context = Missing {
+        page_title: heading,
+        municipality: municipality(state).await,
+        user,
+        heading,
+        message,
+    };
+    render_page(state, status, "saknas", &context)
 }
 
 fn instance_vm(user: &User, i: &InstanceEvents) -> InstanceVm {
@@ -637,10 +686,12 @@ pub(super) async fn file(
     Query(q): Query<CaseNumber>,
 ) -> Response {
     let here = format!("/handling?nummer={}", encode(&q.nummer));
-    if let Err(r) = require_to(&state, &headers, &here, Permission::ReadDiarium).await {
-        return r;
-    }
-    match state.kansli.document_file(q.nummer.trim()).await {
+    let user = match require_to(&state, &headers, &here, Permission::ReadDiarium).await {
+        Ok(user) => user,
+        Err(r) => return r,
+    };
+    let number = q.nummer.trim();
+    match state.kansli.document_file(number).await {
         Ok((file, content)) => {
             let name: String = file
                 .name
@@ -665,6 +716,31 @@ pub(super) async fn file(
                 content,
             )
                 .into_response()
+        }
+        Err(ServiceError::NotFound(_)) => {
+            let message = format!("Det finns ingen handling ”{number}” med en fil i diariet.");
+            missing(
+                &state,
+                &user,
+                StatusCode::NOT_FOUND,
+                "Handlingen finns inte",
+                message,
+            )
+            .await
+        }
+        Err(ServiceError::Invalid(_)) => {
+            let message = format!(
+                "”{number}” är inget handlingsnummer. Det skrivs som ärendets nummer, kolon och \
+                 handlingens, till exempel KS 2026/1:3."
+            );
+            missing(
+                &state,
+                &user,
+                StatusCode::BAD_REQUEST,
+                "Inget handlingsnummer",
+                message,
+            )
+            .await
         }
         Err(e) => super::ApiError::from(e).into_response(),
     }

@@ -354,6 +354,17 @@ on_both_backends! {
         let file = http(addr, "/handling?nummer=KS%202026%2F1%3A1", &session, None).await;
         assert!(file.status == 200 && file.head.to_ascii_lowercase().contains("content-disposition: attachment"), "{}", file.head);
         assert!(file.body.contains("Sammanställning"), "{}", file.body);
+        // A number that is not there, or is no number, gets a page that says so in Swedish.
+        for (path, status, says) in [
+            ("/arende?nummer=KS%202026%2F99", 404, "Det finns inget ärende med numret ”KS 2026/99” i diariet."),
+            ("/arende?nummer=lokaler", 400, "”lokaler” är inget diarienummer."),
+            ("/handling?nummer=KS%202026%2F1%3A99", 404, "Det finns ingen handling ”KS 2026/1:99” med en fil i diariet."),
+            ("/handling?nummer=KS%202026%2F1", 400, "”KS 2026/1” är inget handlingsnummer."),
+        ] {
+            let page = http(addr, path, &session, None).await;
+            assert!(page.status == status && page.body.contains(says) && page.body.contains("<a href=\"/arenden\">Till diariet</a>"), "{path}: {}", page.body);
+            assert!(!page.body.contains("not found") && !page.body.contains("does not exist") && !page.body.contains("is not a"), "{path}: {}", page.body);
+        }
         // Not for a chef.
         let chef = log_in(addr, "oskar", "ett-annat-lösenord", "").await;
         assert_eq!(http(addr, "/arenden", &format!("kansli_session={chef}"), None).await.status, 403);
