@@ -628,11 +628,28 @@ impl Engine {
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("instance {instance_id} not found")))?;
         let loaded = self.load_in(tx, row).await?;
-        let decision = decide(&loaded, event, values, sender, now)?;
+        // A request with the same key on another lane or process may have committed since the
+        // key was looked up: the instance it moved then refuses this one, or the key is found
+        // taken when recorded. Either way that request's answer stands, as for a repeat.
+        let decision = match decide(&loaded, event, values, sender, now) {
+            Ok(decision) => decision,
+            Err(refused) => {
+                if let Some(key) = idempotency_key
+                    && tx.idempotency_key_used(key).await?
+                {
+                    return Ok(Outcome::AlreadyApplied);
+                }
+                return Err(refused);
+            }
+        };
         if let Some(key) = idempotency_key {
             let outcome = format!("{} -> {}", decision.from, decision.to);
-            tx.record_idempotency_key(key, loaded.row.id, &outcome, now)
-                .await?;
+            if !tx
+                .record_idempotency_key(key, loaded.row.id, &outcome, now)
+                .await?
+            {
+                return Ok(Outcome::AlreadyApplied);
+            }
         }
         let case = case_for(tx, loaded.row.case_id, &decision).await?;
         let by = StepBy {
@@ -896,14 +913,23 @@ impl Engine {
     pub async fn events_of(&self, case_number: &str) -> Result<Vec<InstanceEvents>, ServiceError> {
         let case = self.case(case_number).await?;
         let mut out = Vec::new();
+        // Each stored version read once, however many instances run on it (an ärende of the
+        // yearly follow-up has one per förvaltning on the same).
+        let mut versions: HashMap<i32, i32> = HashMap::new();
         for row in self.kansli.store.instances_of_case(case.id).await? {
-            let loaded = self.load(row).await?;
-            let version = self
-                .kansli
-                .store
-                .definition(loaded.row.definition_id)
-                .await?
-                .map_or(0, |d| d.version);
+            // What the states allow is read off the workflow, not judged by guards: the
+            // children that guards look at are not needed.
+            let loaded = self.loaded(row, Vec::new()).await?;
+            let id = loaded.row.definition_id;
+            let version = match versions.get(&id) {
+                Some(&known) => known,
+                None => {
+                    let stored = self.kansli.store.definition(id).await?;
+                    *versions
+                        .entry(id)
+                        .or_insert(stored.map_or(0, |d| d.version))
+                }
+            };
             let events = match loaded.workflow.states.get(&loaded.row.state) {
                 Some(state) if !state.is_final => allowed_events(state)
                     .into_iter()
@@ -942,8 +968,7 @@ impl Engine {
             .ok_or_else(|| {
                 ServiceError::NotFound(format!("ärende {case_number} runs no workflow"))
             })?;
-        let state = root.state.clone();
-        Ok((self.load(root).await?.workflow, state))
+        Ok((self.definition(root.definition_id).await?, root.state))
     }
 
     /// Stored workflow versions and how many instances run on each.
@@ -1013,11 +1038,6 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, workflow.clone());
         Ok(workflow)
-    }
-
-    async fn load(&self, row: InstanceRow) -> Result<Loaded, ServiceError> {
-        let children = self.kansli.store.children(row.id).await?;
-        self.loaded(row, children).await
     }
 
     async fn load_in(&self, tx: &Tx, row: InstanceRow) -> Result<Loaded, ServiceError> {
@@ -1607,7 +1627,8 @@ impl Engine {
         };
         let instance = self.target_instance(&target).await?;
         let workflow = self.definition(instance.definition_id).await?;
-        let Loaded { row, variables, .. } = self.load(instance).await?;
+        // Its variables, not its children: a draft is rendered, not judged by guards.
+        let Loaded { row, variables, .. } = self.loaded(instance, Vec::new()).await?;
         let case = self.case(case_number).await?;
         let description = match (document_description(&workflow, template), paragraph) {
             (Some(d), _) => crate::workflow::engine::substitute(&d, &variables),
