@@ -101,6 +101,12 @@ impl Role {
     pub fn unit_bound(self) -> bool {
         matches!(self, Role::Chef | Role::Forvaltningschef)
     }
+
+    /// Whether the role, held in the unit `held_in`, acts in a workflow instance of `unit`
+    /// (None for the ärende's own): a role bound to a unit only in that unit's.
+    pub fn acts_in(self, held_in: &str, unit: Option<&str>) -> bool {
+        !self.unit_bound() || unit == Some(held_in)
+    }
 }
 
 vocabulary! {

@@ -532,7 +532,16 @@ pub(super) async fn event(
         }
         // The workflow's refusal in Swedish, the step called what its button says.
         Err(ServiceError::Refused(r)) => {
-            let message = r.swedish_with_label(&label);
+            // The steps that can be taken now by their labels too, those of the system left out.
+            let instance = allowed.iter().find(|i| i.unit == target.unit);
+            let step = |event: &str| {
+                let (_, senders) = instance?.events.iter().find(|(e, _)| e == event)?;
+                if senders.iter().all(|s| s == "system") {
+                    return None;
+                }
+                Some(event_label(&allowed, &target.unit, event))
+            };
+            let message = r.swedish_naming_steps(&label, &step);
             let status = super::refusal_status(&r);
             case_page(&state, &user, &number, status, None, Some(message)).await
         }

@@ -141,7 +141,7 @@ async fn meeting_page(
 fn refusal(e: ServiceError) -> Result<(StatusCode, String), ServiceError> {
     match e {
         ServiceError::Invalid(m) => Ok((StatusCode::BAD_REQUEST, m)),
-        ServiceError::Refused(r) => Ok((StatusCode::BAD_REQUEST, r.swedish())),
+        ServiceError::Refused(r) => Ok((super::refusal_status(&r), r.swedish())),
         ServiceError::InvalidDocument(r) => Ok((StatusCode::BAD_REQUEST, r.swedish())),
         ServiceError::NotFound(m) => Ok((StatusCode::NOT_FOUND, m)),
         ServiceError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),

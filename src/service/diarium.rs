@@ -184,11 +184,11 @@ impl DocumentRefusal {
     pub fn swedish(&self) -> String {
         match self {
             DocumentRefusal::CaseClosed { case } => format!(
-                "Ärende {case} är avslutat. Återöppna det innan du registrerar en handling i det."
+                "Ärendet {case} är avslutat. Återöppna det innan du registrerar en handling i det."
             ),
             DocumentRefusal::Empty { field } => format!("{} måste fyllas i.", field.swedish()),
             DocumentRefusal::TooLong { field, length, max } => format!(
-                "{}: texten har {length} tecken; högst {max} tecken är tillåtet.",
+                "{}: texten har {length} tecken; högst {max} tecken är tillåtna.",
                 field.swedish()
             ),
             DocumentRefusal::ControlCharacter { field } => format!(
@@ -1265,9 +1265,9 @@ mod tests {
         assert_eq!(
             worded,
             [
-                "Ärende KS 2026/1 är avslutat. Återöppna det innan du registrerar en handling i det.",
+                "Ärendet KS 2026/1 är avslutat. Återöppna det innan du registrerar en handling i det.",
                 "Beskrivning måste fyllas i.",
-                "Avsändare eller mottagare: texten har 501 tecken; högst 500 tecken är tillåtet.",
+                "Avsändare eller mottagare: texten har 501 tecken; högst 500 tecken är tillåtna.",
                 "Sekretessmarkeringens bestämmelse: texten innehåller ett styrtecken, som inte är \
                  tillåtet; ta bort det.",
                 "Sekretessmarkeringens myndighet måste fyllas i.",

@@ -359,15 +359,26 @@ impl Engine {
                 });
             if let Some(instance) = root {
                 let key = format!("justering:{meeting_id}:{case_id}");
-                self.send_to(
-                    instance,
-                    "protokoll_justerat",
-                    Default::default(),
-                    Sender::Role(Role::Sekreterare),
-                    actor,
-                    Some(&key),
-                )
-                .await?;
+                let sent = self
+                    .send_to(
+                        instance,
+                        "protokoll_justerat",
+                        Default::default(),
+                        Sender::Role(Role::Sekreterare),
+                        actor,
+                        Some(&key),
+                    )
+                    .await;
+                // The justering is recorded whatever the workflow says; the page says why the
+                // workflow did not move, as for a paragraph.
+                match sent {
+                    Ok(_) => {}
+                    Err(ServiceError::Refused(why)) => warnings.push(format!(
+                        "arbetsflödet tog inte emot justeringen: {}",
+                        why.swedish()
+                    )),
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok((row, warnings))

@@ -200,7 +200,7 @@ impl Tx {
             .one(&self.txn)
             .await?
         {
-            return Ok((found.id, found.stored_at >= at));
+            return Ok((found.id, found.stored_at >= stored_precision(at)));
         }
         let latest = workflow_definition::Entity::find()
             .filter(workflow_definition::Column::WorkflowId.eq(workflow_id))
@@ -248,7 +248,7 @@ impl Tx {
             .ok_or_else(|| {
                 StoreError::NotFound(format!("the stored definition of {workflow_id}"))
             })?;
-        Ok((row.id, stored_now || row.stored_at >= at))
+        Ok((row.id, stored_now || row.stored_at >= stored_precision(at)))
     }
 
     /// Creates an instance.
@@ -715,4 +715,11 @@ impl Store {
             .all(self.db())
             .await?)
     }
+}
+
+/// `at` as a timestamp column keeps it: PostgreSQL keeps microseconds (and the driver cuts
+/// the rest off), so a row stored at `at` reads back at this, not at `at`.
+fn stored_precision(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    at.trunc_subsecs(6)
 }

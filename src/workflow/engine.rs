@@ -211,27 +211,38 @@ impl TransitionError {
     /// the workflow's own event and state names, the roles by their Swedish names. `Display`
     /// stays English, for the API, the CLI and the logs.
     pub fn swedish(&self) -> String {
-        self.worded(None)
+        self.worded(None, &|event| Some(event.to_owned()))
     }
 
     /// As [`swedish`](Self::swedish), with the event called what the page calls it (its
     /// transition's label, "Sammanställ svaren nu") instead of its code.
     pub fn swedish_with_label(&self, label: &str) -> String {
-        self.worded(Some(label))
+        self.worded(Some(label), &|event| Some(event.to_owned()))
     }
 
-    fn worded(&self, label: Option<&str>) -> String {
+    /// As [`swedish_with_label`](Self::swedish_with_label), with the steps that can be taken
+    /// now named by `step` too: their labels, and None for one no person takes (a timer's),
+    /// which is left out.
+    pub fn swedish_naming_steps(
+        &self,
+        label: &str,
+        step: &dyn Fn(&str) -> Option<String>,
+    ) -> String {
+        self.worded(Some(label), step)
+    }
+
+    fn worded(&self, label: Option<&str>, step: &dyn Fn(&str) -> Option<String>) -> String {
         let action = |event: &str| quoted(label.filter(|l| !l.trim().is_empty()).unwrap_or(event));
         match self {
             TransitionError::Finished { state } => format!(
-                "Flödet är redan avslutat (läget ”{state}”) och tar inte emot fler åtgärder."
+                "Arbetsflödet är redan avslutat (läget ”{state}”) och tar inte emot fler åtgärder."
             ),
             TransitionError::NotAllowed {
                 event,
                 state,
                 allowed,
             } => {
-                let now = names(allowed);
+                let now: Vec<String> = names(allowed).into_iter().filter_map(step).collect();
                 let now = if now.is_empty() {
                     "Just nu går ingen åtgärd att göra.".to_owned()
                 } else {
@@ -259,9 +270,13 @@ impl TransitionError {
                     );
                 }
                 let who: Vec<&str> = who.into_iter().map(sender_in_swedish).collect();
+                let yours: Vec<&str> = names(sender).into_iter().map(sender_in_swedish).collect();
+                let yours = match yours.as_slice() {
+                    [one] => format!("Din roll ({one})"),
+                    many => format!("Dina roller ({})", many.join(", ")),
+                };
                 format!(
-                    "Din roll ({}) får inte göra {} när ärendet är i läget ”{state}”. Det får {}.",
-                    sender_in_swedish(sender),
+                    "{yours} får inte göra {} när ärendet är i läget ”{state}”. Det får {}.",
                     action(event),
                     either(&who)
                 )
@@ -806,7 +821,7 @@ states:
                 TransitionError::Finished {
                     state: "klart".into(),
                 },
-                "Flödet är redan avslutat (läget ”klart”) och tar inte emot fler åtgärder.",
+                "Arbetsflödet är redan avslutat (läget ”klart”) och tar inte emot fler åtgärder.",
             ),
             (
                 TransitionError::UnknownState("borttaget".into()),

@@ -343,7 +343,8 @@ on_both_backends! {
         let refused = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "svar_inskickat")])).await;
         assert!(refused.status == 403 && refused.body.contains("Din roll (handläggare) får inte göra ”Skicka in svaret” när ärendet är i läget ”inbjuden”. Det får chef."), "{}", refused.body);
         let not_now = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "godkann")])).await;
-        assert!(not_now.status == 409 && not_now.body.contains("Åtgärden ”Godkänn svaret” går inte att göra när ärendet är i läget ”inbjuden”."), "{}", not_now.body);
+        assert!(not_now.status == 409 && not_now.body.contains("Åtgärden ”Godkänn svaret” går inte att göra när ärendet är i läget ”inbjuden”. Nu går det att: ”Spara utkast”, ”Skicka in svaret”"), "{}", not_now.body);
+        assert!(!not_now.body.contains("”paminn”") && !not_now.body.contains("”utkast_sparat”"), "the steps by their labels, the system's left out: {}", not_now.body);
         let forged = http(addr, "/arende/handelse", &session, Some(&[("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
         assert_eq!(forged.status, 403);
         let done = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
@@ -487,9 +488,9 @@ on_both_backends! {
         type File = (&'static str, Vec<u8>);
         let refusals: Vec<(Changed, File, String, &str)> = vec![
             (vec![("beskrivning", "   ".into())], pdf(), "Beskrivning måste fyllas i.".into(), "must not be empty"),
-            (vec![("beskrivning", "å".repeat(1001))], pdf(), "Beskrivning: texten har 1001 tecken; högst 1000 tecken är tillåtet.".into(), "characters long"),
+            (vec![("beskrivning", "å".repeat(1001))], pdf(), "Beskrivning: texten har 1001 tecken; högst 1000 tecken är tillåtna.".into(), "characters long"),
             (vec![("motpart", "Barn-\u{1}förvaltningen".into())], pdf(), "Avsändare eller mottagare: texten innehåller ett styrtecken, som inte är tillåtet; ta bort det.".into(), "control character"),
-            (vec![("motpart", "x".repeat(501))], pdf(), "Avsändare eller mottagare: texten har 501 tecken; högst 500 tecken är tillåtet.".into(), "at most 500"),
+            (vec![("motpart", "x".repeat(501))], pdf(), "Avsändare eller mottagare: texten har 501 tecken; högst 500 tecken är tillåtna.".into(), "at most 500"),
             (vec![("datum", "2026-02-30".into())], pdf(), "Datum: ”2026-02-30” är inget datum som finns; skriv det som ÅÅÅÅ-MM-DD.".into(), "is not a date"),
             (vec![("datum", "".into())], pdf(), "Datum måste fyllas i (ÅÅÅÅ-MM-DD).".into(), "is not a date"),
             (vec![("riktning", "sidledes".into())], pdf(), "Riktning: ”sidledes” är ingen riktning; välj Inkommande, Upprättad eller Utgående.".into(), "unknown direction"),
@@ -497,7 +498,7 @@ on_both_backends! {
             (vec![], ("svar.docx", b"%PDF-1.7 svar".to_vec()), "Fil: innehållet i ”svar.docx” är inte det som filnamnet säger; ge filen rätt filändelse.".into(), "give the file its right extension"),
             // Over the service's limit, under the body's: the service refuses it.
             (vec![], ("stor.txt", vec![b'a'; kansli::service::MAX_FILE_BYTES + 1]), "Fil: ”stor.txt” är 50,1 MB; högst 50 MB är tillåtet.".into(), "bytes; at most"),
-            (vec![("nummer", closed.number.clone())], pdf(), format!("Ärende {} är avslutat. Återöppna det innan du registrerar en handling i det.", closed.number), "reopen it"),
+            (vec![("nummer", closed.number.clone())], pdf(), format!("Ärendet {} är avslutat. Återöppna det innan du registrerar en handling i det.", closed.number), "reopen it"),
         ];
         for (changed, file, swedish, english) in refusals {
             let what = format!("{changed:?} {}", file.0);

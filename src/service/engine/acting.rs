@@ -23,9 +23,7 @@ impl User {
         }
         self.roles
             .iter()
-            .find(|(role, held_in)| {
-                sends(*role) && (!role.unit_bound() || unit.is_some_and(|u| u == held_in))
-            })
+            .find(|(role, held_in)| sends(*role) && role.acts_in(held_in, unit))
             .map(|(role, _)| *role)
     }
 

@@ -50,8 +50,7 @@ impl Engine {
             let unit = row.unit_code.as_deref();
             let mine = |senders: &[Sender]| {
                 roles.iter().any(|(role, held_in)| {
-                    senders.contains(&Sender::Role(*role))
-                        && (!role.unit_bound() || unit.is_some_and(|u| u == held_in))
+                    senders.contains(&Sender::Role(*role)) && role.acts_in(held_in, unit)
                 })
             };
             let events: Vec<String> = allowed_events(state)
