@@ -294,30 +294,8 @@ async fn case_page(
 ) -> Response {
     let case = match state.kansli.show_case(number).await {
         Ok(c) => c,
-        Err(ServiceError::NotFound(_)) => {
-            let message = format!("Det finns inget ärende med numret ”{number}” i diariet.");
-            return missing(
-                state,
-                user,
-                StatusCode::NOT_FOUND,
-                "Ärendet finns inte",
-                message,
-            )
-            .await;
-        }
-        Err(ServiceError::Invalid(_)) => {
-            let message = format!(
-                "”{number}” är inget diarienummer. Skriv numret som diariet visar det, till \
-                 exempel KS 2026/1."
-            );
-            return missing(
-                state,
-                user,
-                StatusCode::BAD_REQUEST,
-                "Inget diarienummer",
-                message,
-            )
-            .await;
+        Err(e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_))) => {
+            return no_such_case(state, user, number, &e).await;
         }
         Err(e) => return super::ApiError::from(e).into_response(),
     };
@@ -367,6 +345,43 @@ async fn case_page(
         error,
     };
     render_page(state, status, "arende", &context)
+}
+
+/// The page for an ärende `number` that `error` says is not in the diarium (NotFound) or is
+/// no diarienummer (Invalid).
+pub(super) async fn no_such_case(
+    state: &AppState,
+    user: &User,
+    number: &str,
+    error: &ServiceError,
+) -> Response {
+    match error {
+        ServiceError::Invalid(_) => {
+            let message = format!(
+                "”{number}” är inget diarienummer. Skriv numret som diariet visar det, till \
+                 exempel KS 2026/1."
+            );
+            missing(
+                state,
+                user,
+                StatusCode::BAD_REQUEST,
+                "Inget diarienummer",
+                message,
+            )
+            .await
+        }
+        _ => {
+            let message = format!("Det finns inget ärende med numret ”{number}” i diariet.");
+            missing(
+                state,
+                user,
+                StatusCode::NOT_FOUND,
+                "Ärendet finns inte",
+                message,
+            )
+            .await
+        }
+    }
 }
 
 /// The page for an ärende or handling that is not there, or a number that is none: what was
@@ -545,6 +560,23 @@ pub(super) async fn event(
             let status = super::refusal_status(&r);
             case_page(&state, &user, &number, status, None, Some(message)).await
         }
+        // An ärende not in the diarium gets the page that says so; one without a workflow for
+        // the unit, its own page with why.
+        Err(ServiceError::NotFound(_)) => {
+            let message = match &target.unit {
+                Some(unit) => format!("Ärendet har inget arbetsflöde för enheten ”{unit}”."),
+                None => "Ärendet följer inget arbetsflöde.".to_owned(),
+            };
+            case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::NOT_FOUND,
+                None,
+                Some(message),
+            )
+            .await
+        }
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
             case_page(&state, &user, &number, StatusCode::CONFLICT, None, Some(m)).await
         }
@@ -646,11 +678,9 @@ pub(super) async fn register(
         }
         // The only other input is the form's hidden number: one that does not read as a
         // diarienummer, or no ärende's.
-        Err(ServiceError::Invalid(_) | ServiceError::NotFound(_)) => (
-            StatusCode::NOT_FOUND,
-            format!("Det finns inget ärende med numret ”{number}”."),
-        )
-            .into_response(),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::NotFound(_))) => {
+            no_such_case(&state, &user, &number, &e).await
+        }
         // Two registrations raced for the same number; nothing of this one was written.
         Err(ServiceError::Conflict(_)) => {
             let message = "Någon annan registrerade en handling i ärendet samtidigt. Försök igen.";

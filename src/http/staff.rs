@@ -453,8 +453,8 @@ pub(super) async fn status(
             };
             render_page(&state, StatusCode::OK, "status", &context)
         }
-        Err(ServiceError::NotFound(m) | ServiceError::Invalid(m)) => {
-            (StatusCode::NOT_FOUND, m).into_response()
+        Err(e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_))) => {
+            super::diarium::no_such_case(&state, &user, query.nummer.trim(), &e).await
         }
         Err(e) => super::ApiError::from(e).into_response(),
     }

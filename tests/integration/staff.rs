@@ -345,6 +345,8 @@ on_both_backends! {
         let not_now = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "BUF"), ("handelse", "godkann")])).await;
         assert!(not_now.status == 409 && not_now.body.contains("Åtgärden ”Godkänn svaret” går inte att göra när ärendet är i läget ”inbjuden”. Nu går det att: ”Spara utkast”, ”Skicka in svaret”"), "{}", not_now.body);
         assert!(!not_now.body.contains("”paminn”") && !not_now.body.contains("”utkast_sparat”"), "the steps by their labels, the system's left out: {}", not_now.body);
+        let no_unit = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", "XYZ"), ("handelse", "godkann")])).await;
+        assert!(no_unit.status == 404 && no_unit.body.contains("Ärendet har inget arbetsflöde för enheten ”XYZ”.") && no_unit.body.contains("<h1"), "{}", no_unit.body);
         let forged = http(addr, "/arende/handelse", &session, Some(&[("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
         assert_eq!(forged.status, 403);
         let done = http(addr, "/arende/handelse", &session, Some(&[("csrf_token", &csrf), ("nummer", "KS 2026/1"), ("enhet", ""), ("handelse", "sammanstall")])).await;
@@ -361,6 +363,7 @@ on_both_backends! {
             ("/arende?nummer=lokaler", 400, "”lokaler” är inget diarienummer."),
             ("/handling?nummer=KS%202026%2F1%3A99", 404, "Det finns ingen handling ”KS 2026/1:99” med en fil i diariet."),
             ("/handling?nummer=KS%202026%2F1", 400, "”KS 2026/1” är inget handlingsnummer."),
+            ("/arende/status?nummer=KS%202026%2F99", 404, "Det finns inget ärende med numret ”KS 2026/99” i diariet."),
         ] {
             let page = http(addr, path, &session, None).await;
             assert!(page.status == status && page.body.contains(says) && page.body.contains("<a href=\"/arenden\">Till diariet</a>"), "{path}: {}", page.body);
@@ -516,7 +519,7 @@ on_both_backends! {
         }
         // A number that is no ärende's is said in Swedish too.
         let missing = send(vec![("nummer", "KS 2026/99".into())], pdf()).await;
-        assert!(missing.status == 404 && missing.body.contains("Det finns inget ärende med numret ”KS 2026/99”.") && !missing.body.contains("does not exist"), "{}", missing.body);
+        assert!(missing.status == 404 && missing.body.contains("Det finns inget ärende med numret ”KS 2026/99” i diariet.") && !missing.body.contains("does not exist"), "{}", missing.body);
     }
 
     async fn the_inbox_shows_each_person_what_waits_for_them_in_their_own_units(db) {

@@ -89,12 +89,18 @@ impl Engine {
                 .map(|(_, unit)| unit.as_str())
                 .collect();
             if !elsewhere.is_empty() {
-                let unit = instance.unit.as_deref().unwrap_or("the ärende itself");
-                return Err(ServiceError::Forbidden(format!(
-                    "{event:?} in {unit} is sent by {} of {unit}; your role is held in {}",
-                    senders.join(", "),
-                    elsewhere.join(", ")
-                )));
+                let message = match instance.unit.as_deref() {
+                    Some(unit) => format!(
+                        "{event:?} for {unit} is sent by the {} of {unit}; yours is held in {}",
+                        senders.join(", "),
+                        elsewhere.join(", ")
+                    ),
+                    None => format!(
+                        "{event:?} in the ärende's own workflow is not sent by a {} of a unit",
+                        senders.join(", ")
+                    ),
+                };
+                return Err(ServiceError::Forbidden(message));
             }
             let roles = user.acting_roles();
             if roles.is_empty() {
