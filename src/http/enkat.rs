@@ -404,10 +404,15 @@ pub(super) async fn post(
                 p.message = "Svaret har redan hanterats.".into();
                 page(&state, StatusCode::CONFLICT, "klart", &p)
             }
-            // The workflow moved on since the page was shown: say why in Swedish.
+            // The workflow moved on since the page was shown: say why in Swedish, with the
+            // button's name. The steps the ärende takes now are not this page's to list.
             Err(ServiceError::Refused(r)) => {
+                let label = match action == "godkann" {
+                    true => "Godkänn svaret",
+                    false => "Skicka tillbaka för komplettering",
+                };
                 p.heading = "Inget att godkänna just nu";
-                p.message = r.swedish().into();
+                p.message = r.swedish_naming_steps(label, &|_| None).into();
                 page(&state, StatusCode::CONFLICT, "klart", &p)
             }
             Err(ServiceError::NotFound(_)) => not_found(&state, p.municipality),
@@ -430,7 +435,7 @@ pub(super) async fn post(
                     page(&state, StatusCode::UNPROCESSABLE_ENTITY, "enkat", &p)
                 }
             }
-            Err(e) => refused(&state, p, e),
+            Err(e) => refused(&state, p, e, "Granska och skicka in"),
         };
     }
     match engine
@@ -458,22 +463,29 @@ pub(super) async fn post(
             p.errors = errors;
             page(&state, StatusCode::UNPROCESSABLE_ENTITY, "enkat", &p)
         }
-        Err(e) => refused(&state, p, e),
+        Err(e) => {
+            let label = match action == "skicka" {
+                true => "Skicka in svaret",
+                false => "Spara utkast",
+            };
+            refused(&state, p, e, label)
+        }
     }
 }
 
 /// A save the service refused: already submitted, a step the workflow no longer takes, a dead
-/// link, or a fault.
-fn refused(state: &AppState, mut p: Page<'_>, e: ServiceError) -> Response {
+/// link, or a fault. `label` is what the button pressed says.
+fn refused(state: &AppState, mut p: Page<'_>, e: ServiceError, label: &str) -> Response {
     match e {
         ServiceError::Conflict(_) => {
             p.heading = "Svaret är redan inskickat";
             p.message = "Svaret väntar på förvaltningschefens godkännande.".into();
             page(state, StatusCode::CONFLICT, "klart", &p)
         }
+        // The steps the ärende takes now are not this page's to list.
         ServiceError::Refused(r) => {
             p.heading = "Svaret kan inte tas emot just nu";
-            p.message = r.swedish().into();
+            p.message = r.swedish_naming_steps(label, &|_| None).into();
             page(state, StatusCode::CONFLICT, "klart", &p)
         }
         ServiceError::NotFound(_) => not_found(state, p.municipality),

@@ -242,17 +242,24 @@ impl TransitionError {
                 state,
                 allowed,
             } => {
-                let now: Vec<String> = names(allowed).into_iter().filter_map(step).collect();
-                let now = if now.is_empty() {
-                    "Just nu går ingen åtgärd att göra.".to_owned()
-                } else {
-                    format!(
-                        "Nu går det att: {}.",
-                        now.iter().map(|e| quoted(e)).collect::<Vec<_>>().join(", ")
-                    )
+                let all = names(allowed);
+                let named: Vec<String> = all.iter().copied().filter_map(step).collect();
+                // Steps there are, but none to name here (the system's, or not this page's):
+                // the sentence stops at the refusal.
+                let now = match (all.is_empty(), named.is_empty()) {
+                    (true, _) => " Just nu går ingen åtgärd att göra.".to_owned(),
+                    (false, true) => String::new(),
+                    (false, false) => format!(
+                        " Nu går det att: {}.",
+                        named
+                            .iter()
+                            .map(|e| quoted(e))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 };
                 format!(
-                    "Åtgärden {} går inte att göra när ärendet är i läget ”{state}”. {now}",
+                    "Åtgärden {} går inte att göra när ärendet är i läget ”{state}”.{now}",
                     action(event)
                 )
             }
@@ -859,6 +866,39 @@ states:
         assert_eq!(
             refused.to_string(),
             "event \"vidare\" in state utkast: the condition does not hold (klar = true)"
+        );
+    }
+
+    #[test]
+    fn the_steps_that_can_be_taken_now_are_named_as_the_page_names_them() {
+        let refused = TransitionError::NotAllowed {
+            event: "godkann".into(),
+            state: "inbjuden".into(),
+            allowed: "utkast_sparat, paminn".into(),
+        };
+        let labels = |event: &str| match event {
+            "utkast_sparat" => Some("Spara utkast".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            refused.swedish_naming_steps("Godkänn svaret", &labels),
+            "Åtgärden ”Godkänn svaret” går inte att göra när ärendet är i läget ”inbjuden”. \
+             Nu går det att: ”Spara utkast”."
+        );
+        // None to name here: the sentence stops at the refusal, it does not say none exist.
+        assert_eq!(
+            refused.swedish_naming_steps("Godkänn svaret", &|_| None),
+            "Åtgärden ”Godkänn svaret” går inte att göra när ärendet är i läget ”inbjuden”."
+        );
+        let nothing = TransitionError::NotAllowed {
+            event: "godkann".into(),
+            state: "inbjuden".into(),
+            allowed: String::new(),
+        };
+        assert!(
+            nothing
+                .swedish()
+                .ends_with("Just nu går ingen åtgärd att göra.")
         );
     }
 
