@@ -448,8 +448,8 @@ fn instance_vm(user: &User, i: &InstanceEvents) -> InstanceVm {
 }
 
 /// What people call an event of an instance: its label in the state the instance is in.
-fn event_label(instances: &[InstanceEvents], unit: &Option<String>, event: &str) -> String {
-    let Some(instance) = instances.iter().find(|i| i.unit == *unit) else {
+fn event_label(instance: Option<&InstanceEvents>, event: &str) -> String {
+    let Some(instance) = instance else {
         return event.to_owned();
     };
     // The current state's label first; a button from a page shown before the instance moved
@@ -513,7 +513,8 @@ pub(super) async fn event(
         unit: Some(form.enhet.trim().to_owned()).filter(|u| !u.is_empty()),
     };
     let allowed = engine.events_of(&number).await.unwrap_or_default();
-    let label = event_label(&allowed, &target.unit, &form.handelse);
+    let instance = allowed.iter().find(|i| i.unit == target.unit);
+    let label = event_label(instance, &form.handelse);
     match engine
         .send_as_user(&user, &target, &form.handelse, None)
         .await
@@ -548,13 +549,12 @@ pub(super) async fn event(
         // The workflow's refusal in Swedish, the step called what its button says.
         Err(ServiceError::Refused(r)) => {
             // The steps that can be taken now by their labels too, those of the system left out.
-            let instance = allowed.iter().find(|i| i.unit == target.unit);
             let step = |event: &str| {
                 let (_, senders) = instance?.events.iter().find(|(e, _)| e == event)?;
                 if senders.iter().all(|s| s == "system") {
                     return None;
                 }
-                Some(event_label(&allowed, &target.unit, event))
+                Some(event_label(instance, event))
             };
             let message = r.swedish_naming_steps(&label, &step);
             let status = super::refusal_status(&r);
@@ -695,7 +695,7 @@ fn unreadable_form(status: StatusCode) -> String {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         format!(
             "Fil: filen är för stor; högst {} MB är tillåtet.",
-            crate::service::MAX_FILE_BYTES / (1024 * 1024)
+            crate::service::megabytes(crate::service::MAX_FILE_BYTES)
         )
     } else {
         "Formuläret gick inte att läsa. Ladda om sidan och försök igen.".into()

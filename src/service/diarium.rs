@@ -220,7 +220,7 @@ impl DocumentRefusal {
 /// A size in megabytes (MiB, as the limit is counted) for people: whole when it is whole,
 /// else rounded up to a tenth with a decimal comma, so a file just over the limit never reads
 /// as the limit.
-fn megabytes(bytes: usize) -> String {
+pub(crate) fn megabytes(bytes: usize) -> String {
     const MB: usize = 1024 * 1024;
     let tenths = (bytes * 10).div_ceil(MB);
     if bytes.is_multiple_of(MB) {

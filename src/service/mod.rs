@@ -28,6 +28,7 @@ use crate::store::{Store, StoreError};
 pub use anslagstavla::Notice;
 pub use answering::{LinkView, Saved, UnitProgress};
 pub use corpus::Corpus;
+pub(crate) use diarium::megabytes;
 pub use diarium::{
     CaseList, CaseQuery, CaseView, DocumentField, DocumentRefusal, DocumentView, FileRef,
     HistoryEntry, MAX_FILE_BYTES, NewDocumentInput, OpenCase, PersonRef, SearchChoices,

@@ -17,13 +17,12 @@ impl User {
     /// förvaltningschef) acts only in that unit's instance, as the inbox shows it. An
     /// administrator acts as `admin`.
     pub fn acting_role(&self, senders: &[String], unit: Option<&str>) -> Option<Role> {
-        let sends = |role: Role| senders.iter().any(|s| *s == role.to_string());
         if self.admin {
-            return sends(Role::Admin).then_some(Role::Admin);
+            return sends(senders, Role::Admin).then_some(Role::Admin);
         }
         self.roles
             .iter()
-            .find(|(role, held_in)| sends(*role) && role.acts_in(held_in, unit))
+            .find(|(role, held_in)| sends(senders, *role) && role.acts_in(held_in, unit))
             .map(|(role, _)| *role)
     }
 
@@ -85,7 +84,7 @@ impl Engine {
             let elsewhere: Vec<&str> = user
                 .roles
                 .iter()
-                .filter(|(role, _)| !user.admin && senders.iter().any(|s| *s == role.to_string()))
+                .filter(|(role, _)| !user.admin && sends(senders, *role))
                 .map(|(_, unit)| unit.as_str())
                 .collect();
             if !elsewhere.is_empty() {
@@ -125,6 +124,11 @@ impl Engine {
         self.send(target, event, Sender::Role(role), &actor, idempotency_key)
             .await
     }
+}
+
+/// Whether `role` is among `senders`, the role names a transition is sent by.
+fn sends(senders: &[String], role: Role) -> bool {
+    senders.iter().any(|s| *s == role.to_string())
 }
 
 /// Why `instance` takes no `event` now, as the engine says it: finished, in a state its

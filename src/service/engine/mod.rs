@@ -925,9 +925,9 @@ impl Engine {
                 Some(&known) => known,
                 None => {
                     let stored = self.kansli.store.definition(id).await?;
-                    *versions
-                        .entry(id)
-                        .or_insert(stored.map_or(0, |d| d.version))
+                    let version = stored.map_or(0, |d| d.version);
+                    versions.insert(id, version);
+                    version
                 }
             };
             let events = match loaded.workflow.states.get(&loaded.row.state) {

@@ -52,9 +52,11 @@ impl Engine {
                 .ok_or_else(|| anyhow::anyhow!("no workflow {id:?} in the catalog"))?;
             let definition_id = match ids.get(id) {
                 Some(&known) => known,
-                None => *ids
-                    .entry(id)
-                    .or_insert(self.definition_id_in(tx, entry, now).await?),
+                None => {
+                    let stored = self.definition_id_in(tx, entry, now).await?;
+                    ids.insert(id, stored);
+                    stored
+                }
             };
             definitions.push((entry, definition_id));
         }
