@@ -21,7 +21,8 @@ pub async fn open_with_clock(
 ) -> Result<Kansli, StoreError> {
     let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
     store.migrate().await?;
-    Ok(Kansli::new(store, clock))
+    let idle = chrono::Duration::minutes(i64::from(settings.server.session_idle_minutes.max(1)));
+    Ok(Kansli::new(store, clock).with_session_idle(idle))
 }
 
 /// Loads and checks the workflows named in `settings`.

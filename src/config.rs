@@ -119,7 +119,7 @@ impl Default for DatabaseSettings {
 }
 
 /// Web server settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     /// The address to listen on.
@@ -127,6 +127,15 @@ pub struct ServerSettings {
     /// The file holding the secret personal links are made with (created on first use). Keep
     /// it out of backups of the database: links need both.
     pub secret_file: PathBuf,
+    /// The addresses of reverse proxies in front of Kansli, whose `X-Forwarded-For` names the
+    /// client (for throttling logins per address). Empty: the peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A token a scraper sends (`Authorization: Bearer …`) to read `/metrics` from another
+    /// machine; without it only this machine may. Better given as
+    /// `KANSLI_SERVER_METRICS_TOKEN_FILE`.
+    pub metrics_token: Option<String>,
+    /// Minutes a staff session may go unused before it ends (it ends after 10 hours anyway).
+    pub session_idle_minutes: u32,
 }
 
 impl Default for ServerSettings {
@@ -134,6 +143,9 @@ impl Default for ServerSettings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             secret_file: PathBuf::from("var/secret"),
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+            session_idle_minutes: 60,
         }
     }
 }
@@ -262,6 +274,28 @@ impl Settings {
             }
             "KANSLI_MAIL_DIR" => self.mail.dir = PathBuf::from(value),
             "KANSLI_SERVER_SECRET_FILE" => self.server.secret_file = PathBuf::from(value),
+            "KANSLI_SERVER_TRUSTED_PROXIES" => {
+                self.server.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| {
+                        a.parse()
+                            .map_err(|_| bad(format!("{a:?} is not an IP address")))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "KANSLI_SERVER_METRICS_TOKEN" => self.server.metrics_token = Some(value.to_owned()),
+            "KANSLI_SERVER_METRICS_TOKEN_FILE" => {
+                let secret = std::fs::read_to_string(value)
+                    .map_err(|e| bad(format!("cannot read {value}: {e}")))?;
+                self.server.metrics_token = Some(secret.trim_end_matches(['\n', '\r']).to_owned());
+            }
+            "KANSLI_SERVER_SESSION_IDLE_MINUTES" => {
+                self.server.session_idle_minutes = value
+                    .parse()
+                    .map_err(|_| bad(format!("{value:?} is not a whole number of minutes")))?;
+            }
             "KANSLI_MAIL_TRANSPORT" => {
                 self.mail.transport = match value {
                     "file" => MailTransport::File,
@@ -345,6 +379,21 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("addr", &self.addr)
+            .field("secret_file", &self.secret_file)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "(hidden)"),
+            )
+            .field("session_idle_minutes", &self.session_idle_minutes)
             .finish()
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod mail;
+pub mod private;
 pub mod questionnaire;
 pub mod render;
 pub mod service;

@@ -22,6 +22,7 @@ mod m20261123_000013_outbox_rows_inline;
 mod m20261123_000014_org_generation;
 mod m20261123_000015_replay_location;
 mod m20261123_000016_unbind_trail_and_timers;
+mod m20261207_000017_security;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_org_generation::Migration),
             Box::new(m20261123_000015_replay_location::Migration),
             Box::new(m20261123_000016_unbind_trail_and_timers::Migration),
+            Box::new(m20261207_000017_security::Migration),
         ]
     }
 }

@@ -393,7 +393,7 @@ pub(super) async fn document(
             println!("{}", document.number);
         }
         DocumentCommand::Get { number, output } => {
-            let (file, content) = kansli.document_file(&number).await?;
+            let (file, content) = kansli.document_file_by(actor, &number).await?;
             let path = output.unwrap_or_else(|| PathBuf::from(&file.name));
             std::fs::write(&path, content)
                 .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?;

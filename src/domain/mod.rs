@@ -6,5 +6,7 @@ pub mod case_number;
 pub mod deadline;
 pub mod document;
 pub mod email;
+pub mod file_format;
 pub mod holidays;
 pub mod organisation;
+pub mod search;

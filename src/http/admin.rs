@@ -354,7 +354,8 @@ pub(super) async fn import(
     let mut csrf = String::new();
     let mut pasted = String::new();
     let mut upload: Option<(String, Vec<u8>)> = None;
-    loop {
+    // The form has three parts; a body of many more is not its own.
+    for _ in 0..=16 {
         match form.next_field().await {
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_owned();
@@ -375,6 +376,9 @@ pub(super) async fn import(
             Ok(None) => break,
             Err(e) => return (e.status(), e.body_text()).into_response(),
         }
+    }
+    if let Ok(Some(_)) = form.next_field().await {
+        return (StatusCode::BAD_REQUEST, "formuläret har för många delar").into_response();
     }
     let user = match form_sender(&state, &headers, "/admin/organisation", &csrf).await {
         Ok(u) => u,
@@ -780,7 +784,7 @@ pub(super) async fn account_action(
             .await
             .map(|()| {
                 format!(
-                    "Kontot {} har fått ett nytt lösenord; dess inloggningar är avslutade.",
+                    "Kontot {} har fått ett nytt lösenord; dess inloggningar är avslutade och dess API-nycklar återkallade.",
                     form.konto.trim()
                 )
             }),

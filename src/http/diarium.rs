@@ -5,13 +5,14 @@
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::staff::{csrf_refusal, require_to};
 use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
+use crate::domain::search::SearchWords;
 use crate::service::access::Permission;
 use crate::service::accounts::User;
 use crate::service::{
@@ -155,19 +156,27 @@ pub(super) async fn search(
         Err(r) => return r,
     };
     let q = query.q.trim().to_owned();
-    if !q.is_empty() && state.kansli.show_case(&q).await.is_ok() {
+    // The words are checked first: a search too large to run is refused before anything
+    // reads it, in the page's Swedish.
+    let words = SearchWords::parse(&q);
+    if words.is_ok() && !q.is_empty() && state.kansli.show_case(&q).await.is_ok() {
         return Redirect::to(&format!("/arende?nummer={}", encode(&q))).into_response();
     }
     let page = query.sida.unwrap_or(1).clamp(1, 100_000);
     let searched = !query.encoded().is_empty();
-    let listed = match query.to_case_query(page) {
-        Ok(case_query) => state.kansli.list_cases(case_query).await,
-        Err(e) => Err(e),
+    let listed = match (words, query.to_case_query(page)) {
+        (Err(refused), _) => Err(refused.swedish()),
+        (Ok(_), Ok(case_query)) => match state.kansli.list_cases(case_query).await {
+            Ok(list) => Ok(list.cases),
+            Err(ServiceError::Invalid(m) | ServiceError::NotFound(m)) => Err(m),
+            Err(e) => return super::ApiError::from(e).into_response(),
+        },
+        (Ok(_), Err(ServiceError::Invalid(m) | ServiceError::NotFound(m))) => Err(m),
+        (Ok(_), Err(e)) => return super::ApiError::from(e).into_response(),
     };
     let (mut cases, error) = match listed {
-        Ok(list) => (list.cases, None),
-        Err(ServiceError::Invalid(m) | ServiceError::NotFound(m)) => (Vec::new(), Some(m)),
-        Err(e) => return super::ApiError::from(e).into_response(),
+        Ok(cases) => (cases, None),
+        Err(message) => (Vec::new(), Some(message)),
     };
     let more = cases.len() as u64 > PAGE_SIZE;
     cases.truncate(PAGE_SIZE as usize);
@@ -230,6 +239,11 @@ struct CasePage<'a> {
     handlingar: Vec<HandlingVm>,
     instances: Vec<InstanceVm>,
     history: Vec<HistoryVm>,
+    /// Whether the user keeps the access list to the ärende's secret handlingar (it has one,
+    /// and the user needs to know them).
+    keeps_access: bool,
+    /// That list.
+    access: Vec<AccessVm>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -242,6 +256,17 @@ struct HandlingVm {
     counterpart: String,
     description: String,
     file: Option<String>,
+    /// The sekretessmarkering's provision.
+    secrecy: Option<String>,
+    /// Masked for this reader.
+    withheld: bool,
+}
+
+#[derive(Serialize)]
+struct AccessVm {
+    person: String,
+    name: String,
+    granted: String,
 }
 
 #[derive(Serialize)]
@@ -292,13 +317,30 @@ async fn case_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let case = match state.kansli.show_case(number).await {
+    let case = match state.kansli.show_case_to(user, number).await {
         Ok(c) => c,
         Err(e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_))) => {
             return no_such_case(state, user, number, &e).await;
         }
         Err(e) => return super::ApiError::from(e).into_response(),
     };
+    let access = match case.documents.iter().any(|d| d.secrecy.is_some()) {
+        false => None,
+        true => match state.kansli.case_access_list(user, number).await {
+            Ok(list) => Some(
+                list.into_iter()
+                    .map(|g| AccessVm {
+                        granted: format!("{} av {}", format_local(g.granted_at), g.granted_by),
+                        person: g.person,
+                        name: g.name,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Err(ServiceError::Forbidden(_)) => None,
+            Err(e) => return super::ApiError::from(e).into_response(),
+        },
+    };
+    let keeps_access = access.is_some();
     let history: Vec<HistoryEntry> = match state.kansli.case_history(number).await {
         Ok(h) => h,
         Err(e) => return super::ApiError::from(e).into_response(),
@@ -324,6 +366,8 @@ async fn case_page(
                     .file
                     .as_ref()
                     .map(|_| format!("/handling?nummer={}", encode(&d.number))),
+                secrecy: d.secrecy.as_ref().map(|s| s.provision.clone()),
+                withheld: d.withheld,
             })
             .collect(),
         instances: instances.iter().map(|i| instance_vm(user, i)).collect(),
@@ -340,6 +384,8 @@ async fn case_page(
         status_text: status_text(&case.status),
         may_register: user.can(Permission::RegisterDocuments) && case.status == "open",
         today: state.kansli.today().to_string(),
+        keeps_access,
+        access: access.unwrap_or_default(),
         case,
         notice,
         error,
@@ -490,6 +536,22 @@ pub(super) struct EventForm {
     handelse: String,
 }
 
+/// The sender of a form on the ärende page `number`: logged in, one who may read the diarium,
+/// with the session's CSRF token; else the answer (the login page, 403).
+async fn case_form_sender(
+    state: &AppState,
+    headers: &HeaderMap,
+    number: &str,
+    csrf_token: &str,
+) -> Result<User, Response> {
+    let here = format!("/arende?nummer={}", encode(number));
+    let user = require_to(state, headers, &here, Permission::ReadDiarium).await?;
+    match csrf_refusal(&user, csrf_token) {
+        Some(stale) => Err(stale),
+        None => Ok(user),
+    }
+}
+
 /// `POST /arende/handelse`: a step of the ärende's workflow, in a role the user holds.
 pub(super) async fn event(
     State(state): State<AppState>,
@@ -497,14 +559,10 @@ pub(super) async fn event(
     Form(form): Form<EventForm>,
 ) -> Response {
     let number = form.nummer.trim().to_owned();
-    let here = format!("/arende?nummer={}", encode(&number));
-    let user = match require_to(&state, &headers, &here, Permission::ReadDiarium).await {
+    let user = match case_form_sender(&state, &headers, &number, &form.csrf_token).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if let Some(stale) = csrf_refusal(&user, &form.csrf_token) {
-        return stale;
-    }
     let Some(engine) = &state.engine else {
         return super::no_engine();
     };
@@ -598,6 +656,7 @@ pub(super) async fn register(
     // A body over the limit (or not multipart at all) is answered after the login and the
     // token are checked, like any other refusal.
     let mut unreadable: Option<StatusCode> = None;
+    let mut parts = 0;
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -608,11 +667,24 @@ pub(super) async fn register(
                 break;
             }
         };
+        // The form has eight parts: a body of many more is not one of its own, and reading
+        // them all would cost the server for nothing.
+        parts += 1;
+        if parts > MAX_FORM_PARTS {
+            tracing::info!(parts, "a handling form with too many parts");
+            unreadable = Some(StatusCode::BAD_REQUEST);
+            break;
+        }
         let name = field.name().unwrap_or_default().to_owned();
         let file_name = field.file_name().map(str::to_owned);
         match field.bytes().await {
             Ok(bytes) => match file_name {
                 Some(f) if name == "fil" && !f.is_empty() => file = Some((f, bytes.to_vec())),
+                _ if bytes.len() > MAX_TEXT_PART_BYTES => {
+                    tracing::info!(field = %name, bytes = bytes.len(), "a handling form's text too large");
+                    unreadable = Some(StatusCode::BAD_REQUEST);
+                    break;
+                }
                 _ => {
                     fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
                 }
@@ -690,6 +762,92 @@ pub(super) async fn register(
     }
 }
 
+#[derive(Deserialize)]
+pub(super) struct AccessForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    nummer: String,
+    #[serde(default)]
+    person: String,
+    /// `ge` (give) or `ta-bort` (take away).
+    #[serde(default)]
+    atgard: String,
+}
+
+/// `POST /arende/atkomst`: gives a person access to the ärende's secret handlingar, or takes
+/// it away; for those who need to know them.
+pub(super) async fn access(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<AccessForm>,
+) -> Response {
+    let number = form.nummer.trim().to_owned();
+    let user = match case_form_sender(&state, &headers, &number, &form.csrf_token).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let grant = match form.atgard.as_str() {
+        "ge" => true,
+        "ta-bort" => false,
+        _ => {
+            let message = "Välj om personen ska få eller förlora åtkomst.".to_owned();
+            return case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(message),
+            )
+            .await;
+        }
+    };
+    let person = form.person.trim();
+    match state
+        .kansli
+        .set_case_access(&user, &number, person, grant)
+        .await
+    {
+        Ok(changed) => {
+            let notice = match (grant, changed) {
+                (true, true) => format!(
+                    "{person} har fått åtkomst till ärendets sekretessmarkerade handlingar."
+                ),
+                (false, true) => format!(
+                    "{person} har inte längre åtkomst till ärendets sekretessmarkerade handlingar."
+                ),
+                (true, false) => format!("{person} hade redan åtkomst."),
+                (false, false) => format!("{person} hade ingen åtkomst att ta bort."),
+            };
+            case_page(&state, &user, &number, StatusCode::OK, Some(notice), None).await
+        }
+        Err(ServiceError::Forbidden(why)) => super::staff::refused(&state, &user, &why).await,
+        Err(ServiceError::Invalid(_)) => {
+            let message = format!(
+                "Person: ”{person}” finns inte i organisationen; ange personnyckel eller e-postadress."
+            );
+            case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(message),
+            )
+            .await
+        }
+        Err(e @ ServiceError::NotFound(_)) => no_such_case(&state, &user, &number, &e).await,
+        Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
+
+/// The most parts a handling form may have (it has eight).
+const MAX_FORM_PARTS: usize = 32;
+/// The most bytes a text field of the handling form may have (its longest takes 2,000
+/// characters).
+const MAX_TEXT_PART_BYTES: usize = 64 * 1024;
+
 /// The handling form's body could not be read: too large (413), or broken.
 fn unreadable_form(status: StatusCode) -> String {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -730,32 +888,8 @@ pub(super) async fn file(
         Err(r) => return r,
     };
     let number = q.nummer.trim();
-    match state.kansli.document_file(number).await {
-        Ok((file, content)) => {
-            let name: String = file
-                .name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            (
-                [
-                    (header::CONTENT_TYPE, file.media_type),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}\""),
-                    ),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-                ],
-                content,
-            )
-                .into_response()
-        }
+    match state.kansli.document_file_for(&user, number).await {
+        Ok((file, content)) => super::file_download(&file.name, file.media_type, content),
         Err(ServiceError::NotFound(_)) => {
             let message = format!("Det finns ingen handling ”{number}” med en fil i diariet.");
             missing(
@@ -767,6 +901,7 @@ pub(super) async fn file(
             )
             .await
         }
+        Err(ServiceError::Forbidden(why)) => super::staff::refused(&state, &user, &why).await,
         Err(ServiceError::Invalid(_)) => {
             let message = format!(
                 "”{number}” är inget handlingsnummer. Det skrivs som ärendets nummer, kolon och \

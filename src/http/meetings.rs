@@ -331,9 +331,18 @@ pub(super) struct DocumentQuery {
 
 fn document(bytes: Vec<u8>, format: DocumentFormat, name: &str) -> Response {
     match format {
-        DocumentFormat::Html => {
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], bytes).into_response()
-        }
+        // Shown in the browser, in a sandbox: the document's own inline style, nothing else.
+        DocumentFormat::Html => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    super::protect::DOCUMENT_POLICY,
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
         DocumentFormat::Pdf => (
             [
                 (header::CONTENT_TYPE, "application/pdf".to_owned()),

@@ -1,5 +1,6 @@
-//! The web server: health and the public postlista for now; the staff application and the
-//! questionnaire grow here. Handlers call services and never touch the store.
+//! The web server: the staff application, the questionnaire's personal links, the public
+//! postlista and anslagstavla, the JSON API, health and metrics. Handlers call services and
+//! never touch the store; [`protect`] guards every request and response.
 
 use std::net::SocketAddr;
 
@@ -22,8 +23,11 @@ mod api;
 mod diarium;
 mod enkat;
 mod meetings;
+mod protect;
 mod public;
 mod staff;
+
+pub use protect::Protection;
 
 /// `kansli serve`
 #[derive(Debug, clap::Args)]
@@ -77,7 +81,7 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
             "Demokonton: personnyckeln som användarnamn (t.ex. amira.hadzic), lösenord {DEMO_PASSWORD}"
         );
     }
-    std::fs::create_dir_all(&settings.mail.dir)?;
+    crate::private::create_dir_all(&settings.mail.dir)?;
     // An invalid workflow stops the server here, with every problem listed.
     let catalog = crate::app::catalog(&settings).map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -96,6 +100,7 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(run_postman(postman, every));
         tokio::spawn(run_engine(engine, every));
     }
+    tokio::spawn(run_sweeper(kansli.clone()));
     let addr = args.addr.unwrap_or(settings.server.addr);
     let listener = TcpListener::bind(addr)
         .await
@@ -104,8 +109,8 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%local, "Kansli is listening");
     eprintln!("Kansli lyssnar på http://{local}/ (Ctrl-C avslutar)");
     // The peer's address is kept for throttling logins per address.
-    let app =
-        router_with_engine(kansli, web_engine).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router_for(kansli, web_engine, Protection::from_settings(&settings))
+        .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -121,6 +126,8 @@ pub struct AppState {
     secure_cookies: bool,
     /// Requests served, for `/metrics`.
     requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Trusted proxies, the metrics token, https.
+    protection: Protection,
 }
 
 /// The routes, without the workflow pages (the public postlista and health).
@@ -130,17 +137,36 @@ pub fn router(kansli: Kansli) -> Router {
         engine: None,
         secure_cookies: false,
         requests: Default::default(),
+        protection: Protection::default(),
     })
 }
 
-/// The routes, with the questionnaire pages run by `engine`.
+/// The routes, with the questionnaire pages run by `engine`; no trusted proxies and no
+/// metrics token.
 pub fn router_with_engine(kansli: Kansli, engine: crate::service::Engine) -> Router {
+    let https = engine.base_url().starts_with("https://");
+    let protection = Protection {
+        https,
+        ..Protection::default()
+    };
+    router_for(kansli, engine, protection)
+}
+
+/// The routes, with the questionnaire pages run by `engine`, guarded as `protection` says.
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: throttling and
+/// `/metrics` need the peer's address.
+pub fn router_for(
+    kansli: Kansli,
+    engine: crate::service::Engine,
+    protection: Protection,
+) -> Router {
     let secure_cookies = engine.base_url().starts_with("https://");
     routes(AppState {
         kansli,
         engine: Some(engine),
         secure_cookies,
         requests: Default::default(),
+        protection,
     })
 }
 
@@ -151,7 +177,13 @@ fn routes(state: AppState) -> Router {
         .route("/postlista.csv", get(postlista_csv_route))
         .route("/enkat/{token}", get(enkat::show).post(enkat::post))
         .route("/", get(staff::start))
-        .route("/logga-in", get(staff::login_form).post(staff::login))
+        .route("/stil.css", get(public::stylesheet))
+        .route(
+            "/logga-in",
+            get(staff::login_form)
+                .post(staff::login)
+                .layer(axum::extract::DefaultBodyLimit::max(LOGIN_FORM_BYTES)),
+        )
         .route("/logga-ut", axum::routing::post(staff::logout))
         .route("/arende/status", get(staff::status))
         .route("/konto", get(account::show).post(account::act))
@@ -165,6 +197,7 @@ fn routes(state: AppState) -> Router {
         .route("/arenden", get(diarium::search))
         .route("/arende", get(diarium::show))
         .route("/arende/handelse", axum::routing::post(diarium::event))
+        .route("/arende/atkomst", axum::routing::post(diarium::access))
         .route(
             "/arende/handling",
             axum::routing::post(diarium::register).layer(axum::extract::DefaultBodyLimit::max(
@@ -192,12 +225,28 @@ fn routes(state: AppState) -> Router {
             get(admin::roles).post(admin::set_roles),
         )
         .route("/admin/utskick", get(admin::outbox).post(admin::retry))
+        // Outermost last: a request is counted, then its headers set and any panic caught
+        // around everything else, and a staff form's login checked before its body is read.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            protect::sign_in_before_body,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            protect::panic_answer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            protect::security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_request,
         ))
         .with_state(state)
 }
+
+/// The most a login form's body may be: a username, a password and two tokens.
+const LOGIN_FORM_BYTES: usize = 16 * 1024;
 
 /// The engine's background loop: scheduled starts and due timers, every `every`. A failed
 /// look is logged and retried at the next; claimed work whose lease runs out is taken again.
@@ -238,6 +287,23 @@ async fn run_postman(postman: crate::service::Postman, every: std::time::Duratio
     }
 }
 
+/// Deletes ended sessions, old login attempts and the API's expired answers every ten
+/// minutes.
+async fn run_sweeper(kansli: Kansli) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match kansli.sweep_expired().await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "expired sessions and login attempts swept"),
+            Err(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "sweep failed")
+            }
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -270,6 +336,32 @@ pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A handling's file as a download: always an attachment (never shown in Kansli's origin,
+/// whatever it holds), with its stored media type, never sniffed, and a name of plain ASCII.
+pub(crate) fn file_download(name: &str, media_type: String, content: Vec<u8>) -> Response {
+    let name: String = name
+        .chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, media_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        content,
+    )
+        .into_response()
 }
 
 /// Counts every request for `/metrics`.

@@ -94,8 +94,36 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /stil.css`: the pages' stylesheet (the same for everyone, so it may be cached).
+pub(super) async fn stylesheet(State(state): State<AppState>) -> Response {
+    let Some(renderer) = state.engine.as_ref().and_then(|e| e.catalog().renderer()) else {
+        return super::no_engine();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        renderer.stylesheet().to_owned(),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: Prometheus text format, for this machine or a scraper with the configured
+/// token (the counts say how busy the municipality is and whether mail fails: not for
+/// everyone).
+pub(super) async fn metrics(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if !super::protect::may_read_metrics(&state, &extensions, &headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "/metrics answers this machine, or a scraper with the configured token",
+        )
+            .into_response();
+    }
     let gauges = match state.kansli.gauges().await {
         Ok(g) => g,
         Err(e) => return super::ApiError::from(e).into_response(),

@@ -6,10 +6,7 @@
 //! form must repeat. A page that needs a session sends the visitor to the login page; one that
 //! needs a role the user lacks answers 403 with a page that says so.
 
-use std::net::SocketAddr;
-
 use axum::Form;
-use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Query, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -44,8 +41,13 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
 }
 
+/// The session cookie's token, if the request carries one.
+pub(super) fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
 /// Compares two tokens in time that does not depend on where they differ.
-fn same_token(a: &str, b: &str) -> bool {
+pub(super) fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -148,12 +150,24 @@ fn urlencode(text: &str) -> String {
     super::percent_encode(text, b"/")
 }
 
-/// Only a path on this server may be a place to return to after login.
+/// Only a path on this server may be a place to return to after login: one leading `/` (no
+/// `//` or `/\`, which browsers read as another host), no backslash, and nothing but visible
+/// ASCII (a tab, a newline or a NUL is dropped or refused by browsers in ways that can turn a
+/// path into a host). Everything else returns to the start page.
 fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p) if is_local_path(p) => p.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// See [`local_path`].
+fn is_local_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && path.len() <= 2048
+        && path.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
 
 #[derive(Serialize)]
@@ -216,9 +230,8 @@ pub(super) async fn login(
         tracing::warn!("login form without a valid CSRF token");
         return stale_form();
     }
-    let address = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "okänd".to_owned(), |c| c.0.ip().to_string());
+    let address = super::protect::client_address(&state, &extensions, &headers)
+        .map_or_else(|| "okänd".to_owned(), |a| a.to_string());
     let next = local_path(Some(&form.next));
     match state
         .kansli
@@ -227,8 +240,11 @@ pub(super) async fn login(
     {
         Ok(session) => {
             // A planted session cookie is replaced, and the old session ended.
-            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
-                let _ = state.kansli.logout(&old).await;
+            if let Some(old) = cookie(&headers, SESSION_COOKIE)
+                && let Err(e) = state.kansli.logout(&old).await
+            {
+                // The new session is good; the old token is unknown or will run out.
+                tracing::warn!(error.message = %e, "a replaced session could not be ended");
             }
             let max_age = (session.expires_at - state.kansli.now()).num_seconds();
             let mut response = Redirect::to(&next).into_response();
@@ -294,8 +310,11 @@ pub(super) async fn logout(
     if let Some(stale) = csrf_refusal(&user, &form.csrf_token) {
         return stale;
     }
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        let _ = state.kansli.logout(&token).await;
+    // A logout that did not end the session says so: the user must not think it ended.
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.kansli.logout(&token).await
+    {
+        return super::ApiError::from(e).into_response();
     }
     let mut response = Redirect::to("/logga-in").into_response();
     if let Ok(value) = set_cookie(&state, SESSION_COOKIE, "", Some(0)).parse() {

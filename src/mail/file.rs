@@ -40,9 +40,10 @@ impl Mailer for FileMailer {
         // the same Message-ID gives the same file name, so a repeated delivery replaces it.
         tokio::task::spawn_blocking(move || {
             use std::io::Write;
-            std::fs::create_dir_all(&dir)?;
+            // The messages hold working personal links: the owner's only.
+            crate::private::create_dir_all(&dir)?;
             let tmp = dir.join(format!(".{stem}.{:08x}.tmp", rand::random::<u32>()));
-            let mut file = std::fs::File::create(&tmp)?;
+            let mut file = crate::private::create_new(&tmp)?;
             file.write_all(&bytes)?;
             // On disk before it counts as sent: a power cut must not leave a "sent" message
             // whose file is empty.

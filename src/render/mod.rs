@@ -78,6 +78,9 @@ pub struct Renderer {
     /// Typst templates for PDF/A versions of documents, by id: path and source.
     pdf_documents: BTreeMap<String, (PathBuf, String)>,
     pages: Vec<String>,
+    /// The pages' stylesheet (`web/stil.css`), served at `/stil.css`; the pages have no inline
+    /// style, so their Content-Security-Policy can forbid it.
+    stylesheet: String,
 }
 
 impl Renderer {
@@ -191,6 +194,18 @@ impl Renderer {
             }
         }
 
+        let stylesheet_path = root.join("web").join("stil.css");
+        let stylesheet = match pages.is_empty() {
+            true => String::new(),
+            false => std::fs::read_to_string(&stylesheet_path).unwrap_or_else(|e| {
+                problems.push(TemplateError {
+                    file: stylesheet_path,
+                    message: format!("the pages' stylesheet: {e}"),
+                });
+                String::new()
+            }),
+        };
+
         let mut documents = BTreeMap::new();
         for (path, name) in files_with_suffix(&root.join("documents"), ".html.hbs") {
             match std::fs::read_to_string(&path)
@@ -231,6 +246,7 @@ impl Renderer {
             documents,
             pdf_documents,
             pages,
+            stylesheet,
         };
         for id in renderer.pdf_documents.keys() {
             let example = DocumentContext::example();
@@ -316,6 +332,11 @@ impl Renderer {
             let _ = (source, data, at);
             Ok(None)
         }
+    }
+
+    /// The pages' stylesheet.
+    pub fn stylesheet(&self) -> &str {
+        &self.stylesheet
     }
 
     /// Renders a web page, `templates/web/<name>.html.hbs`.

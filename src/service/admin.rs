@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::accounts::{AccountInputError, User, new_password_hash};
+use super::accounts::{AccountInputError, User, new_password_hash, password_problem};
 use super::{ImportSummary, Kansli, MessageView, ServiceError, optional_text, required_text};
 use crate::domain::case_number::{CaseNumberParts, SeriesFormat, is_class_char};
 use crate::domain::organisation::Role;
@@ -346,7 +346,7 @@ impl Kansli {
             Err(e) => {
                 let field = match e {
                     AccountInputError::Username(_) => "username",
-                    AccountInputError::Password => "password",
+                    AccountInputError::Password | AccountInputError::WeakPassword => "password",
                     AccountInputError::Person(_) => "person",
                 };
                 return Err(invalid(field, e.swedish()));
@@ -392,7 +392,8 @@ impl Kansli {
             .ok_or_else(|| AdminError::NotFound(format!("Kontot {username:?} finns inte.")))
     }
 
-    /// Turns an account off (its sessions end, and it cannot log in) or on again. An
+    /// Turns an account off (its sessions end, its API tokens are revoked, and it cannot log
+    /// in) or on again. An
     /// administrator cannot turn off their own account, so there is always one left to undo it.
     pub async fn admin_set_account_enabled(
         &self,
@@ -411,6 +412,7 @@ impl Kansli {
         tx.set_account_disabled(account.id, disabled_at).await?;
         if !enabled {
             tx.delete_sessions_of(account.id).await?;
+            tx.revoke_api_tokens_of(account.id, now).await?;
         }
         tx.append_audit(
             None,
@@ -429,7 +431,7 @@ impl Kansli {
         Ok(())
     }
 
-    /// Gives an account a new password; its sessions end.
+    /// Gives an account a new password; its sessions end and its API tokens are revoked.
     pub async fn admin_set_password(
         &self,
         by: &User,
@@ -438,25 +440,28 @@ impl Kansli {
     ) -> Result<(), AdminError> {
         self.admin_only(by, "set a password")?;
         let account = self.account_named(username).await?;
+        let name = self
+            .store
+            .find_person(&account.person_key)
+            .await?
+            .map(|p| p.name)
+            .unwrap_or_default();
+        if let Some(problem) =
+            password_problem(password, &[&account.username, &account.person_key, &name])
+        {
+            return Err(invalid("new_password", problem.swedish()));
+        }
         let candidate = password.to_owned();
         // Argon2 is slow on purpose: off the async threads.
-        let hash = tokio::task::spawn_blocking(move || new_password_hash(&candidate))
+        let hash = tokio::task::spawn_blocking(move || new_password_hash(&candidate, &[]))
             .await
-            .map_err(|e| ServiceError::Unexpected(e.into()))?;
-        let hash = match hash {
-            Ok(h) => h,
-            Err(ServiceError::Invalid(_)) => {
-                return Err(invalid(
-                    "new_password",
-                    AccountInputError::Password.swedish(),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
+            .map_err(|e| ServiceError::Unexpected(e.into()))??;
         let now = self.clock.now();
         let tx = self.store.begin().await?;
         tx.set_account_password(account.id, &hash).await?;
+        // A new password ends every way in the old one may have given: sessions and tokens.
         tx.delete_sessions_of(account.id).await?;
+        tx.revoke_api_tokens_of(account.id, now).await?;
         tx.append_audit(
             None,
             &by.username,

@@ -12,6 +12,8 @@ use crate::domain::case_number::{
     CaseNumberParts, SeriesFormat, document_number, is_class_char, split_document_number,
 };
 use crate::domain::document::{Direction, SecrecyMarking};
+use crate::domain::file_format::{ACCEPTED, FileFormat, FormatRefusal};
+use crate::domain::search::SearchWords;
 use crate::store::{
     AuditInput, CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile, PersonRow,
     SeriesRow, Tx,
@@ -169,6 +171,12 @@ pub enum DocumentRefusal {
         /// Its size.
         bytes: usize,
     },
+    /// The file's extension names no accepted format (a web page, a script, a program).
+    #[error("file {name}: this type is not accepted; accepted are {ACCEPTED}")]
+    FileType {
+        /// Its name.
+        name: String,
+    },
     /// The file's content is not what its extension says (a "PDF" that is a program).
     #[error(
         "file {name}: the content is not what the name says it is; give the file its right extension"
@@ -208,6 +216,10 @@ impl DocumentRefusal {
                 "Fil: ”{name}” är {} MB; högst {} MB är tillåtet.",
                 megabytes(*bytes),
                 megabytes(MAX_FILE_BYTES)
+            ),
+            DocumentRefusal::FileType { name } => format!(
+                "Fil: ”{name}” är inte av en typ som diariet tar emot. Tillåtna är {ACCEPTED}; \
+                 webbsidor, SVG-bilder, skript och program tas aldrig emot."
             ),
             DocumentRefusal::FileContent { name } => format!(
                 "Fil: innehållet i ”{name}” är inte det som filnamnet säger; ge filen rätt \
@@ -301,6 +313,9 @@ pub struct DocumentView {
     pub registered_at: DateTime<Utc>,
     /// By whom.
     pub registered_by: String,
+    /// Whether the entry is masked for the reader, who does not need to know this secret
+    /// handling (its description and file withheld; see [`Kansli::show_case_to`]).
+    pub withheld: bool,
 }
 
 /// An ärende, as shown.
@@ -412,7 +427,7 @@ impl SeriesBook {
             })
     }
 
-    fn by_id(&self, id: i32) -> Result<&(SeriesRow, SeriesFormat), ServiceError> {
+    pub(crate) fn by_id(&self, id: i32) -> Result<&(SeriesRow, SeriesFormat), ServiceError> {
         self.series
             .iter()
             .find(|(row, _)| row.id == id)
@@ -708,11 +723,11 @@ impl Kansli {
             series_id,
             year: query.year,
             status,
-            text: query
-                .text
-                .as_deref()
-                .map(|t| t.trim().to_lowercase())
-                .filter(|t| !t.is_empty()),
+            words: match query.text.as_deref().map(SearchWords::parse) {
+                Some(Ok(Some(words))) => words.words().to_vec(),
+                Some(Ok(None)) | None => Vec::new(),
+                Some(Err(e)) => return Err(ServiceError::Invalid(e.to_string())),
+            },
             handlaggare_id,
             opened_from: query.from.map(start_of_local_day),
             opened_before: query.to.and_then(|d| d.succ_opt()).map(start_of_local_day),
@@ -878,19 +893,40 @@ impl Kansli {
 
     /// A handling's attached file: its name, media type and content.
     pub async fn document_file(&self, number: &str) -> Result<(FileRef, Vec<u8>), ServiceError> {
+        let (_, document) = self.document_entry(number).await?;
+        self.file_of(number, &document).await
+    }
+
+    /// A handling's ärende row and register entry, by the handling's number.
+    pub(crate) async fn document_entry(
+        &self,
+        number: &str,
+    ) -> Result<(CaseRow, DocumentView), ServiceError> {
         let (case_number, seq) = split_document_number(number).ok_or_else(|| {
             ServiceError::Invalid(format!(
                 "{number:?} is not a handling's number (an ärende's number, ':' and a number)"
             ))
         })?;
-        let case = self.show_case(case_number).await?;
+        let book = SeriesBook::load(self).await?;
+        let row = self.case_row(&book, case_number).await?;
+        let case = self.view(&book, row.clone(), true).await?;
         let document = case
             .documents
             .into_iter()
             .find(|d| d.seq == seq)
             .ok_or_else(|| ServiceError::NotFound(format!("handling {number} does not exist")))?;
+        Ok((row, document))
+    }
+
+    /// The file of the handling `number` (its entry `document`) and its content.
+    pub(crate) async fn file_of(
+        &self,
+        number: &str,
+        document: &DocumentView,
+    ) -> Result<(FileRef, Vec<u8>), ServiceError> {
         let file = document
             .file
+            .clone()
             .ok_or_else(|| ServiceError::NotFound(format!("handling {number} has no file")))?;
         let content = self
             .store
@@ -1017,7 +1053,7 @@ impl Kansli {
         })
     }
 
-    async fn view(
+    pub(crate) async fn view(
         &self,
         book: &SeriesBook,
         row: CaseRow,
@@ -1129,6 +1165,7 @@ pub(crate) fn document_view(
         file,
         registered_at: row.registered_at,
         registered_by: row.registered_by,
+        withheld: false,
     })
 }
 
@@ -1138,8 +1175,8 @@ pub(super) fn search_text(parts: &[&str]) -> String {
     parts.join(" ").to_lowercase()
 }
 
-/// Checks an attached file: a plain name (no folders), a size within the limit, a media
-/// type known from its extension, and content that agrees with it.
+/// Checks an attached file: a plain name (no folders), a size within the limit, an accepted
+/// format ([`FileFormat`]) known from its extension, and content that agrees with it.
 fn checked_file(
     name: &str,
     content: Vec<u8>,
@@ -1155,62 +1192,25 @@ fn checked_file(
             bytes: content.len(),
         });
     }
-    if !content_agrees(name, &content) {
-        return Err(DocumentRefusal::FileContent { name: name.into() });
-    }
-    let media_type = media_type_of(name).to_owned();
+    let format = match FileFormat::check(name, &content) {
+        Ok(format) => format,
+        Err(FormatRefusal::NotAccepted) => {
+            return Err(DocumentRefusal::FileType { name: name.into() });
+        }
+        Err(FormatRefusal::ContentDiffers) => {
+            return Err(DocumentRefusal::FileContent { name: name.into() });
+        }
+    };
     let sha256 = hex::encode(Sha256::digest(&content));
     Ok((
         name.to_owned(),
-        media_type,
+        format.media_type().to_owned(),
         NewFile {
             sha256,
             content,
             stored_at: now,
         },
     ))
-}
-
-/// Whether a file's first bytes agree with its extension (a "PDF" that is a program, or a
-/// "text" that is binary, is refused); no name may carry a program.
-fn content_agrees(name: &str, content: &[u8]) -> bool {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    let program = content.starts_with(b"MZ") || content.starts_with(b"\x7fELF");
-    match ext.as_str() {
-        "pdf" => content.starts_with(b"%PDF-"),
-        "png" => content.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "jpg" | "jpeg" => content.starts_with(&[0xFF, 0xD8, 0xFF]),
-        "docx" | "xlsx" | "odt" => content.starts_with(b"PK\x03\x04"),
-        "txt" | "csv" | "html" | "htm" | "eml" | "xml" | "json" => {
-            std::str::from_utf8(content).is_ok() && !content.contains(&0)
-        }
-        _ => !program,
-    }
-}
-
-fn media_type_of(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "txt" => "text/plain; charset=utf-8",
-        "html" | "htm" => "text/html; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "eml" => "message/rfc822",
-        "xml" => "application/xml",
-        "json" => "application/json",
-        _ => "application/octet-stream",
-    }
 }
 
 /// Today's date in Stockholm by the service's clock.
@@ -1253,6 +1253,9 @@ mod tests {
                 name: "stor.pdf".into(),
                 bytes: MAX_FILE_BYTES + 1,
             },
+            DocumentRefusal::FileType {
+                name: "sida.html".into(),
+            },
             DocumentRefusal::FileContent {
                 name: "svar.pdf".into(),
             },
@@ -1275,6 +1278,9 @@ mod tests {
                 "Fil: ”../etc/passwd” är inget enkelt filnamn; namnet får inte innehålla mappar.",
                 "Fil: filen har inget namn.",
                 "Fil: ”stor.pdf” är 50,1 MB; högst 50 MB är tillåtet.",
+                "Fil: ”sida.html” är inte av en typ som diariet tar emot. Tillåtna är PDF, DOCX, \
+                 XLSX, ODT, ODS, TXT, CSV, PNG, JPEG, TIFF, EML, XML; webbsidor, SVG-bilder, \
+                 skript och program tas aldrig emot.",
                 "Fil: innehållet i ”svar.pdf” är inte det som filnamnet säger; ge filen rätt \
                  filändelse.",
             ]
@@ -1321,10 +1327,11 @@ mod tests {
                 MAX_FILE_BYTES + 1
             )
         );
+        assert!(english[9].contains("not accepted"), "{}", english[9]);
         assert!(
-            english[9].contains("not what the name says"),
+            english[10].contains("not what the name says"),
             "{}",
-            english[9]
+            english[10]
         );
     }
 

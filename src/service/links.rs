@@ -47,7 +47,7 @@ impl LinkSecret {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret = Self::random();
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
+                    crate::private::create_dir_all(parent)
                         .map_err(|e| format!("{}: {e}", parent.display()))?;
                 }
                 write_private(path, &hex::encode(&secret.0))
@@ -68,21 +68,9 @@ impl LinkSecret {
     }
 }
 
-#[cfg(unix)]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
+    crate::private::create_new(path)?.write_all(text.as_bytes())
 }
 
 /// The SHA-256 of a token, as the database keeps it.

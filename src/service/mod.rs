@@ -18,6 +18,7 @@ mod meetings;
 mod organisation;
 mod postlista;
 mod report;
+mod secrecy;
 pub mod simulation;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use meetings::{AgendaEntry, MeetingView, ParagraphView, lines_of, paragraph_
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
 pub use report::{Compilation, UnitAnswer};
+pub use secrecy::AccessGrant;
 
 /// What went wrong in a use case, sorted by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +113,8 @@ impl Actor {
 pub struct Kansli {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// How long a staff session may go unused.
+    session_idle: chrono::Duration,
 }
 
 impl Kansli {
@@ -131,7 +135,17 @@ impl Kansli {
 
     /// Use cases over `store`, with time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            session_idle: accounts::SESSION_IDLE,
+        }
+    }
+
+    /// The same services, with sessions that end after `idle` unused.
+    pub fn with_session_idle(mut self, idle: chrono::Duration) -> Self {
+        self.session_idle = idle;
+        self
     }
 
     /// The store, for callers that compose their own checks (tests, benches).

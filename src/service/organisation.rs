@@ -255,12 +255,28 @@ impl Kansli {
             let email = EmailAddress::parse(&m.sender_email)
                 .map_err(|e| problems.at(at, format!("municipality: sender_email: {e}")))
                 .ok();
+            // The website stands as a link in every email's footer: only a web address may.
+            let website = m
+                .website
+                .map(|w| w.trim().to_owned())
+                .filter(|w| !w.is_empty());
+            if let Some(w) = &website
+                && !is_web_address(w)
+            {
+                problems.at(
+                    at,
+                    format!(
+                        "municipality: website {w:?} must be a web address starting with https:// \
+                         (or http://), with no spaces or quotes"
+                    ),
+                );
+            }
             MunicipalityRow {
                 id: 1,
                 name: m.name.trim().to_owned(),
                 sender_email: email.map(|e| e.to_string()).unwrap_or_default(),
                 phone: m.phone,
-                website: m.website,
+                website,
             }
         });
 
@@ -464,6 +480,19 @@ impl Kansli {
 
 /// Codes (organs, units, series prefixes) are one word of letters and digits, as they appear
 /// in numbers and protocols.
+/// Whether `text` is an `https:` or `http:` address with a host, and nothing a link or a
+/// header could be broken out of with (spaces, quotes, angle brackets, control characters).
+fn is_web_address(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+        && text
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
+}
+
 fn check_code(problems: &mut Problems<'_>, at: usize, what: &str, code: &str) {
     if code.is_empty() || !code.chars().all(|c| c.is_alphanumeric() || c == '-') {
         problems.at(

@@ -96,8 +96,9 @@ pub struct CaseFilter {
     pub year: Option<i32>,
     /// Only this status (`open`, `closed`).
     pub status: Option<String>,
-    /// Lower-cased words that must occur in the search text.
-    pub text: Option<String>,
+    /// Lower-cased words that must each occur in the search text (bounded by
+    /// [`crate::domain::search::SearchWords`]: every word is one condition).
+    pub words: Vec<String>,
     /// Only this handläggare.
     pub handlaggare_id: Option<i32>,
     /// Opened at or after.
@@ -116,7 +117,7 @@ impl Default for CaseFilter {
             series_id: None,
             year: None,
             status: None,
-            text: None,
+            words: Vec::new(),
             handlaggare_id: None,
             opened_from: None,
             opened_before: None,
@@ -418,13 +419,10 @@ impl Store {
         if let Some(before) = filter.opened_before {
             cond = cond.add(case::Column::OpenedAt.lt(before));
         }
-        if let Some(text) = &filter.text {
-            for word in text.split_whitespace() {
-                let pattern = format!("%{}%", escape_like(word));
-                cond = cond.add(
-                    Expr::col(case::Column::SearchText).like(LikeExpr::new(pattern).escape('\\')),
-                );
-            }
+        for word in &filter.words {
+            let pattern = format!("%{}%", escape_like(word));
+            cond = cond
+                .add(Expr::col(case::Column::SearchText).like(LikeExpr::new(pattern).escape('\\')));
         }
         Ok(case::Entity::find()
             .filter(cond)

@@ -8,6 +8,7 @@
 
 pub mod entity;
 
+mod access;
 mod accounts;
 mod api;
 mod corpus;
@@ -37,7 +38,8 @@ use sea_orm::{
     DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-pub use accounts::{AccountRow, NewAccount, SessionRow};
+pub use access::AccessGrantRow;
+pub use accounts::{AccountRow, NewAccount, SessionRow, SweepCutoffs};
 pub use api::{ApiRequestRow, ApiTokenRow, StoredAnswer};
 pub use corpus::{CorpusAudit, CorpusCase};
 pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFile};
@@ -140,8 +142,13 @@ impl Store {
             if path != Path::new(":memory:")
                 && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(parent)
+                crate::private::create_dir_all(parent)
                     .map_err(|e| open_err(format!("cannot create {}: {e}", parent.display())))?;
+            }
+            // The database is the owner's only; SQLite gives its WAL the same mode.
+            if path != Path::new(":memory:") {
+                crate::private::touch(path)
+                    .map_err(|e| open_err(format!("cannot create {}: {e}", path.display())))?;
             }
             options.map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)

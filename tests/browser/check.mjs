@@ -88,6 +88,14 @@ try {
   });
   const page = await browser.newPage({ locale: "sv-SE" });
   mkdirSync(shots, { recursive: true });
+  // The pages run under a Content-Security-Policy with no script and styles only from
+  // /stil.css: anything the policy blocks is a failure.
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) failures.push(`CSP: ${message.text()}`);
+  });
+  // axe is evaluated through the DevTools protocol, which the policy does not govern (a
+  // script tag would be refused, as it should be).
+  const axeText = readFileSync(axeSource, "utf8");
 
   // Logs out whoever is logged in, then in as `user` by way of `url` (the login page first).
   async function logInAs(url, user) {
@@ -106,7 +114,9 @@ try {
   async function check(name) {
     visited++;
     await page.screenshot({ path: join(shots, `${String(visited).padStart(2, "0")}-${name}.png`), fullPage: true });
-    await page.addScriptTag({ path: axeSource });
+    await page.evaluate(axeText);
+    const font = await page.evaluate(() => getComputedStyle(document.body).fontFamily);
+    if (!/Arial/.test(font)) failures.push(`${name}: the stylesheet did not apply (font ${font})`);
     const result = await page.evaluate(
       (tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags } }),
       WCAG,
@@ -161,7 +171,7 @@ try {
     mimeType: "application/pdf",
     buffer: Buffer.from("%PDF-1.7\n% Kansli browser check\n%%EOF\n"),
   });
-  await page.click("form[action='/arende/handling'] button[type=submit]");
+  await page.click("form[action^='/arende/handling'] button[type=submit]");
   await page.waitForSelector("[role=status]");
   const notice = await page.textContent("[role=status]");
   if (!/Handlingen är registrerad som /.test(notice)) failures.push(`registering a handling: ${notice}`);

@@ -63,6 +63,7 @@ fn not_admin(username: &str) -> User {
     User {
         account_id: 0,
         username: username.into(),
+        person_key: username.into(),
         name: username.into(),
         admin: false,
         roles: Vec::new(),

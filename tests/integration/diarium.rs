@@ -210,7 +210,7 @@ on_both_backends! {
         assert_eq!(a.file.as_ref().unwrap().sha256, b.file.as_ref().unwrap().sha256);
         assert_eq!(b.file.as_ref().unwrap().media_type, "text/csv; charset=utf-8");
         // A name that lies about the content is refused, and nothing is registered.
-        for (name, bytes) in [("svar.pdf", content.clone()), ("bild.png", b"%PDF-1.7".to_vec()), ("notering.txt", b"MZ\0\0binary".to_vec()), ("program.dat", b"\x7fELF\x02".to_vec())] {
+        for (name, bytes) in [("svar.pdf", content.clone()), ("bild.png", b"%PDF-1.7".to_vec()), ("notering.txt", b"MZ\0\0binary".to_vec()), ("program.txt", b"\x7fELF\x02".to_vec())] {
             let err = kansli.add_document(&case.number, NewDocumentInput { file: Some((name.into(), bytes)), ..incoming("Lögn") }, &actor()).await.unwrap_err();
             assert!(err.to_string().contains("not what the name says"), "{name}: {err}");
         }

@@ -214,6 +214,12 @@ pub async fn http(
     exchange(addr, request.as_bytes()).await
 }
 
+/// Sends `request` as it is (its head and body written out by the caller) and reads the whole
+/// answer.
+pub async fn http_raw(addr: std::net::SocketAddr, request: &str) -> Reply {
+    exchange(addr, request.as_bytes()).await
+}
+
 /// Sends a whole request and reads the whole answer (the server closes the connection).
 async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> Reply {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -295,6 +301,11 @@ pub async fn http_upload(
     file: (&str, &[u8]),
 ) -> Reply {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The pages' upload forms repeat their CSRF token in their address, as here.
+    let path = match fields.iter().find(|(k, _)| *k == "csrf_token") {
+        Some((_, token)) => format!("{path}?csrf={token}"),
+        None => path.to_owned(),
+    };
     let boundary = "kansli-test-boundary-7f3a";
     let mut body = Vec::new();
     for (k, v) in fields {

@@ -22,6 +22,7 @@ mod migrations;
 mod organisation;
 mod postlista;
 mod rounds;
+mod security;
 mod smtp;
 mod staff;
 mod workflow_validation;

@@ -19,6 +19,7 @@ pub(crate) struct Site {
     pub(crate) kansli: Kansli,
     pub(crate) engine: Engine,
     pub(crate) addr: SocketAddr,
+    pub(crate) clock: kansli::clock::ManualClock,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -34,11 +35,17 @@ pub(crate) fn link_secret() -> Arc<kansli::service::links::LinkSecret> {
 }
 
 pub(crate) async fn site(db: &TestDb) -> Site {
+    site_with(db, kansli::http::Protection::default()).await
+}
+
+/// [`site`], guarded as `protection` says, served with the peer's address as `kansli serve`
+/// serves it.
+pub(crate) async fn site_with(db: &TestDb, protection: kansli::http::Protection) -> Site {
     let start = chrono_tz::Europe::Stockholm
         .with_ymd_and_hms(2026, 10, 1, 7, 0, 0)
         .unwrap()
         .with_timezone(&Utc);
-    let (kansli, _clock) = db.app(start).await;
+    let (kansli, clock) = db.app(start).await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
     let engine =
@@ -56,12 +63,14 @@ pub(crate) async fn site(db: &TestDb) -> Site {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = kansli::http::router_with_engine(kansli.clone(), engine.clone());
+    let app = kansli::http::router_for(kansli.clone(), engine.clone(), protection)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Site {
         kansli,
         engine,
         addr,
+        clock,
         server,
     }
 }

@@ -208,7 +208,7 @@ pub(super) async fn show(
 ) -> Answer {
     user.may(Permission::ReadDiarium)?;
     let Path(number) = number?;
-    Ok(Json(state.kansli.show_case(number.trim()).await?).into_response())
+    Ok(Json(state.kansli.show_case_to(&user, number.trim()).await?).into_response())
 }
 
 /// `GET /api/v1/cases/{number}/history`: the audit trail, oldest first.
@@ -390,15 +390,12 @@ pub(super) async fn file(
 ) -> Answer {
     user.may(Permission::ReadDiarium)?;
     let Path(number) = number?;
-    let (file, content) = state.kansli.document_file(number.trim()).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.media_type),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
+    let (file, content) = state.kansli.document_file_for(&user, number.trim()).await?;
+    Ok(crate::http::file_download(
+        &file.name,
+        file.media_type,
         content,
-    )
-        .into_response())
+    ))
 }
 
 /// `GET /api/v1/inbox`: what waits for the caller, soonest due first.

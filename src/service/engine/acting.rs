@@ -162,6 +162,7 @@ mod tests {
         User {
             account_id: 1,
             username: "u".into(),
+            person_key: "u".into(),
             name: "U".into(),
             admin,
             roles: roles.iter().map(|(r, u)| (*r, (*u).to_owned())).collect(),

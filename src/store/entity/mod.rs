@@ -8,6 +8,7 @@ pub mod api_request;
 pub mod api_token;
 pub mod audit_event;
 pub mod case;
+pub mod case_access;
 pub mod cron_start;
 pub mod document;
 pub mod file_blob;
