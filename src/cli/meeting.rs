@@ -184,6 +184,12 @@ pub(super) async fn meeting(
                 .await?;
             println!("{} {}: {}", p.label, p.case_number, p.workflow);
             println!("{}", p.label);
+            if !p.workflow_moved {
+                return Err(CliError::NeedsAttention(format!(
+                    "{} is recorded and stands, but the ärende's workflow did not move: {}",
+                    p.label, p.workflow
+                )));
+            }
         }
     }
     Ok(())

@@ -193,6 +193,10 @@ pub enum CliError {
     /// Wrong input found by the CLI itself.
     #[error("{0}")]
     Usage(String),
+    /// Done, and it stands, but it needs a person: a decision recorded whose workflow did not
+    /// take it, say.
+    #[error("{0}")]
+    NeedsAttention(String),
 }
 
 impl CliError {
@@ -202,13 +206,15 @@ impl CliError {
             CliError::Service(
                 ServiceError::Invalid(_)
                 | ServiceError::Refused(_)
-                | ServiceError::InvalidDocument(_),
+                | ServiceError::InvalidDocument(_)
+                | ServiceError::Final(_),
             )
             | CliError::Usage(_) => 2,
             CliError::Service(ServiceError::NotFound(_)) => 3,
             CliError::Service(ServiceError::Conflict(_)) => 4,
             CliError::Service(ServiceError::Forbidden(_)) => 5,
             CliError::Service(ServiceError::Unexpected(_)) | CliError::Other(_) => 1,
+            CliError::NeedsAttention(_) => 6,
         }
     }
 }

@@ -144,7 +144,7 @@ fn refusal(e: ServiceError) -> Result<(StatusCode, String), ServiceError> {
         ServiceError::Refused(r) => Ok((super::refusal_status(&r), r.swedish())),
         ServiceError::InvalidDocument(r) => Ok((StatusCode::BAD_REQUEST, r.swedish())),
         ServiceError::NotFound(m) => Ok((StatusCode::NOT_FOUND, m)),
-        ServiceError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),
+        ServiceError::Conflict(m) | ServiceError::Final(m) => Ok((StatusCode::CONFLICT, m)),
         other => Err(other),
     }
 }

@@ -497,7 +497,7 @@ impl IntoResponse for ApiError {
                 return (StatusCode::BAD_REQUEST, r.swedish()).into_response();
             }
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Conflict(_) | ServiceError::Final(_) => StatusCode::CONFLICT,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::Unexpected(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");

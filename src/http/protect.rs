@@ -244,6 +244,40 @@ mod tests {
         headers
     }
 
+    /// A handler that panics is answered with 500, and the server answers the next request.
+    #[tokio::test]
+    async fn a_panic_is_a_500_and_the_server_goes_on() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("a bug");
+                    }
+                    "never"
+                }),
+            )
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_answer,
+            ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        for _ in 0..2 {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+            assert!(answer.ends_with("internt fel"), "{answer}");
+        }
+        server.abort();
+    }
+
     #[test]
     fn only_an_origin_of_this_host_is_the_same() {
         assert!(same_origin(&with(&[("host", "127.0.0.1:8080")])));

@@ -26,6 +26,9 @@ pub struct ParagraphView {
     pub decision: String,
     /// What the workflow did: the states before and after, or why it did nothing.
     pub workflow: String,
+    /// Whether the workflow took the decision (now or before); when not, the paragraph stands
+    /// and a person must see to the ärende.
+    pub workflow_moved: bool,
 }
 
 /// A meeting as the sekreterare sees it: the agenda, the paragraphs, the protocol.
@@ -95,6 +98,23 @@ pub fn paragraph_label(p: &ParagraphRow) -> String {
     )
 }
 
+/// Holds `meeting` for this transaction's changes, refusing them when its protocol is
+/// justerat: a justerat protocol is a final allmän handling.
+async fn held_open(tx: &crate::store::Tx, meeting: &MeetingRow) -> Result<(), ServiceError> {
+    match tx.hold_meeting(meeting.id).await? {
+        None => Err(ServiceError::NotFound(format!(
+            "meeting {} does not exist",
+            meeting.id
+        ))),
+        Some((_, None)) => Ok(()),
+        Some((_, Some(protocol))) => Err(ServiceError::Final(format!(
+            "the protocol of meeting {} ({} {}) is justerat ({}); nothing in it can be added, \
+             removed or changed: a correction is a new paragraph at a later meeting",
+            meeting.id, meeting.organ_code, meeting.date, protocol.justerad_on
+        ))),
+    }
+}
+
 impl Engine {
     /// Creates a meeting of an organ.
     pub async fn create_meeting(
@@ -140,6 +160,7 @@ impl Engine {
         let case = self.case_row_of(case_number).await?;
         let now = self.kansli().clock.now();
         let tx = self.kansli().store().begin().await?;
+        held_open(&tx, &meeting).await?;
         if !tx.add_agenda_item(meeting.id, case.id).await? {
             return Err(ServiceError::Invalid(format!(
                 "ärende {case_number} is on the agenda of meeting {meeting_id} already"
@@ -197,6 +218,15 @@ impl Engine {
             .collect::<Result<_, _>>()?;
         let now = self.kansli().clock.now();
         let tx = store.begin().await?;
+        held_open(&tx, &meeting).await?;
+        if let Some(earlier) = tx.paragraph_at(meeting.id, case.id).await? {
+            return Err(ServiceError::Final(format!(
+                "ärende {} was decided at this meeting already, as {}; a decision stands (a \
+                 correction is a new paragraph at a later meeting)",
+                case_number.trim(),
+                paragraph_label(&earlier)
+            )));
+        }
         let paragraph = tx
             .insert_paragraph(NewParagraph {
                 meeting_id: meeting.id,
@@ -233,8 +263,8 @@ impl Engine {
             .await?
             .into_iter()
             .find(|i| i.parent_id.is_none() && i.finished_at.is_none());
-        let workflow = match root {
-            None => "inget arbetsflöde".to_owned(),
+        let (workflow, workflow_moved) = match root {
+            None => ("inget arbetsflöde".to_owned(), false),
             Some(instance) => {
                 let key = format!("paragraf:{}", paragraph.id);
                 match self
@@ -248,16 +278,17 @@ impl Engine {
                     )
                     .await
                 {
-                    Ok(Outcome::Applied { from, to }) => format!("{event}: {from} → {to}"),
-                    Ok(Outcome::AlreadyApplied) => format!("{event}: redan gjort"),
+                    Ok(Outcome::Applied { from, to }) => (format!("{event}: {from} → {to}"), true),
+                    Ok(Outcome::AlreadyApplied) => (format!("{event}: redan gjort"), true),
                     Err(ServiceError::Invalid(why)) => {
-                        format!("arbetsflödet tog inte emot {event}: {why}")
+                        (format!("arbetsflödet tog inte emot {event}: {why}"), false)
                     }
                     // The paragraph is recorded whatever the workflow says; the page says why
                     // the workflow did not move, in Swedish.
-                    Err(ServiceError::Refused(why)) => {
-                        format!("arbetsflödet tog inte emot {event}: {}", why.swedish())
-                    }
+                    Err(ServiceError::Refused(why)) => (
+                        format!("arbetsflödet tog inte emot {event}: {}", why.swedish()),
+                        false,
+                    ),
                     Err(e) => return Err(e),
                 }
             }
@@ -267,6 +298,7 @@ impl Engine {
             case_number: case_number.trim().to_owned(),
             decision,
             workflow,
+            workflow_moved,
         })
     }
 
@@ -290,6 +322,13 @@ impl Engine {
             .collect::<Result<_, _>>()?;
         if justerare.is_empty() {
             return Err(ServiceError::Invalid("give at least one justerare".into()));
+        }
+        let today = self.kansli().today();
+        if justerad_on > today {
+            return Err(ServiceError::Invalid(format!(
+                "date: the justering {justerad_on} is in the future (today is {today}); a \
+                 protocol is justerat when it has been signed, so record it on that day"
+            )));
         }
         if justerad_on < meeting.date {
             return Err(ServiceError::Invalid(format!(
@@ -329,9 +368,27 @@ impl Engine {
             recorded_by: actor.as_str().to_owned(),
         };
         let store = self.kansli().store();
-        let paragraphs = store.paragraphs_of_meeting(meeting_id).await?;
         let tx = store.begin().await?;
+        held_open(&tx, &meeting).await?;
+        // Read under the hold: a paragraph recorded a moment ago is in the protocol, and none
+        // can be recorded after it.
+        let paragraphs = tx.paragraphs_at(meeting_id).await?;
         tx.insert_protocol(row.clone()).await?;
+        // This justering gives effect only to the decisions it holds that are their ärende's
+        // last word so far: an ärende decided since by another organ (KS, then KF) waits for
+        // that organ's justering, and a proposal moves the ärende on without one.
+        let mut takes_effect: Vec<i32> = Vec::new();
+        for p in paragraphs.iter().filter(|p| p.proposal_to.is_none()) {
+            let newest = tx
+                .paragraphs_of_case(p.case_id)
+                .await?
+                .into_iter()
+                .last()
+                .map(|(newest, _)| newest.id);
+            if newest == Some(p.id) && !takes_effect.contains(&p.case_id) {
+                takes_effect.push(p.case_id);
+            }
+        }
         for p in &paragraphs {
             tx.append_audit(
                 Some(p.case_id),
@@ -347,17 +404,19 @@ impl Engine {
             .await?;
         }
         tx.commit().await?;
-        let mut cases: Vec<i32> = paragraphs.iter().map(|p| p.case_id).collect();
-        cases.dedup();
-        for case_id in cases {
+        for case_id in takes_effect {
             let root = store
                 .instances_of_case(case_id)
                 .await?
                 .into_iter()
-                .find(|i| {
-                    i.parent_id.is_none() && i.finished_at.is_none() && i.state == "justering"
-                });
-            if let Some(instance) = root {
+                .find(|i| i.parent_id.is_none() && i.finished_at.is_none());
+            let Some(instance) = root else { continue };
+            // Only an ärende whose workflow waits for its justering now is moved; one that
+            // does not (a paragraph the workflow had no step for) is left as it is.
+            if self
+                .takes_now(instance.clone(), "protokoll_justerat")
+                .await?
+            {
                 let key = format!("justering:{meeting_id}:{case_id}");
                 let sent = self
                     .send_to(
@@ -415,7 +474,12 @@ impl Engine {
                 skickas_till: lines_of(&p.recipients),
             });
         }
-        let now = self.kansli().clock.now();
+        let protocol = store.protocol(meeting_id).await?;
+        // A justerat protocol is final: it is dated, and its PDF made, as at its justering,
+        // so it reads the same to the byte however often it is asked for.
+        let now = protocol
+            .as_ref()
+            .map_or_else(|| self.kansli().clock.now(), |p| p.recorded_at);
         let mut context = DocumentContext {
             municipality: super::mail::municipality_of(&org).name,
             description: format!("Protokoll, {organ_name} {}", meeting.date),
@@ -426,8 +490,8 @@ impl Engine {
             paragraphs,
             ..Default::default()
         };
-        if let Some(protocol) = store.protocol(meeting_id).await? {
-            justering_into(&protocol, &mut context);
+        if let Some(protocol) = &protocol {
+            justering_into(protocol, &mut context);
         }
         self.render_on_request("protokoll", &context, format, now)
     }

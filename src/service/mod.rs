@@ -72,6 +72,11 @@ pub enum ServiceError {
     /// The user's roles do not allow this; the message says what was refused.
     #[error("{0}")]
     Forbidden(String),
+    /// What it would change is final and stays as it is: a justerat protocol, a decision
+    /// already recorded. Nothing was written; a correction is a new paragraph at a later
+    /// meeting.
+    #[error("{0}")]
+    Final(String),
     /// Something outside the caller's control failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

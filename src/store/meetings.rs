@@ -156,6 +156,47 @@ impl Tx {
         Ok(out)
     }
 
+    /// Holds the meeting for this transaction's changes and reads its protocol: whatever the
+    /// transaction then writes of the meeting, no justering can come between the look and the
+    /// write (PostgreSQL locks the meeting's row; SQLite's write transactions take turns
+    /// already). `None` for the meeting when there is none.
+    pub async fn hold_meeting(
+        &self,
+        meeting_id: i32,
+    ) -> Result<Option<(MeetingRow, Option<ProtocolRow>)>, StoreError> {
+        use sea_orm::{ConnectionTrait, DbBackend, QuerySelect};
+        let mut query = meeting::Entity::find_by_id(meeting_id);
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let Some(meeting) = query.one(&self.txn).await? else {
+            return Ok(None);
+        };
+        Ok(Some((meeting, self.protocol_of(meeting_id).await?)))
+    }
+
+    /// The paragraph an ärende got at a meeting, if it got one, read inside the transaction.
+    pub async fn paragraph_at(
+        &self,
+        meeting_id: i32,
+        case_id: i32,
+    ) -> Result<Option<ParagraphRow>, StoreError> {
+        Ok(paragraph::Entity::find()
+            .filter(paragraph::Column::MeetingId.eq(meeting_id))
+            .filter(paragraph::Column::CaseId.eq(case_id))
+            .one(&self.txn)
+            .await?)
+    }
+
+    /// A meeting's paragraphs in number order, read inside the transaction.
+    pub async fn paragraphs_at(&self, meeting_id: i32) -> Result<Vec<ParagraphRow>, StoreError> {
+        Ok(paragraph::Entity::find()
+            .filter(paragraph::Column::MeetingId.eq(meeting_id))
+            .order_by_asc(paragraph::Column::Number)
+            .all(&self.txn)
+            .await?)
+    }
+
     /// A meeting's protocol, once justerat, read inside the transaction.
     pub async fn protocol_of(&self, meeting_id: i32) -> Result<Option<ProtocolRow>, StoreError> {
         Ok(protocol::Entity::find_by_id(meeting_id)

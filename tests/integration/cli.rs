@@ -178,6 +178,62 @@ on_both_backends! {
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     }
 
+    async fn a_justerat_protocol_refuses_every_change_from_the_command_line(db) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(kansli(db, d, &["org", "import", "--demo"]));
+        let number = last_line(&ok(kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--var", "preparing_organ=KSAG"]))).to_owned();
+        ok(kansli(db, d, &["event", "send", &number, "sammanstall", "--as", "handläggare"]));
+        ok(kansli(db, d, &["event", "send", &number, "texter_sparade", "--as", "handläggare", "--set", "arendet=Alla svarade."]));
+        ok(kansli(db, d, &["event", "send", &number, "tjansteskrivelse_klar", "--as", "handläggare"]));
+        let ksag = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KSAG", "--date", "2026-11-20", "--place", "Rummet"]))).to_owned();
+        ok(kansli(db, d, &["meeting", "add", &ksag, &number]));
+        ok(kansli(db, d, &["meeting", "decide", &ksag, &number, "--att", "föreslå kommunstyrelsen att godkänna rapporten", "--proposal-to", "KS"]));
+        // One paragraph per ärende and meeting: a decision stands.
+        let out = kansli(db, d, &["meeting", "decide", &ksag, &number, "--att", "föreslå något annat", "--proposal-to", "KS"]);
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("decided at this meeting already, as KSAG § 1/26"), "{}", stderr(&out));
+
+        // KS proposes to KF, which the workflow has no step for here: the paragraph stands,
+        // the command says the ärende needs a person, and exits 6.
+        let ks = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KS", "--date", "2026-12-01", "--place", "Sessionssalen"]))).to_owned();
+        ok(kansli(db, d, &["meeting", "add", &ks, &number]));
+        let out = kansli(db, d, &["meeting", "decide", &ks, &number, "--att", "föreslå fullmäktige att godkänna rapporten", "--proposal-to", "KF"]);
+        assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+        assert_eq!(last_line(&stdout(&out)), "KS § 1/26");
+        assert!(stderr(&out).contains("KS § 1/26 is recorded and stands") && stderr(&out).contains("forslag_beslutat"), "{}", stderr(&out));
+        let out = kansli(db, d, &["meeting", "decide", &ks, &number, "--att", "godkänna rapporten"]);
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("as KS § 1/26"), "{}", stderr(&out));
+        let information = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "Information om budgetläget"]))).to_owned();
+        ok(kansli(db, d, &["meeting", "add", &ks, &information]));
+        let out = kansli(db, d, &["meeting", "decide", &ks, &information, "--att", "notera informationen"]);
+        assert!(out.status.code() == Some(6) && stderr(&out).contains("inget arbetsflöde"), "{}", stderr(&out));
+
+        // A justering in the future is refused; the real one is final.
+        let out = kansli(db, d, &["meeting", "justera", &ks, "--justerare", "Eva Ek", "--date", "2099-01-01"]);
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("in the future"), "{}", stderr(&out));
+        ok(kansli(db, d, &["meeting", "justera", &ks, "--justerare", "Eva Ek", "--justerare", "Olle Ås", "--date", "2026-12-02"]));
+        let protocol = ok(kansli(db, d, &["meeting", "protocol", &ks]));
+        assert!(protocol.contains("KS § 2/26"), "{protocol}");
+        let pdf = cfg!(feature = "pdf").then(|| {
+            ok(kansli(db, d, &["meeting", "protocol", &ks, "--pdf", "protokoll.pdf"]));
+            std::fs::read(d.join("protokoll.pdf")).unwrap()
+        });
+        let late = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "Ett sent ärende"]))).to_owned();
+        for args in [
+            vec!["meeting", "add", &ks, &late],
+            vec!["meeting", "decide", &ks, &information, "--att", "ändra beslutet"],
+            vec!["meeting", "justera", &ks, "--justerare", "Någon Annan", "--date", "2026-12-03"],
+        ] {
+            let out = kansli(db, d, &args);
+            assert!(out.status.code() == Some(2) && stderr(&out).contains("is justerat (2026-12-02); nothing in it can be added, removed or changed"), "{args:?}: {}", stderr(&out));
+        }
+        assert_eq!(ok(kansli(db, d, &["meeting", "protocol", &ks])), protocol, "the protocol reads as it did");
+        if let Some(pdf) = pdf {
+            ok(kansli(db, d, &["meeting", "protocol", &ks, "--pdf", "igen.pdf"]));
+            assert!(std::fs::read(d.join("igen.pdf")).unwrap() == pdf, "the PDF is the same to the byte");
+        }
+    }
+
     async fn the_first_admin_is_made_from_the_command_line_with_the_password_on_stdin(db) {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();

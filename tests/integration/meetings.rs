@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use kansli::clock::ManualClock;
 use kansli::service::{Actor, Engine, ServiceError};
 use kansli::workflow::Catalog;
 use serde_json::Map;
@@ -18,12 +19,22 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 async fn engine(db: &crate::helpers::TestDb) -> Engine {
-    let (kansli, _clock) = db
+    engine_and_clock(db).await.0
+}
+
+/// The engine over the demo municipality on 2 November 2026, and its clock.
+async fn engine_and_clock(db: &crate::helpers::TestDb) -> (Engine, ManualClock) {
+    let (kansli, clock) = db
         .app(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap())
         .await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
-    Engine::new(kansli, Arc::new(catalog), "e")
+    (Engine::new(kansli, Arc::new(catalog), "e"), clock)
+}
+
+/// Noon (UTC) on `day`.
+fn noon(day: NaiveDate) -> chrono::DateTime<Utc> {
+    day.and_hms_opt(12, 0, 0).unwrap().and_utc()
 }
 
 on_both_backends! {
@@ -32,20 +43,25 @@ on_both_backends! {
         let sekreterare = Actor::new("sara.nyqvist");
         let ksau = engine.create_meeting("KSAU", day(2026, 12, 1), "Sammanträdesrummet", &sekreterare).await.unwrap();
         let ksag = engine.create_meeting("ksag", day(2026, 12, 1), "Lilla salen", &sekreterare).await.unwrap();
+        // Eight sekreterare at once, each recording 25 ärenden of their own (an ärende gets one
+        // paragraph a meeting), four at each organ's meeting.
         let mut cases = Vec::new();
         for i in 0..8 {
-            let case = engine.kansli().open_case(open("KS", &format!("Ärende {i}")), &actor()).await.unwrap();
-            engine.add_to_agenda(ksau.id, &case.number, &sekreterare).await.unwrap();
-            engine.add_to_agenda(ksag.id, &case.number, &sekreterare).await.unwrap();
-            cases.push(case.number);
+            let meeting = if i % 2 == 0 { ksau.id } else { ksag.id };
+            let mut own = Vec::new();
+            for j in 0..25 {
+                let case = engine.kansli().open_case(open("KS", &format!("Ärende {i}.{j}")), &actor()).await.unwrap();
+                engine.add_to_agenda(meeting, &case.number, &sekreterare).await.unwrap();
+                own.push(case.number);
+            }
+            cases.push((meeting, own));
         }
         let mut tasks = Vec::new();
-        for (i, number) in cases.iter().enumerate() {
-            let (engine, number) = (engine.clone(), number.clone());
-            let meeting = if i % 2 == 0 { ksau.id } else { ksag.id };
+        for (meeting, own) in cases.clone() {
+            let engine = engine.clone();
             tasks.push(tokio::spawn(async move {
                 let mut labels = Vec::new();
-                for _ in 0..25 {
+                for number in own {
                     labels.push(engine.record_decision(meeting, &number, "att notera informationen", None, &[], &Actor::new("s")).await.unwrap().label);
                 }
                 labels
@@ -66,13 +82,13 @@ on_both_backends! {
         assert_eq!(ksag_numbers, (1..=100).collect::<BTreeSet<_>>(), "KSAG has its own series");
         // A new year starts a new series.
         let january = engine.create_meeting("KSAU", day(2027, 1, 12), "Sammanträdesrummet", &sekreterare).await.unwrap();
-        engine.add_to_agenda(january.id, &cases[0], &sekreterare).await.unwrap();
-        let first = engine.record_decision(january.id, &cases[0], "att notera informationen", None, &[], &sekreterare).await.unwrap();
+        engine.add_to_agenda(january.id, &cases[0].1[0], &sekreterare).await.unwrap();
+        let first = engine.record_decision(january.id, &cases[0].1[0], "att notera informationen", None, &[], &sekreterare).await.unwrap();
         assert_eq!(first.label, "KSAU § 1/27");
     }
 
     async fn a_proposal_and_a_decision_move_the_follow_up_from_the_utskott_to_justering(db) {
-        let engine = engine(db).await;
+        let (engine, clock) = engine_and_clock(db).await;
         let (_, number) = engine.start("aktiva-atgarder", Map::new(), &Actor::new("x")).await.unwrap();
         let number = number.unwrap();
         let target = kansli::service::Target { case_number: number.clone(), unit: None };
@@ -97,6 +113,7 @@ on_both_backends! {
         assert!(history.iter().any(|h| h.action == "beslut" && h.detail.as_deref().unwrap().starts_with("KS § 1/26")));
         assert!(engine.create_meeting("XYZ", day(2026, 12, 1), "x", &s).await.is_err());
         // Justerat and announced: the appeal clock runs, and the follow-up moves to anslag.
+        clock.set(noon(day(2026, 12, 18)));
         let (protocol, warnings) = engine.justera(ks.id, &["Eva Ek".into(), "Olle Ås".into()], day(2026, 12, 18), Some(day(2026, 12, 18)), &s).await.unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(protocol.appeal_last_day, day(2027, 1, 8), "three weeks after Friday 18 December: Friday 8 January, a vardag");
@@ -104,6 +121,130 @@ on_both_backends! {
         let events = engine.events_of(&number).await.unwrap();
         assert_eq!(events.iter().find(|i| i.unit.is_none()).unwrap().state, "anslag");
         assert!(engine.justera(ks.id, &["Eva Ek".into()], day(2026, 12, 18), None, &s).await.is_err(), "justerat once");
+    }
+
+    async fn a_decision_at_the_moment_of_justering_is_in_the_protocol_or_refused(db) {
+        let (engine, clock) = engine_and_clock(db).await;
+        clock.set(noon(day(2026, 12, 2)));
+        let s = Actor::new("sara.nyqvist");
+        let ks = engine.create_meeting("KS", day(2026, 12, 1), "Sessionssalen", &s).await.unwrap();
+        let mut numbers = Vec::new();
+        for i in 0..16 {
+            let case = engine.kansli().open_case(open("KS", &format!("Ärende {i}")), &actor()).await.unwrap();
+            engine.add_to_agenda(ks.id, &case.number, &s).await.unwrap();
+            numbers.push(case.number);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, number) in numbers.iter().enumerate() {
+            let (engine, number) = (engine.clone(), number.clone());
+            tasks.spawn(async move {
+                if i == 8 {
+                    engine.justera(ks.id, &["Eva Ek".into()], day(2026, 12, 2), None, &Actor::new("s")).await.map(|_| None)
+                } else {
+                    engine.record_decision(ks.id, &number, "att notera informationen", None, &[], &Actor::new("s")).await.map(|p| Some(p.case_number))
+                }
+            });
+        }
+        let mut decided = BTreeSet::new();
+        let mut refused = 0;
+        while let Some(result) = tasks.join_next().await {
+            match result.unwrap() {
+                Ok(Some(number)) => { decided.insert(number); }
+                Ok(None) => {}
+                Err(ServiceError::Final(m)) => { assert!(m.contains("is justerat"), "{m}"); refused += 1; }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(decided.len() + refused, 15);
+        // Every decision that was taken is in the justerat protocol: its ärende's history says
+        // so, as the justering wrote it in the same transaction. None came after.
+        for number in &numbers {
+            let history = engine.kansli().case_history(number).await.unwrap();
+            let in_protocol = history.iter().any(|h| h.action == "protokoll justerat");
+            assert_eq!(in_protocol, decided.contains(number), "{number}: {history:?}");
+        }
+        let paragraphs = engine.kansli().store().paragraphs_of_meeting(ks.id).await.unwrap();
+        assert_eq!(paragraphs.len(), decided.len());
+        // And after it nothing more.
+        let err = engine.record_decision(ks.id, &numbers[8], "att notera", None, &[], &s).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Final(_)), "{err}");
+        let err = engine.add_to_agenda(ks.id, &numbers[0], &s).await.unwrap_err();
+        assert!(matches!(err, ServiceError::Final(_)), "{err}");
+    }
+
+    async fn each_organs_decision_takes_effect_at_its_own_justering_in_every_order(db) {
+        let (engine, clock) = engine_and_clock(db).await;
+        let s = Actor::new("sara.nyqvist");
+        let handlaggare = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare);
+        // Three follow-ups that go on to KF: KS's protocol is justerat after KF has decided one
+        // of them and before KF decides the others; the utskott's last of all.
+        let mut numbers = Vec::new();
+        for _ in 0..3 {
+            let vars = Map::from_iter([("to_kf".to_owned(), serde_json::json!(true))]);
+            let (_, number) = engine.start("aktiva-atgarder", vars, &Actor::new("x")).await.unwrap();
+            let number = number.unwrap();
+            let target = kansli::service::Target { case_number: number.clone(), unit: None };
+            engine.send(&target, "sammanstall", handlaggare, &Actor::new("amira"), None).await.unwrap();
+            engine.send(&target, "tjansteskrivelse_klar", handlaggare, &Actor::new("amira"), None).await.unwrap();
+            numbers.push(number);
+        }
+        clock.set(noon(day(2026, 12, 22)));
+        let meeting = |organ: &'static str, date: NaiveDate| {
+            let (engine, s) = (engine.clone(), s.clone());
+            async move { engine.create_meeting(organ, date, "Salen", &s).await.unwrap().id }
+        };
+        let decide = |meeting: i32, number: String, proposal: Option<&'static str>| {
+            let (engine, s) = (engine.clone(), s.clone());
+            async move {
+                engine.add_to_agenda(meeting, &number, &s).await.unwrap();
+                let p = engine.record_decision(meeting, &number, "att godkänna rapporten", proposal, &["HR-chef".into()], &s).await.unwrap();
+                assert!(p.workflow_moved, "{}: {}", p.label, p.workflow);
+                p.label
+            }
+        };
+        let extracts = |number: String| {
+            let engine = engine.clone();
+            async move {
+                let case = engine.kansli().show_case(&number).await.unwrap();
+                let mut found = Vec::new();
+                let drawn_up = case.documents.iter().filter(|d| d.direction == kansli::domain::document::Direction::Internal);
+                for d in drawn_up.filter(|d| d.description.starts_with("Protokollsutdrag")) {
+                    let text = crate::helpers::document_text(engine.kansli().document_file(&d.number).await.unwrap().1);
+                    assert!(!text.contains("ännu inte justerat"), "a preliminary extract was registered: {text}");
+                    found.push(if text.contains("KF § ") { "KF" } else { "other" });
+                }
+                let sent = case.documents.iter().filter(|d| d.direction == kansli::domain::document::Direction::Outgoing).count();
+                (found, sent)
+            }
+        };
+        let justera = |meeting: i32, on: NaiveDate| {
+            let (engine, s) = (engine.clone(), s.clone());
+            async move { engine.justera(meeting, &["Eva Ek".into()], on, None, &s).await.unwrap().1 }
+        };
+        let ksau = meeting("KSAU", day(2026, 12, 1)).await;
+        let ks = meeting("KS", day(2026, 12, 8)).await;
+        let kf = meeting("KF", day(2026, 12, 15)).await;
+        for number in &numbers {
+            decide(ksau, number.clone(), Some("KS")).await;
+            decide(ks, number.clone(), None).await;
+        }
+        // 0: KF decides, then KS's protocol is justerat: that justering gives nothing (KF's
+        // decision is the ärende's last word), KF's own does.
+        decide(kf, numbers[0].clone(), None).await;
+        // 1: KS's protocol justerat while KF has not decided: nothing either.
+        justera(ks, day(2026, 12, 10)).await;
+        for number in &numbers {
+            assert_eq!(extracts(number.clone()).await, (vec![], 0), "{number}: nothing before KF's justering");
+        }
+        decide(kf, numbers[1].clone(), None).await;
+        decide(kf, numbers[2].clone(), None).await;
+        justera(ksau, day(2026, 12, 3)).await;
+        justera(kf, day(2026, 12, 17)).await;
+        for number in &numbers {
+            let (found, sent) = extracts(number.clone()).await;
+            assert_eq!(found, ["KF"], "{number}: KF's extract, once");
+            assert!(sent >= 1, "{number}: expedited");
+        }
     }
 
     async fn the_appeal_deadline_follows_the_law_and_a_late_justering_is_warned_about(db) {
@@ -160,7 +301,7 @@ on_both_backends! {
     }
 
     async fn the_handlaggare_writes_the_texts_sees_the_draft_and_the_extract_follows_the_protocol(db) {
-        let engine = engine(db).await;
+        let (engine, clock) = engine_and_clock(db).await;
         let handlaggare = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare);
         let (_, number) = engine.start("aktiva-atgarder", Map::new(), &Actor::new("x")).await.unwrap();
         let number = number.unwrap();
@@ -199,6 +340,7 @@ on_both_backends! {
         engine.record_decision(ks.id, &number, "Kommunstyrelsen godkänner rapporten.\nKommunstyrelsen lägger rapporten till handlingarna.", None, &recipients, &s).await.unwrap();
         let unjusterat = engine.extract(&number, &"KS § 1/26".parse().unwrap()).await.unwrap();
         assert!(unjusterat.contains("ännu inte justerat"), "{unjusterat}");
+        clock.set(noon(day(2026, 12, 10)));
         engine.justera(ks.id, &["Eva Ek".into(), "Olle Ås".into()], day(2026, 12, 10), None, &s).await.unwrap();
         let case = engine.kansli().show_case(&number).await.unwrap();
         let extract = case.documents.iter().find(|d| d.description.starts_with("Protokollsutdrag")).expect("registered at anslag");

@@ -212,6 +212,8 @@ on_both_backends! {
 
     async fn the_sekreterare_keeps_a_meeting_from_anmalan_to_justering_in_the_browser(db) {
         let site = site(db).await;
+        // The day of the justering (the follow-up started on 1 October).
+        site.clock.set(Utc.with_ymd_and_hms(2026, 11, 26, 14, 0, 0).unwrap());
         let addr = site.addr;
         let token = log_in(addr, "sara", "sekreterarens-lösenord", "").await;
         let session = format!("kansli_session={token}");
@@ -247,8 +249,20 @@ on_both_backends! {
         assert!(protocol.status == 200 && protocol.body.contains("<span>KSAU § 1/26</span>") && protocol.body.contains("ännu inte justerat"), "{}", protocol.body);
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek"), ("justerat", "igår"), ("anslag", "")]).await;
         assert!(reply.status == 400 && reply.body.contains("Justerat: &quot;igår&quot; är inte ett datum"), "{}", reply.body);
+        // A justering in the future is refused: it is recorded on the day it was signed.
+        let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-27"), ("anslag", "")]).await;
+        assert!(reply.status == 400 && reply.body.contains("in the future"), "{}", reply.body);
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-26"), ("anslag", "")]).await;
         assert!(reply.status == 200 && reply.body.contains("sista dag för överklagande är 2026-12-17"), "{}", reply.body);
+        // Justerat is final: the page refuses every change with 409, and says why.
+        for change in [
+            vec![("atgard", "anmal"), ("nummer", "KS 2026/1")],
+            vec![("atgard", "besluta"), ("nummer", "KS 2026/1"), ("beslut", "Något annat."), ("forslag_till", ""), ("skickas_till", "")],
+            vec![("atgard", "justera"), ("justerare", "Eva Ek"), ("justerat", "2026-11-26"), ("anslag", "")],
+        ] {
+            let reply = step(change.clone()).await;
+            assert!(reply.status == 409 && reply.body.contains("is justerat"), "{change:?}: {}", reply.body);
+        }
         let extract = http(addr, "/utdrag?nummer=KS%202026%2F1&paragraf=KSAU%20%C2%A7%201%2F26", &session, None).await;
         assert!(extract.status == 200 && extract.body.contains("<p class=\"paragraf\">KSAU § 1/26</p>"), "{}", extract.body);
         if cfg!(feature = "pdf") {

@@ -147,7 +147,9 @@ impl From<ServiceError> for Problem {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, r.to_string())
             }
             ServiceError::NotFound(m) => Problem::new(StatusCode::NOT_FOUND, m),
-            ServiceError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m),
+            ServiceError::Conflict(m) | ServiceError::Final(m) => {
+                Problem::new(StatusCode::CONFLICT, m)
+            }
             ServiceError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, m),
             ServiceError::Unexpected(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "API request failed");

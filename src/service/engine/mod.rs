@@ -952,6 +952,20 @@ impl Engine {
         Ok(out)
     }
 
+    /// Whether the instance's current state takes `event` (by the workflow alone; guards and
+    /// senders are judged when it is sent).
+    pub(crate) async fn takes_now(
+        &self,
+        row: crate::store::InstanceRow,
+        event: &str,
+    ) -> Result<bool, ServiceError> {
+        let loaded = self.loaded(row, Vec::new()).await?;
+        Ok(match loaded.workflow.states.get(&loaded.row.state) {
+            Some(state) if !state.is_final => allowed_events(state).iter().any(|(e, _)| e == event),
+            _ => false,
+        })
+    }
+
     /// The workflow an ärende's root instance runs on (its stored version) and its state.
     pub async fn workflow_of(
         &self,
