@@ -1,7 +1,7 @@
 //! Dates as people in the municipality read them: stored in UTC, shown and reckoned in
 //! Europe/Stockholm.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
 
 /// The local calendar day of an instant.
@@ -41,11 +41,18 @@ pub fn start_of_local_day(day: NaiveDate) -> DateTime<Utc> {
 pub fn add_local(at: DateTime<Utc>, duration: chrono::Duration) -> DateTime<Utc> {
     let days = duration.num_days();
     let rest = duration - chrono::Duration::days(days);
-    let local = at.with_timezone(&Stockholm).naive_local();
-    let moved = local + chrono::Duration::days(days);
+    let local = at.with_timezone(&Stockholm);
+    let moved = local.naive_local() + chrono::Duration::days(days);
     let shifted = match Stockholm.from_local_datetime(&moved) {
         chrono::LocalResult::Single(t) => t,
-        chrono::LocalResult::Ambiguous(first, _) => first,
+        // The repeated autumn hour: the same side of the change as `at`, so that adding no
+        // whole day (or a day to the repeated hour of the day before) never moves it back.
+        chrono::LocalResult::Ambiguous(first, second) => {
+            match second.offset().fix() == local.offset().fix() {
+                true => second,
+                false => first,
+            }
+        }
         // The local time does not exist (the spring gap): the same instant an hour on.
         chrono::LocalResult::None => Stockholm
             .from_local_datetime(&(moved + chrono::Duration::hours(1)))
@@ -103,6 +110,30 @@ pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzzing finding F1 (`fuzz/FINDINGS.md`): in the repeated autumn hour, less than a day
+    /// added went back an hour.
+    #[test]
+    fn a_duration_from_the_repeated_autumn_hour_never_goes_back() {
+        // 01:00–01:59 UTC on 25 October 2026 is the second 02:00–02:59 (CET).
+        for minute in [0, 30, 59] {
+            let at = Utc.with_ymd_and_hms(2026, 10, 25, 1, minute, 0).unwrap();
+            assert_eq!(add_local(at, chrono::Duration::zero()), at);
+            assert_eq!(
+                add_local(at, chrono::Duration::minutes(30)),
+                at + chrono::Duration::minutes(30)
+            );
+            // The first 02:xx (CEST) keeps its side too.
+            let first = at - chrono::Duration::hours(1);
+            assert_eq!(add_local(first, chrono::Duration::zero()), first);
+        }
+        // A whole day from the repeated hour of the day before lands on the same wall time.
+        let before = Utc.with_ymd_and_hms(2026, 10, 24, 0, 30, 0).unwrap();
+        assert_eq!(
+            format_local(add_local(before, chrono::Duration::days(1))),
+            "2026-10-25 02:30"
+        );
+    }
 
     #[test]
     fn new_year_in_stockholm_comes_an_hour_before_new_year_in_utc() {

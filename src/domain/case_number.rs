@@ -45,6 +45,10 @@ pub enum FormatError {
     /// Two placeholders next to each other cannot be told apart when reading a number back.
     #[error("{{{0}}} and {{{1}}} need literal text between them to be read back")]
     Adjacent(&'static str, &'static str),
+    /// A number followed by a digit, or by a prefix (which may begin with one), would run into
+    /// it when a number is read back.
+    #[error("{{{0}}} is followed by {1}: put a separator that is not a digit between them")]
+    DigitAfter(&'static str, String),
 }
 
 /// Why a typed number does not read as a number of this series.
@@ -118,6 +122,26 @@ impl SeriesFormat {
                 if both_numeric {
                     return Err(FormatError::Adjacent(a, b));
                 }
+            }
+        }
+        // A number is read as the longest run of digits: what follows it must not be one.
+        for pair in parts.windows(2) {
+            let number = match &pair[0] {
+                Part::Year => "year",
+                Part::Seq { .. } => "seq",
+                _ => continue,
+            };
+            match &pair[1] {
+                Part::Literal(text) if text.starts_with(|c: char| c.is_ascii_digit()) => {
+                    return Err(FormatError::DigitAfter(
+                        number,
+                        format!("the digit in {text:?}"),
+                    ));
+                }
+                Part::Prefix => {
+                    return Err(FormatError::DigitAfter(number, "{prefix}".to_owned()));
+                }
+                _ => {}
             }
         }
         Ok(Self {
@@ -288,6 +312,33 @@ pub fn document_number(case_number: &str, seq: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzzing finding F2 (`fuzz/FINDINGS.md`): a number followed by a digit could not be read
+    /// back.
+    #[test]
+    fn a_number_followed_by_a_digit_or_a_prefix_is_refused() {
+        for template in [
+            "{prefix} {year}/{seq}8 :{class}",
+            "{prefix} {year}1/{seq}",
+            "{year}/{seq}{prefix}",
+        ] {
+            assert!(
+                matches!(
+                    SeriesFormat::parse(template),
+                    Err(FormatError::DigitAfter(..))
+                ),
+                "{template}"
+            );
+        }
+        for template in [
+            "{prefix} {year}/{seq}",
+            "{prefix}{year}.{seq:4}",
+            "{year}/{prefix} {seq:4} {class}",
+            "{prefix}/{year}:{seq}",
+        ] {
+            assert!(SeriesFormat::parse(template).is_ok(), "{template}");
+        }
+    }
 
     fn parts(year: i32, seq: u32, class: Option<&str>) -> CaseNumberParts {
         CaseNumberParts {

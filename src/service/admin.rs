@@ -137,6 +137,9 @@ fn format_problem(e: &crate::domain::case_number::FormatError) -> String {
         F::Adjacent(a, b) => format!(
             "{{{a}}} och {{{b}}} måste ha text emellan sig, annars går numret inte att läsa tillbaka."
         ),
+        F::DigitAfter(number, _) => format!(
+            "Efter {{{number}}} måste det stå något annat än en siffra eller {{prefix}}, annars går numret inte att läsa tillbaka."
+        ),
     }
 }
 

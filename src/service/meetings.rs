@@ -98,6 +98,16 @@ pub fn paragraph_label(p: &ParagraphRow) -> String {
     )
 }
 
+/// The meeting's day, offered with a decision (the justeringsfrist runs from it).
+pub const MEETING_DATE: &str = "meeting_date";
+/// The day the protocol was justerat, offered with the justering.
+pub const JUSTERAD_ON: &str = "justerad_on";
+/// The day the justering was announced on the anslagstavla, offered with the justering.
+pub const POSTED_ON: &str = "posted_on";
+/// The last day for laglighetsprövning (lag 1930:173, from the anslag), offered with the
+/// justering: the appeal period ends with it.
+pub const APPEAL_LAST_DAY: &str = "appeal_last_day";
+
 /// Holds `meeting` for this transaction's changes, refusing them when its protocol is
 /// justerat: a justerat protocol is a final allmän handling.
 async fn held_open(tx: &crate::store::Tx, meeting: &MeetingRow) -> Result<(), ServiceError> {
@@ -116,6 +126,27 @@ async fn held_open(tx: &crate::store::Tx, meeting: &MeetingRow) -> Result<(), Se
 }
 
 impl Engine {
+    /// The facts of a meeting step (the days above) that the instance's workflow declares as
+    /// variables of type `date`: sent with the step's event, so that its timers can run from
+    /// them (`after_date`). A workflow that declares none gets none.
+    async fn facts_for(
+        &self,
+        instance: &crate::store::InstanceRow,
+        facts: &[(&str, NaiveDate)],
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ServiceError> {
+        let workflow = self.workflow_of_instance(instance.clone()).await?;
+        Ok(facts
+            .iter()
+            .filter(|(name, _)| {
+                workflow
+                    .variables
+                    .get(*name)
+                    .is_some_and(|v| v.kind == crate::workflow::model::VariableKind::Date)
+            })
+            .map(|(name, day)| ((*name).to_owned(), serde_json::Value::from(day.to_string())))
+            .collect())
+    }
+
     /// Creates a meeting of an organ.
     pub async fn create_meeting(
         &self,
@@ -267,11 +298,14 @@ impl Engine {
             None => ("inget arbetsflöde".to_owned(), false),
             Some(instance) => {
                 let key = format!("paragraf:{}", paragraph.id);
+                let facts = self
+                    .facts_for(&instance, &[(MEETING_DATE, meeting.date)])
+                    .await?;
                 match self
                     .send_to(
                         instance,
                         event,
-                        Default::default(),
+                        facts,
                         Sender::Role(Role::Sekreterare),
                         actor,
                         Some(&key),
@@ -418,11 +452,21 @@ impl Engine {
                 .await?
             {
                 let key = format!("justering:{meeting_id}:{case_id}");
+                let facts = self
+                    .facts_for(
+                        &instance,
+                        &[
+                            (JUSTERAD_ON, justerad_on),
+                            (POSTED_ON, posted_on),
+                            (APPEAL_LAST_DAY, dates.appeal_last_day),
+                        ],
+                    )
+                    .await?;
                 let sent = self
                     .send_to(
                         instance,
                         "protokoll_justerat",
-                        Default::default(),
+                        facts,
                         Sender::Role(Role::Sekreterare),
                         actor,
                         Some(&key),

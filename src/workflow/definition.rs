@@ -144,6 +144,9 @@ pub struct RawTimer {
     /// Due this long before another timer of the state.
     #[serde(default)]
     pub before: Option<RawBefore>,
+    /// Due this long after the start of the day a date variable holds.
+    #[serde(default)]
+    pub after_date: Option<RawAfterDate>,
     /// Fire again at this interval, at most `max` more times, while in the state.
     #[serde(default)]
     pub repeat: Option<RawRepeat>,
@@ -160,6 +163,16 @@ pub struct RawBefore {
     /// The other timer.
     pub timer: String,
     /// How long before it.
+    pub by: String,
+}
+
+/// `after_date: { variable: appeal_last_day, by: 1d }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAfterDate {
+    /// A variable of type `date`.
+    pub variable: String,
+    /// How long after the start (00:00, Europe/Stockholm) of that day.
     pub by: String,
 }
 

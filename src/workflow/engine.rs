@@ -10,7 +10,7 @@ use super::model::{
     EffectSpec, Guard, LinkPurpose, Recipient, Sender, State, TimerSpec, TimerWhen, Transition,
     Workflow,
 };
-use crate::domain::calendar::{add_local, sub_local};
+use crate::domain::calendar::{add_local, start_of_local_day, sub_local};
 use crate::domain::document::Direction;
 use crate::domain::organisation::UnitKind;
 
@@ -573,37 +573,48 @@ fn holds(guard: &Guard, instance: InstanceView<'_>) -> bool {
 fn enter(decision: &mut Decision, state: &State, now: DateTime<Utc>) {
     run(decision, &state.on_entry, now);
     let mut planned: Vec<TimerPlan> = Vec::new();
-    // `before` timers refer to others of the state, so plan the `after` ones first.
+    // `before` timers refer to others of the state, so plan the others first.
     for spec in state
         .timers
         .iter()
-        .filter(|t| matches!(t.when, TimerWhen::After(_)))
+        .filter(|t| !matches!(t.when, TimerWhen::Before { .. }))
     {
-        planned.push(plan(spec, now, &planned, true));
+        planned.extend(plan(spec, now, &planned, true, &decision.variables));
     }
     for spec in state
         .timers
         .iter()
         .filter(|t| matches!(t.when, TimerWhen::Before { .. }))
     {
-        let timer = plan(spec, now, &planned, true);
         // A reminder that would be due before the state was even entered is not sent late.
-        if timer.due_at > now {
+        if let Some(timer) = plan(spec, now, &planned, true, &decision.variables)
+            && timer.due_at > now
+        {
             planned.push(timer);
         }
     }
     decision.timers.extend(planned);
 }
 
+/// When `spec` is due, entered at `now`; none for a timer on a date variable that holds no
+/// date (the instance then waits where it is, rather than move on by a guess).
 fn plan(
     spec: &TimerSpec,
     now: DateTime<Utc>,
     planned: &[TimerPlan],
     state_scoped: bool,
-) -> TimerPlan {
+    variables: &Map<String, Value>,
+) -> Option<TimerPlan> {
     let mut anchor = None;
     let due_at = match &spec.when {
         TimerWhen::After(d) => add_local(now, *d),
+        TimerWhen::AfterDate { variable, by } => {
+            let day = variables
+                .get(variable)
+                .and_then(Value::as_str)
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())?;
+            add_local(start_of_local_day(day), *by)
+        }
         TimerWhen::Before { timer, by } => {
             let at = planned
                 .iter()
@@ -613,7 +624,7 @@ fn plan(
             sub_local(at, *by)
         }
     };
-    TimerPlan {
+    Some(TimerPlan {
         name: spec.name.clone(),
         event: spec.event.clone(),
         due_at,
@@ -621,7 +632,7 @@ fn plan(
         vardag: spec.vardag,
         state_scoped,
         anchor,
-    }
+    })
 }
 
 fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
@@ -634,7 +645,10 @@ fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
                 continue;
             }
             EffectSpec::SetTimer(spec) => {
-                let timer = plan(spec, now, &decision.timers, false);
+                let Some(timer) = plan(spec, now, &decision.timers, false, &decision.variables)
+                else {
+                    continue;
+                };
                 decision.timers.retain(|t| t.name != timer.name);
                 // As for a state's timers: a reminder already overdue is not sent late.
                 let overdue = matches!(spec.when, TimerWhen::Before { .. }) && timer.due_at <= now;

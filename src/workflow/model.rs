@@ -274,6 +274,15 @@ pub enum TimerWhen {
         /// How long before.
         by: Duration,
     },
+    /// This long after the start (00:00 in Stockholm) of the day a date variable holds: the
+    /// day after the last day for appeal, say, whenever the state was entered. Not planned
+    /// while the variable holds no date.
+    AfterDate {
+        /// The variable (of type `date`).
+        variable: String,
+        /// How long after the day's start.
+        by: Duration,
+    },
 }
 
 /// A timer.
@@ -784,15 +793,43 @@ fn guard(c: &mut Checker<'_>, at: &Spanned<RawTransition>, g: &RawGuard) -> Guar
 
 fn timer(c: &mut Checker<'_>, at: &Spanned<impl Sized>, t: &RawTimer) -> Option<TimerSpec> {
     let (l, col) = (at.referenced.line(), at.referenced.column());
-    let when = match (&t.after, &t.before) {
-        (Some(after), None) => match parse_duration(after) {
+    let when = match (&t.after, &t.before, &t.after_date) {
+        (Some(after), None, None) => match parse_duration(after) {
             Ok(d) => TimerWhen::After(d),
             Err(e) => {
                 c.at_pos(l, col, format!("timer {}: after: {e}", t.name));
                 return None;
             }
         },
-        (None, Some(before)) => match parse_duration(&before.by) {
+        (None, None, Some(on)) => {
+            let kind = c.kinds.get(on.variable.as_str()).copied();
+            if kind != Some(VariableKind::Date) {
+                let is = match kind {
+                    None => "is not declared".to_owned(),
+                    Some(other) => format!("is of type {}", other.name()),
+                };
+                c.at_pos(
+                    l,
+                    col,
+                    format!(
+                        "timer {}: after_date: variable {} {is}; declare it with type: date",
+                        t.name, on.variable
+                    ),
+                );
+                return None;
+            }
+            match parse_duration(&on.by) {
+                Ok(by) => TimerWhen::AfterDate {
+                    variable: on.variable.clone(),
+                    by,
+                },
+                Err(e) => {
+                    c.at_pos(l, col, format!("timer {}: after_date.by: {e}", t.name));
+                    return None;
+                }
+            }
+        }
+        (None, Some(before), None) => match parse_duration(&before.by) {
             Ok(by) => TimerWhen::Before {
                 timer: before.timer.clone(),
                 by,
@@ -806,7 +843,10 @@ fn timer(c: &mut Checker<'_>, at: &Spanned<impl Sized>, t: &RawTimer) -> Option<
             c.at_pos(
                 l,
                 col,
-                format!("timer {}: give exactly one of `after` and `before`", t.name),
+                format!(
+                    "timer {}: give exactly one of `after`, `before` and `after_date`",
+                    t.name
+                ),
             );
             return None;
         }

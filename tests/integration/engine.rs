@@ -171,7 +171,10 @@ on_both_backends! {
         send(&engine, &root(case), "beslut_fattat", role(Role::Sekreterare)).await;
         assert_eq!(state_of(&engine, case, None).await, "justering");
         clock.set(local(2026, 12, 2, 10));
-        send(&engine, &root(case), "protokoll_justerat", role(Role::Sekreterare)).await;
+        // The justering tells the workflow the last day for appeal, as a meeting's does: three
+        // weeks from the anslag on 2 December.
+        let justering = serde_json::Map::from_iter([("appeal_last_day".to_owned(), serde_json::json!("2026-12-23"))]);
+        engine.send_with(&root(case), "protokoll_justerat", justering, role(Role::Sekreterare), &Actor::new("test"), None).await.unwrap();
         // Expediering to "Samtliga nämnder; Kommunledningsförvaltningen, HR-avdelningen": each
         // nämnd's registratur and HR, the protokollsutdrag attached, each an utgående handling.
         let sent: Vec<_> = engine.kansli().store().outbox(None).await.unwrap().into_iter()
@@ -186,10 +189,10 @@ on_both_backends! {
             .filter(|d| d.direction == kansli::domain::document::Direction::Outgoing).collect();
         assert_eq!(outgoing.len(), 7);
         assert!(outgoing.iter().any(|d| d.counterpart.as_deref() == Some("Socialnämnden")), "{outgoing:?}");
-        clock.set(local(2026, 12, 24, 10));
+        clock.set(local(2026, 12, 23, 23));
         engine.tick().await.unwrap();
-        assert_eq!(state_of(&engine, case, None).await, "anslag", "22 days have not passed");
-        clock.set(local(2026, 12, 28, 10));
+        assert_eq!(state_of(&engine, case, None).await, "anslag", "the last day for appeal has not ended");
+        clock.set(local(2026, 12, 24, 10));
         engine.tick().await.unwrap();
         assert_eq!(state_of(&engine, case, None).await, "avslutat");
         let closed = engine.kansli().show_case(case).await.unwrap();

@@ -247,6 +247,47 @@ on_both_backends! {
         }
     }
 
+    async fn the_arende_stays_open_until_the_day_after_the_last_day_for_appeal_from_the_anslag(db) {
+        let (engine, clock) = engine_and_clock(db).await;
+        let s = Actor::new("sara.nyqvist");
+        let handlaggare = kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare);
+        let local = |d: NaiveDate, h: u32, m: u32| {
+            chrono_tz::Europe::Stockholm.from_local_datetime(&d.and_hms_opt(h, m, 0).unwrap()).unwrap().with_timezone(&Utc)
+        };
+        // Across New Year (anslag 18 December 2026, last day 8 January) and across Easter
+        // (anslag 8 March 2027, three weeks on is Easter Monday: last day 30 March). Each
+        // justering is recorded late, days after the anslag, as happens.
+        for (meeting_on, justerad, posted, recorded, last_day) in [
+            (day(2026, 12, 15), day(2026, 12, 17), day(2026, 12, 18), day(2026, 12, 28), day(2027, 1, 8)),
+            (day(2027, 3, 2), day(2027, 3, 5), day(2027, 3, 8), day(2027, 3, 12), day(2027, 3, 30)),
+        ] {
+            clock.set(noon(meeting_on));
+            let (_, number) = engine.start("aktiva-atgarder", Map::new(), &Actor::new("x")).await.unwrap();
+            let number = number.unwrap();
+            let target = kansli::service::Target { case_number: number.clone(), unit: None };
+            engine.send(&target, "sammanstall", handlaggare, &Actor::new("amira"), None).await.unwrap();
+            engine.send(&target, "tjansteskrivelse_klar", handlaggare, &Actor::new("amira"), None).await.unwrap();
+            let ksau = engine.create_meeting("KSAU", meeting_on, "Rummet", &s).await.unwrap();
+            engine.add_to_agenda(ksau.id, &number, &s).await.unwrap();
+            engine.record_decision(ksau.id, &number, "att föreslå kommunstyrelsen att godkänna", Some("KS"), &[], &s).await.unwrap();
+            let ks = engine.create_meeting("KS", meeting_on, "Salen", &s).await.unwrap();
+            engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
+            engine.record_decision(ks.id, &number, "att godkänna rapporten", None, &[], &s).await.unwrap();
+            clock.set(noon(recorded));
+            let (protocol, _) = engine.justera(ks.id, &["Eva Ek".into()], justerad, Some(posted), &s).await.unwrap();
+            assert_eq!(protocol.appeal_last_day, last_day);
+            let status = |engine: Engine, number: String| async move { engine.kansli().show_case(&number).await.unwrap().status };
+            // Open through the whole of the last day, though the step was recorded days late.
+            clock.set(local(last_day, 23, 59));
+            engine.tick().await.unwrap();
+            assert_eq!(status(engine.clone(), number.clone()).await, "open", "{number} on {last_day}");
+            // Closed by itself on the day after.
+            clock.set(local(last_day.succ_opt().unwrap(), 0, 1));
+            engine.tick().await.unwrap();
+            assert_eq!(status(engine.clone(), number.clone()).await, "closed", "{number} the day after {last_day}");
+        }
+    }
+
     async fn the_appeal_deadline_follows_the_law_and_a_late_justering_is_warned_about(db) {
         let engine = engine(db).await;
         let s = Actor::new("sara.nyqvist");

@@ -959,11 +959,20 @@ impl Engine {
         row: crate::store::InstanceRow,
         event: &str,
     ) -> Result<bool, ServiceError> {
-        let loaded = self.loaded(row, Vec::new()).await?;
-        Ok(match loaded.workflow.states.get(&loaded.row.state) {
+        let state = row.state.clone();
+        let workflow = self.workflow_of_instance(row).await?;
+        Ok(match workflow.states.get(&state) {
             Some(state) if !state.is_final => allowed_events(state).iter().any(|(e, _)| e == event),
             _ => false,
         })
+    }
+
+    /// The workflow (the stored version) an instance runs on.
+    pub(crate) async fn workflow_of_instance(
+        &self,
+        row: crate::store::InstanceRow,
+    ) -> Result<Arc<Workflow>, ServiceError> {
+        Ok(self.loaded(row, Vec::new()).await?.workflow)
     }
 
     /// The workflow an ärende's root instance runs on (its stored version) and its state.
