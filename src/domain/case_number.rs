@@ -45,10 +45,14 @@ pub enum FormatError {
     /// Two placeholders next to each other cannot be told apart when reading a number back.
     #[error("{{{0}}} and {{{1}}} need literal text between them to be read back")]
     Adjacent(&'static str, &'static str),
-    /// A number followed by a digit, or by a prefix (which may begin with one), would run into
-    /// it when a number is read back.
-    #[error("{{{0}}} is followed by {1}: put a separator that is not a digit between them")]
-    DigitAfter(&'static str, String),
+    /// A number followed by a digit, or a classification code followed by a character a code
+    /// can hold, or either followed by the prefix (which may begin with one), would run into
+    /// what follows when a number is read back.
+    #[error(
+        "{{{0}}} is followed by {1}, which it could run into when a number is read back: put a \
+         separator between them that is neither a digit, a letter, '.' nor '-'"
+    )]
+    RunsOn(&'static str, String),
 }
 
 /// Why a typed number does not read as a number of this series.
@@ -124,22 +128,21 @@ impl SeriesFormat {
                 }
             }
         }
-        // A number is read as the longest run of digits: what follows it must not be one.
+        // A number is read as the longest run of digits, and a code up to the literal after it:
+        // what follows either must not be able to continue it.
         for pair in parts.windows(2) {
-            let number = match &pair[0] {
-                Part::Year => "year",
-                Part::Seq { .. } => "seq",
+            let (name, continues): (&'static str, fn(char) -> bool) = match &pair[0] {
+                Part::Year => ("year", |c| c.is_ascii_digit()),
+                Part::Seq { .. } => ("seq", |c| c.is_ascii_digit()),
+                Part::Class => ("class", is_class_char),
                 _ => continue,
             };
             match &pair[1] {
-                Part::Literal(text) if text.starts_with(|c: char| c.is_ascii_digit()) => {
-                    return Err(FormatError::DigitAfter(
-                        number,
-                        format!("the digit in {text:?}"),
-                    ));
+                Part::Literal(text) if text.starts_with(continues) => {
+                    return Err(FormatError::RunsOn(name, format!("{text:?}")));
                 }
                 Part::Prefix => {
-                    return Err(FormatError::DigitAfter(number, "{prefix}".to_owned()));
+                    return Err(FormatError::RunsOn(name, "{prefix}".to_owned()));
                 }
                 _ => {}
             }
@@ -313,20 +316,20 @@ pub fn document_number(case_number: &str, seq: u32) -> String {
 mod tests {
     use super::*;
 
-    /// Fuzzing finding F2 (`fuzz/FINDINGS.md`): a number followed by a digit could not be read
-    /// back.
+    /// Fuzzing findings F2 and F3 (`fuzz/FINDINGS.md`): a number followed by a digit, or a code
+    /// followed by what a code can hold, could not be read back.
     #[test]
-    fn a_number_followed_by_a_digit_or_a_prefix_is_refused() {
+    fn a_part_followed_by_what_could_continue_it_is_refused() {
         for template in [
             "{prefix} {year}/{seq}8 :{class}",
             "{prefix} {year}1/{seq}",
             "{year}/{seq}{prefix}",
+            "{year}/{class}.{seq}",
+            "{year}/{seq}-{class}{prefix}",
+            "{year}/{seq} {class}-1",
         ] {
             assert!(
-                matches!(
-                    SeriesFormat::parse(template),
-                    Err(FormatError::DigitAfter(..))
-                ),
+                matches!(SeriesFormat::parse(template), Err(FormatError::RunsOn(..))),
                 "{template}"
             );
         }

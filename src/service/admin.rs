@@ -137,8 +137,8 @@ fn format_problem(e: &crate::domain::case_number::FormatError) -> String {
         F::Adjacent(a, b) => format!(
             "{{{a}}} och {{{b}}} måste ha text emellan sig, annars går numret inte att läsa tillbaka."
         ),
-        F::DigitAfter(number, _) => format!(
-            "Efter {{{number}}} måste det stå något annat än en siffra eller {{prefix}}, annars går numret inte att läsa tillbaka."
+        F::RunsOn(part, _) => format!(
+            "Efter {{{part}}} måste det stå ett skiljetecken som inte är en siffra, en bokstav, punkt eller bindestreck (och inte {{prefix}}), annars går numret inte att läsa tillbaka."
         ),
     }
 }
