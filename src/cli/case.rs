@@ -274,6 +274,9 @@ pub(super) async fn case(
         }
         CaseCommand::Show { number, format } => {
             output::case(&kansli.show_case(&number).await?, format);
+            if let output::Format::Text = format {
+                output::decisions(&kansli.decisions_of(&number).await?);
+            }
         }
         CaseCommand::List(args) => {
             let query = CaseQuery {

@@ -100,6 +100,28 @@ pub(super) fn case(case: &CaseView, format: Format) {
     }
 }
 
+/// An ärende's decisions with their justering and appeal dates (its bevakning).
+pub(super) fn decisions(decisions: &[crate::service::DecisionView]) {
+    if decisions.is_empty() {
+        return;
+    }
+    println!("  Beslut:");
+    for d in decisions {
+        let proposal = d
+            .proposal_to
+            .as_ref()
+            .map(|to| format!(" (förslag till {to})"))
+            .unwrap_or_default();
+        println!(
+            "    {:<18} {} {}{proposal}: {}",
+            d.label,
+            d.meeting_date,
+            d.organ,
+            d.dates_in_swedish()
+        );
+    }
+}
+
 pub(super) fn case_list(list: &CaseList, format: Format) {
     if let Format::Json = format {
         return json(list);

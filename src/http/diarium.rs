@@ -239,6 +239,8 @@ struct CasePage<'a> {
     handlingar: Vec<HandlingVm>,
     instances: Vec<InstanceVm>,
     history: Vec<HistoryVm>,
+    /// The ärende's decisions with their justering and appeal dates.
+    decisions: Vec<DecisionVm>,
     /// Whether the user keeps the access list to the ärende's secret handlingar (it has one,
     /// and the user needs to know them).
     keeps_access: bool,
@@ -260,6 +262,13 @@ struct HandlingVm {
     secrecy: Option<String>,
     /// Masked for this reader.
     withheld: bool,
+}
+
+#[derive(Serialize)]
+struct DecisionVm {
+    label: String,
+    meeting: String,
+    dates: String,
 }
 
 #[derive(Serialize)]
@@ -341,6 +350,25 @@ async fn case_page(
         },
     };
     let keeps_access = access.is_some();
+    let decisions = match state.kansli.decisions_of(number).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| DecisionVm {
+                meeting: format!(
+                    "{} {}{}",
+                    d.organ,
+                    d.meeting_date,
+                    d.proposal_to
+                        .as_ref()
+                        .map(|to| format!(", förslag till {to}"))
+                        .unwrap_or_default()
+                ),
+                dates: d.dates_in_swedish(),
+                label: d.label,
+            })
+            .collect(),
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
     let history: Vec<HistoryEntry> = match state.kansli.case_history(number).await {
         Ok(h) => h,
         Err(e) => return super::ApiError::from(e).into_response(),
@@ -384,6 +412,7 @@ async fn case_page(
         status_text: status_text(&case.status),
         may_register: user.can(Permission::RegisterDocuments) && case.status == "open",
         today: state.kansli.today().to_string(),
+        decisions,
         keeps_access,
         access: access.unwrap_or_default(),
         case,

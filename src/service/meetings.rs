@@ -98,6 +98,69 @@ pub fn paragraph_label(p: &ParagraphRow) -> String {
     )
 }
 
+/// A decision on an ärende as its bevakning shows it: where it was taken, and when it takes
+/// effect and can be appealed, or by when it must be justerat.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionView {
+    /// `KS § 12/26`.
+    pub label: String,
+    /// The organ's name.
+    pub organ: String,
+    /// The meeting's day.
+    pub meeting_date: NaiveDate,
+    /// The organ the paragraph proposes to, for a proposal.
+    pub proposal_to: Option<String>,
+    /// Once the protocol is justerat: justerat, anslaget, the last day for appeal.
+    pub justering: Option<(NaiveDate, NaiveDate, NaiveDate)>,
+    /// The last day for justering (KL 5 kap 69 §: 14 days after the meeting).
+    pub justering_latest: NaiveDate,
+}
+
+impl DecisionView {
+    /// The decision's dates in Swedish, as the ärende page and `kansli case show` print them.
+    pub fn dates_in_swedish(&self) -> String {
+        match self.justering {
+            Some((justerad, posted, last)) => {
+                format!("justerat {justerad}, anslaget {posted}, sista dag för överklagande {last}")
+            }
+            None => format!("ej justerat; ska justeras senast {}", self.justering_latest),
+        }
+    }
+}
+
+impl super::Kansli {
+    /// The paragraphs an ärende has got, oldest meeting first, with their justering and appeal
+    /// dates.
+    pub async fn decisions_of(&self, number: &str) -> Result<Vec<DecisionView>, ServiceError> {
+        let book = super::diarium::SeriesBook::load(self).await?;
+        let case = self.case_row(&book, number).await?;
+        let org = self.store.org_snapshot().await?;
+        let tx = self.store.begin().await?;
+        let paragraphs = tx.paragraphs_of_case(case.id).await?;
+        let mut out = Vec::with_capacity(paragraphs.len());
+        for (p, meeting) in paragraphs {
+            let justering = tx
+                .protocol_of(meeting.id)
+                .await?
+                .map(|j| (j.justerad_on, j.posted_on, j.appeal_last_day));
+            out.push(DecisionView {
+                label: paragraph_label(&p),
+                organ: org
+                    .organs
+                    .iter()
+                    .find(|o| o.code == meeting.organ_code)
+                    .map_or_else(|| meeting.organ_code.clone(), |o| o.name.clone()),
+                meeting_date: meeting.date,
+                proposal_to: p.proposal_to.clone(),
+                justering,
+                justering_latest: crate::domain::deadline::justering_latest(meeting.date),
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
 /// The meeting's day, offered with a decision (the justeringsfrist runs from it).
 pub const MEETING_DATE: &str = "meeting_date";
 /// The day the protocol was justerat, offered with the justering.

@@ -39,7 +39,9 @@ pub use engine::{
     VersionInUse,
 };
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
-pub use meetings::{AgendaEntry, MeetingView, ParagraphView, lines_of, paragraph_label};
+pub use meetings::{
+    AgendaEntry, DecisionView, MeetingView, ParagraphView, lines_of, paragraph_label,
+};
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};
 pub use report::{Compilation, UnitAnswer};

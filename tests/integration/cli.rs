@@ -228,6 +228,11 @@ on_both_backends! {
             assert!(out.status.code() == Some(2) && stderr(&out).contains("is justerat (2026-12-02); nothing in it can be added, removed or changed"), "{args:?}: {}", stderr(&out));
         }
         assert_eq!(ok(kansli(db, d, &["meeting", "protocol", &ks])), protocol, "the protocol reads as it did");
+        // The bevakning: each decision with its justering and the last day for appeal.
+        let shown = ok(kansli(db, d, &["case", "show", &number]));
+        let line = |label: &str| shown.lines().find(|l| l.trim_start().starts_with(&format!("{label} "))).unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(line("KSAG § 1/26"), "KSAG § 1/26 2026-11-20 Kommunstyrelsens arbetsgivarutskott (förslag till KS): ej justerat; ska justeras senast 2026-12-04", "{shown}");
+        assert_eq!(line("KS § 1/26"), "KS § 1/26 2026-12-01 Kommunstyrelsen (förslag till KF): justerat 2026-12-02, anslaget 2026-12-02, sista dag för överklagande 2026-12-23", "{shown}");
         if let Some(pdf) = pdf {
             ok(kansli(db, d, &["meeting", "protocol", &ks, "--pdf", "igen.pdf"]));
             assert!(std::fs::read(d.join("igen.pdf")).unwrap() == pdf, "the PDF is the same to the byte");

@@ -254,6 +254,9 @@ on_both_backends! {
         assert!(reply.status == 400 && reply.body.contains("in the future"), "{}", reply.body);
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-26"), ("anslag", "")]).await;
         assert!(reply.status == 200 && reply.body.contains("sista dag för överklagande är 2026-12-17"), "{}", reply.body);
+        // The ärende page shows the decision with its justering and the last day for appeal.
+        let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
+        assert!(page.body.contains("<th scope=\"row\">KSAU § 1/26</th><td>Kommunstyrelsens arbetsutskott 2026-11-24, förslag till KS</td><td>justerat 2026-11-26, anslaget 2026-11-26, sista dag för överklagande 2026-12-17</td>"), "{}", page.body);
         // Justerat is final: the page refuses every change with 409, and says why.
         for change in [
             vec![("atgard", "anmal"), ("nummer", "KS 2026/1")],
