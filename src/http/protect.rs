@@ -31,6 +31,9 @@ pub struct Protection {
     pub metrics_token: Option<String>,
     /// Whether Kansli is reached over https (then browsers are told to keep to it).
     pub https: bool,
+    /// The origin people reach Kansli at (`https://kansli.kommun.se`), which a form's
+    /// `Origin` may name when a proxy in front has rewritten the `Host` header.
+    pub public_origin: Option<String>,
 }
 
 impl Protection {
@@ -45,8 +48,20 @@ impl Protection {
                 .clone()
                 .filter(|t| !t.is_empty()),
             https: settings.mail.base_url.starts_with("https://"),
+            public_origin: origin_of(&settings.mail.base_url),
         }
     }
+}
+
+/// The origin (`scheme://host[:port]`) of an address, without its path.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    ))
 }
 
 /// Sets the security headers on every response: a handler that set its own policy or cache
@@ -152,7 +167,7 @@ pub(super) async fn sign_in_before_body(
     if request.method() != Method::POST || anonymous_post(path) {
         return next.run(request).await;
     }
-    if !same_origin(request.headers()) {
+    if !same_origin(request.headers(), state.protection.public_origin.as_deref()) {
         tracing::warn!(path, "a form posted from another site was refused");
         return (StatusCode::FORBIDDEN, "formuläret kom inte från Kansli").into_response();
     }
@@ -191,16 +206,20 @@ pub(super) async fn sign_in_before_body(
 }
 
 /// Whether a POST's `Origin` (sent by every browser on a POST) is this server: the same host
-/// and port as the request's `Host`. A request without `Origin` is not a browser's
-/// cross-site form and is left to the form's token.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// and port as the request's `Host`, or the origin people reach Kansli at (`public`, for a
+/// proxy that rewrites `Host`). A request without `Origin` is not a browser's cross-site form
+/// and is left to the form's token.
+fn same_origin(headers: &HeaderMap, public: Option<&str>) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let (Ok(origin), Some(host)) = (
-        origin.to_str(),
-        headers.get(header::HOST).and_then(|h| h.to_str().ok()),
-    ) else {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if public.is_some_and(|p| p.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
     origin
@@ -279,19 +298,34 @@ mod tests {
     }
 
     #[test]
-    fn only_an_origin_of_this_host_is_the_same() {
-        assert!(same_origin(&with(&[("host", "127.0.0.1:8080")])));
-        assert!(same_origin(&with(&[
-            ("host", "kansli.norrvika.se"),
-            ("origin", "https://kansli.norrvika.se")
-        ])));
-        assert!(!same_origin(&with(&[
-            ("host", "kansli.norrvika.se"),
-            ("origin", "https://evil.example")
-        ])));
-        assert!(!same_origin(&with(&[
+    fn only_an_origin_of_this_host_or_the_public_address_is_the_same() {
+        assert!(same_origin(&with(&[("host", "127.0.0.1:8080")]), None));
+        assert!(same_origin(
+            &with(&[
+                ("host", "kansli.norrvika.se"),
+                ("origin", "https://kansli.norrvika.se")
+            ]),
+            None
+        ));
+        assert!(!same_origin(
+            &with(&[
+                ("host", "kansli.norrvika.se"),
+                ("origin", "https://evil.example")
+            ]),
+            None
+        ));
+        assert!(!same_origin(
+            &with(&[("host", "127.0.0.1:8080"), ("origin", "null")]),
+            None
+        ));
+        // Behind a proxy that sends its own Host, the public address is this server.
+        let public = origin_of("https://Kansli.Norrvika.se/");
+        assert_eq!(public.as_deref(), Some("https://kansli.norrvika.se"));
+        let proxied = with(&[
             ("host", "127.0.0.1:8080"),
-            ("origin", "null")
-        ])));
+            ("origin", "https://kansli.norrvika.se"),
+        ]);
+        assert!(same_origin(&proxied, public.as_deref()));
+        assert!(!same_origin(&proxied, None));
     }
 }

@@ -2,9 +2,11 @@
 //! numbered paragraphs, `KSAU § 12/26`, one series per organ and calendar year.
 //!
 //! Recording a decision writes the paragraph and its history entry in one transaction, then
-//! moves the ärende's workflow on: a proposal to another organ sends `forslag_beslutat`, a
-//! decision `beslut_fattat`. The paragraph stands even if the workflow does not take the event
-//! (it says why), and the event carries the paragraph as its idempotency key.
+//! moves the ärende's workflow on with the event its workflow declares (`meetings:` in its
+//! file) for a proposal to another organ or for a decision; a justering sends the declared
+//! justering event. No workflow, state or event is named here. The paragraph stands even if
+//! the workflow does not take the event (it says why), and the event carries the paragraph as
+//! its idempotency key.
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -347,11 +349,6 @@ impl Engine {
         .await?;
         tx.commit().await?;
 
-        let event = if proposal_to.is_some() {
-            "forslag_beslutat"
-        } else {
-            "beslut_fattat"
-        };
         let root = store
             .instances_of_case(case.id)
             .await?
@@ -360,33 +357,56 @@ impl Engine {
         let (workflow, workflow_moved) = match root {
             None => ("inget arbetsflöde".to_owned(), false),
             Some(instance) => {
-                let key = format!("paragraf:{}", paragraph.id);
-                let facts = self
-                    .facts_for(&instance, &[(MEETING_DATE, meeting.date)])
-                    .await?;
-                match self
-                    .send_to(
-                        instance,
-                        event,
-                        facts,
-                        Sender::Role(Role::Sekreterare),
-                        actor,
-                        Some(&key),
-                    )
-                    .await
-                {
-                    Ok(Outcome::Applied { from, to }) => (format!("{event}: {from} → {to}"), true),
-                    Ok(Outcome::AlreadyApplied) => (format!("{event}: redan gjort"), true),
-                    Err(ServiceError::Invalid(why)) => {
-                        (format!("arbetsflödet tog inte emot {event}: {why}"), false)
-                    }
-                    // The paragraph is recorded whatever the workflow says; the page says why
-                    // the workflow did not move, in Swedish.
-                    Err(ServiceError::Refused(why)) => (
-                        format!("arbetsflödet tog inte emot {event}: {}", why.swedish()),
+                // The workflow says which of its events a decision and a proposal are.
+                let declared = self
+                    .workflow_of_instance(instance.clone())
+                    .await?
+                    .meetings
+                    .clone();
+                let (event, what) = match &proposal_to {
+                    Some(_) => (declared.proposal, "ett förslag"),
+                    None => (declared.decision, "ett beslut"),
+                };
+                match event {
+                    None => (
+                        format!(
+                            "arbetsflödet {} anger ingen händelse för {what} vid ett sammanträde",
+                            instance.workflow_id
+                        ),
                         false,
                     ),
-                    Err(e) => return Err(e),
+                    Some(event) => {
+                        let key = format!("paragraf:{}", paragraph.id);
+                        let facts = self
+                            .facts_for(&instance, &[(MEETING_DATE, meeting.date)])
+                            .await?;
+                        let sent = self
+                            .send_to(
+                                instance,
+                                &event,
+                                facts,
+                                Sender::Role(Role::Sekreterare),
+                                actor,
+                                Some(&key),
+                            )
+                            .await;
+                        match sent {
+                            Ok(Outcome::Applied { from, to }) => {
+                                (format!("{event}: {from} → {to}"), true)
+                            }
+                            Ok(Outcome::AlreadyApplied) => (format!("{event}: redan gjort"), true),
+                            Err(ServiceError::Invalid(why)) => {
+                                (format!("arbetsflödet tog inte emot {event}: {why}"), false)
+                            }
+                            // The paragraph is recorded whatever the workflow says; the page
+                            // says why the workflow did not move, in Swedish.
+                            Err(ServiceError::Refused(why)) => (
+                                format!("arbetsflödet tog inte emot {event}: {}", why.swedish()),
+                                false,
+                            ),
+                            Err(e) => return Err(e),
+                        }
+                    }
                 }
             }
         };
@@ -508,12 +528,19 @@ impl Engine {
                 .into_iter()
                 .find(|i| i.parent_id.is_none() && i.finished_at.is_none());
             let Some(instance) = root else { continue };
-            // Only an ärende whose workflow waits for its justering now is moved; one that
-            // does not (a paragraph the workflow had no step for) is left as it is.
-            if self
-                .takes_now(instance.clone(), "protokoll_justerat")
+            // The workflow's own event for a justering, if it declares one, sent only when its
+            // state waits for it now; one that does not (a paragraph the workflow had no step
+            // for) is left as it is.
+            let Some(event) = self
+                .workflow_of_instance(instance.clone())
                 .await?
-            {
+                .meetings
+                .justering
+                .clone()
+            else {
+                continue;
+            };
+            if self.takes_now(instance.clone(), &event).await? {
                 let key = format!("justering:{meeting_id}:{case_id}");
                 let facts = self
                     .facts_for(
@@ -528,7 +555,7 @@ impl Engine {
                 let sent = self
                     .send_to(
                         instance,
-                        "protokoll_justerat",
+                        &event,
                         facts,
                         Sender::Role(Role::Sekreterare),
                         actor,

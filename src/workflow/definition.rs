@@ -26,10 +26,28 @@ pub struct RawWorkflow {
     /// Variables and their defaults.
     #[serde(default)]
     pub variables: IndexMap<String, Spanned<RawVariable>>,
+    /// The events that meetings send: a decision, a proposal, a justering.
+    #[serde(default)]
+    pub meetings: Option<Spanned<RawMeetings>>,
     /// The state an instance starts in.
     pub initial: Spanned<String>,
     /// The states, in the order of the file.
     pub states: IndexMap<String, Spanned<RawState>>,
+}
+
+/// `meetings: { decision: beslut_fattat, proposal: forslag_beslutat, justering: protokoll_justerat }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeetings {
+    /// Sent when an organ decides on the ärende.
+    #[serde(default)]
+    pub decision: Option<String>,
+    /// Sent when an organ proposes a decision to another.
+    #[serde(default)]
+    pub proposal: Option<String>,
+    /// Sent when the protocol holding the ärende's last decision is justerat.
+    #[serde(default)]
+    pub justering: Option<String>,
 }
 
 /// The ärende a root workflow opens.

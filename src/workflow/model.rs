@@ -91,6 +91,8 @@ pub struct Workflow {
     pub schedule: Option<Schedule>,
     /// Declared variables with their defaults.
     pub variables: IndexMap<String, Variable>,
+    /// The events its meetings send (none for a workflow meetings do not move).
+    pub meetings: MeetingEvents,
     /// The initial state.
     pub initial: String,
     /// The states, in file order.
@@ -104,6 +106,19 @@ impl Workflow {
     pub fn has_children(&self) -> bool {
         !self.references.workflows.is_empty()
     }
+}
+
+/// The events with which meetings move a workflow: the workflow says which of its own events
+/// a decision, a proposal and a justering are, so that no meeting code names them. One left
+/// out is a step the workflow does not take from a meeting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeetingEvents {
+    /// Sent when an organ decides on the ärende.
+    pub decision: Option<String>,
+    /// Sent when an organ proposes a decision to another organ.
+    pub proposal: Option<String>,
+    /// Sent when the protocol holding the ärende's last decision is justerat.
+    pub justering: Option<String>,
 }
 
 /// What a workflow refers to outside itself.
@@ -699,6 +714,36 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
         }
     }
 
+    let meetings = match &raw.meetings {
+        None => MeetingEvents::default(),
+        Some(declared) => {
+            let taken: HashSet<&str> = states
+                .values()
+                .flat_map(|s| s.transitions.iter().map(|t| t.event.as_str()))
+                .collect();
+            let m = &declared.value;
+            for (key, event) in [
+                ("decision", &m.decision),
+                ("proposal", &m.proposal),
+                ("justering", &m.justering),
+            ] {
+                if let Some(event) = event
+                    && !taken.contains(event.as_str())
+                {
+                    c.at(
+                        declared,
+                        format!("meetings: {key}: event {event} is taken by no state"),
+                    );
+                }
+            }
+            MeetingEvents {
+                decision: m.decision.clone(),
+                proposal: m.proposal.clone(),
+                justering: m.justering.clone(),
+            }
+        }
+    };
+
     if !c.problems.is_empty() {
         // A variable used twice in one text, or a guard naming it twice, is one problem.
         let mut seen = HashSet::new();
@@ -712,6 +757,7 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
         case,
         schedule,
         variables,
+        meetings,
         initial: raw.initial.value,
         states,
         references: c.refs,

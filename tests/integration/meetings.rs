@@ -288,6 +288,38 @@ on_both_backends! {
         }
     }
 
+    async fn a_workflow_with_names_of_its_own_is_moved_by_its_meetings_through_its_declaration(db) {
+        let (kansli, clock) = db.app(noon(day(2026, 11, 30))).await;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let catalog = Catalog::load(&root.join("tests/fixtures/renamed-meetings"), &root.join("templates")).unwrap();
+        let engine = Engine::new(kansli, Arc::new(catalog), "e");
+        let s = Actor::new("sara.nyqvist");
+        let (_, number) = engine.start("arende-med-egna-namn", Map::new(), &s).await.unwrap();
+        let number = number.unwrap();
+        let state = |engine: Engine, number: String| async move {
+            engine.events_of(&number).await.unwrap().into_iter().find(|i| i.unit.is_none()).unwrap().state
+        };
+        let ksau = engine.create_meeting("KSAU", day(2026, 12, 1), "Rummet", &s).await.unwrap();
+        engine.add_to_agenda(ksau.id, &number, &s).await.unwrap();
+        let proposal = engine.record_decision(ksau.id, &number, "att föreslå styrelsen att bifalla motionen", Some("KS"), &[], &s).await.unwrap();
+        assert!(proposal.workflow_moved && proposal.workflow.contains("utskottet_foreslar: i_utskottet → i_styrelsen"), "{}", proposal.workflow);
+        let ks = engine.create_meeting("KS", day(2026, 12, 8), "Salen", &s).await.unwrap();
+        engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
+        let decision = engine.record_decision(ks.id, &number, "att bifalla motionen", None, &[], &s).await.unwrap();
+        assert!(decision.workflow.contains("organet_har_sagt_sitt: i_styrelsen → vantar_pa_protokollet"), "{}", decision.workflow);
+        clock.set(noon(day(2026, 12, 10)));
+        let (protocol, warnings) = engine.justera(ks.id, &["Eva Ek".into()], day(2026, 12, 10), None, &s).await.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(state(engine.clone(), number.clone()).await, "overklagbart");
+        // Its own timer runs from the last day for appeal the justering told it.
+        clock.set(noon(protocol.appeal_last_day));
+        engine.tick().await.unwrap();
+        assert_eq!(state(engine.clone(), number.clone()).await, "overklagbart");
+        clock.set(noon(protocol.appeal_last_day.succ_opt().unwrap()));
+        engine.tick().await.unwrap();
+        assert_eq!(engine.kansli().show_case(&number).await.unwrap().status, "closed");
+    }
+
     async fn the_appeal_deadline_follows_the_law_and_a_late_justering_is_warned_about(db) {
         let engine = engine(db).await;
         let s = Actor::new("sara.nyqvist");

@@ -517,7 +517,7 @@ on_both_backends! {
         let site = site_with(db, Protection {
             trusted_proxies: vec![localhost()],
             metrics_token: Some("skrapans-hemlighet".into()),
-            https: false,
+            ..Protection::default()
         }).await;
         let addr = site.addr;
         let get = |headers: Vec<(&'static str, &'static str)>| async move {
