@@ -212,6 +212,27 @@ impl Engine {
             .collect())
     }
 
+    /// Sends a meeting's event (the workflow's own, with the facts it declares) as the
+    /// sekreterare who records the meeting, once for `key`.
+    async fn send_from_meeting(
+        &self,
+        instance: crate::store::InstanceRow,
+        event: &str,
+        facts: serde_json::Map<String, serde_json::Value>,
+        actor: &Actor,
+        key: &str,
+    ) -> Result<Outcome, ServiceError> {
+        self.send_to(
+            instance,
+            event,
+            facts,
+            Sender::Role(Role::Sekreterare),
+            actor,
+            Some(key),
+        )
+        .await
+    }
+
     /// Creates a meeting of an organ.
     pub async fn create_meeting(
         &self,
@@ -381,14 +402,7 @@ impl Engine {
                             .facts_for(&instance, &[(MEETING_DATE, meeting.date)])
                             .await?;
                         let sent = self
-                            .send_to(
-                                instance,
-                                &event,
-                                facts,
-                                Sender::Role(Role::Sekreterare),
-                                actor,
-                                Some(&key),
-                            )
+                            .send_from_meeting(instance, &event, facts, actor, &key)
                             .await;
                         match sent {
                             Ok(Outcome::Applied { from, to }) => {
@@ -553,14 +567,7 @@ impl Engine {
                     )
                     .await?;
                 let sent = self
-                    .send_to(
-                        instance,
-                        &event,
-                        facts,
-                        Sender::Role(Role::Sekreterare),
-                        actor,
-                        Some(&key),
-                    )
+                    .send_from_meeting(instance, &event, facts, actor, &key)
                     .await;
                 // The justering is recorded whatever the workflow says; the page says why the
                 // workflow did not move, as for a paragraph.
