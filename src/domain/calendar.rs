@@ -93,10 +93,17 @@ pub fn next_office_time_within(at: DateTime<Utc>, (open, close): (u32, u32)) -> 
     };
     day = super::holidays::next_vardag(day);
     let opening = day.and_hms_opt(open, 0, 0).expect("office opening exists");
+    // An opening hour that a daylight-saving change skips (fuzzing finding F6) opens at the
+    // first moment after the gap: the same instant an hour on.
     Stockholm
         .from_local_datetime(&opening)
         .earliest()
-        .expect("08:00 exists in Europe/Stockholm")
+        .or_else(|| {
+            Stockholm
+                .from_local_datetime(&(opening + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .expect("an hour after a daylight-saving gap exists")
         .with_timezone(&Utc)
 }
 
@@ -110,6 +117,19 @@ pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzzing finding F6 (`fuzz/FINDINGS.md`): an opening hour in a daylight-saving gap on a
+    /// vardag (1917-04-16 02:00 in Stockholm) panicked.
+    #[test]
+    fn an_opening_hour_in_a_daylight_saving_gap_opens_after_it() {
+        let at = Utc.with_ymd_and_hms(1917, 4, 15, 12, 42, 50).unwrap();
+        let opened = next_office_time_within(at, (2, 16));
+        assert!(opened > at);
+        assert_eq!(
+            opened.with_timezone(&Stockholm).date_naive(),
+            NaiveDate::from_ymd_opt(1917, 4, 16).unwrap()
+        );
+    }
 
     /// Fuzzing finding F1 (`fuzz/FINDINGS.md`): in the repeated autumn hour, less than a day
     /// added went back an hour.
