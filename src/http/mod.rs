@@ -122,8 +122,6 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
 pub struct AppState {
     kansli: Kansli,
     engine: Option<crate::service::Engine>,
-    /// Cookies only over https (when the server's address is an https one).
-    secure_cookies: bool,
     /// Requests served, for `/metrics`.
     requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Trusted proxies, the metrics token, https.
@@ -135,7 +133,6 @@ pub fn router(kansli: Kansli) -> Router {
     routes(AppState {
         kansli,
         engine: None,
-        secure_cookies: false,
         requests: Default::default(),
         protection: Protection::default(),
     })
@@ -160,11 +157,9 @@ pub fn router_for(
     engine: crate::service::Engine,
     protection: Protection,
 ) -> Router {
-    let secure_cookies = engine.base_url().starts_with("https://");
     routes(AppState {
         kansli,
         engine: Some(engine),
-        secure_cookies,
         requests: Default::default(),
         protection,
     })

@@ -29,7 +29,8 @@ pub struct Protection {
     pub trusted_proxies: Vec<IpAddr>,
     /// A token that lets a scraper read `/metrics` from elsewhere than this machine.
     pub metrics_token: Option<String>,
-    /// Whether Kansli is reached over https (then browsers are told to keep to it).
+    /// Whether Kansli is reached over https (then browsers are told to keep to it, and
+    /// cookies are sent over https only).
     pub https: bool,
     /// The origin people reach Kansli at (`https://kansli.kommun.se`), which a form's
     /// `Origin` may name when a proxy in front has rewritten the `Host` header.

@@ -34,7 +34,11 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.protection.https {
+        "; Secure"
+    } else {
+        ""
+    };
     let age = max_age
         .map(|s| format!("; Max-Age={s}"))
         .unwrap_or_default();
