@@ -23,6 +23,8 @@ mod m20261123_000014_org_generation;
 mod m20261123_000015_replay_location;
 mod m20261123_000016_unbind_trail_and_timers;
 mod m20261207_000017_security;
+mod m20261208_000018_protocol_content;
+mod sqlite;
 
 /// The ordered list of Kansli's migrations.
 pub struct Migrator;
@@ -48,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_replay_location::Migration),
             Box::new(m20261123_000016_unbind_trail_and_timers::Migration),
             Box::new(m20261207_000017_security::Migration),
+            Box::new(m20261208_000018_protocol_content::Migration),
         ]
     }
 }

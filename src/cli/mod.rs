@@ -353,8 +353,13 @@ async fn org(kansli: &Kansli, command: OrgCommand) -> Result<(), CliError> {
                 (None, false) => return Err(CliError::Usage("give a FILE or --demo".into())),
             };
             println!(
-                "Importerat: {} organ, {} enheter, {} personer ({} roller), {} diarieserier.",
-                summary.organs, summary.units, summary.people, summary.roles, summary.series
+                "Importerat: {} organ ({} ledamöter och ersättare), {} enheter, {} personer ({} roller), {} diarieserier.",
+                summary.organs,
+                summary.members,
+                summary.units,
+                summary.people,
+                summary.roles,
+                summary.series
             );
             Ok(())
         }

@@ -9,4 +9,5 @@ pub mod email;
 pub mod file_format;
 pub mod holidays;
 pub mod organisation;
+pub mod protocol;
 pub mod search;

@@ -1,11 +1,6 @@
 //! The vocabulary of the organisation: roles people hold in units, and the kinds of units and
 //! organs. Each parses from the Swedish word a registrator writes, and from the ASCII spelling.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::Serialize;
-
 /// Generates a closed vocabulary enum: its stored code (ASCII, stable), its Swedish label, and
 /// the spellings accepted when parsing.
 macro_rules! vocabulary {
@@ -13,7 +8,7 @@ macro_rules! vocabulary {
         $($(#[$vmeta:meta])* $variant:ident => $code:literal, $label:literal, [$($alias:literal),*];)+
     }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
@@ -34,29 +29,30 @@ macro_rules! vocabulary {
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownWord;
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::organisation::UnknownWord;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 let word = s.trim().to_lowercase();
                 $(if word == $code || word == $label.to_lowercase() $(|| word == $alias)* {
                     return Ok($name::$variant);
                 })+
-                Err(UnknownWord {
-                    what: $what,
-                    word: s.to_owned(),
-                    expected: vec![$($label,)+],
-                })
+                Err($crate::domain::organisation::UnknownWord::new(
+                    $what,
+                    s,
+                    &[$($label,)+],
+                ))
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.label())
             }
         }
     };
 }
+pub(crate) use vocabulary;
 
 /// A word that is not in one of the closed vocabularies.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

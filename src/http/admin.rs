@@ -413,8 +413,9 @@ pub(super) async fn import(
             people,
             roles,
             series,
+            members,
         }) => Outcome::done(format!(
-            "Organisationen är importerad: {organs} organ, {units} enheter, {people} personer ({roles} roller), {series} diarieserier."
+            "Organisationen är importerad: {organs} organ ({members} ledamöter och ersättare), {units} enheter, {people} personer ({roles} roller), {series} diarieserier."
         )),
         Err(e) => match Outcome::refused(e) {
             Ok(o) => o,

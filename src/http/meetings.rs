@@ -13,9 +13,13 @@ use serde::{Deserialize, Serialize};
 use super::staff::{csrf_refusal, require};
 use super::{AppState, municipality, render_page};
 use crate::domain::organisation::Role;
+use crate::domain::protocol::{ParagraphKind, RemarkKind, VoteChoice};
 use crate::service::accounts::User;
 use crate::service::lines_of;
-use crate::service::{DocumentFormat, Engine, MeetingView, ParagraphRef, ServiceError};
+use crate::service::{
+    AttendanceInput, DocumentFormat, Engine, MeetingView, ParagraphInput, ParagraphRef,
+    RemarkInput, ServiceError, VoteInput,
+};
 
 /// Who keeps the meetings.
 const KEEPS_MEETINGS: [Role; 2] = [Role::Sekreterare, Role::Admin];
@@ -39,6 +43,11 @@ struct MeetingPage<'a> {
     meeting: MeetingView,
     organs: Vec<Choice>,
     undecided: Vec<String>,
+    /// The organ's ledamöter and ersättare on the day, for the närvaro form.
+    ledamoter: Vec<(String, String)>,
+    ersattare: Vec<(String, String)>,
+    /// Agenda items without an ärende and without a paragraph yet.
+    open_items: Vec<String>,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -120,15 +129,28 @@ async fn meeting_page(
     let undecided = meeting
         .agenda
         .iter()
-        .filter(|a| a.paragraph.is_none())
+        .filter(|a| a.paragraph.is_none() && !a.case_number.is_empty())
         .map(|a| a.case_number.clone())
         .collect();
+    let open_items = meeting
+        .agenda
+        .iter()
+        .filter(|a| a.paragraph.is_none() && a.case_number.is_empty())
+        .map(|a| a.title.clone())
+        .collect();
+    let (ledamoter, ersattare) = match engine.members_of_meeting(id).await {
+        Ok(m) => m,
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
     let context = MeetingPage {
         page_title: "Sammanträde",
         municipality: municipality(state).await,
         user,
         organs: organ_choices(engine).await,
         undecided,
+        ledamoter,
+        ersattare,
+        open_items,
         meeting,
         error,
         notice,
@@ -167,6 +189,10 @@ pub(super) struct NewMeeting {
     date: String,
     #[serde(default)]
     place: String,
+    #[serde(default)]
+    time: String,
+    #[serde(default)]
+    justering: String,
 }
 
 /// `POST /sammantraden`
@@ -188,7 +214,14 @@ pub(super) async fn create(
     };
     let actor = crate::service::Actor::new(user.username.clone());
     match engine
-        .create_meeting(&form.organ, date, &form.place, &actor)
+        .plan_meeting(
+            &form.organ,
+            date,
+            &form.place,
+            Some(form.time.as_str()),
+            Some(form.justering.as_str()),
+            &actor,
+        )
         .await
     {
         Ok(m) => Redirect::to(&format!("/sammantraden/{}", m.id)).into_response(),
@@ -212,27 +245,32 @@ pub(super) async fn show(
     }
 }
 
-/// The forms of a meeting's page, told apart by `atgard`.
-#[derive(Deserialize)]
-pub(super) struct MeetingForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    atgard: String,
-    #[serde(default)]
-    nummer: String,
-    #[serde(default)]
-    beslut: String,
-    #[serde(default)]
-    forslag_till: String,
-    #[serde(default)]
-    skickas_till: String,
-    #[serde(default)]
-    justerare: String,
-    #[serde(default)]
-    justerat: String,
-    #[serde(default)]
-    anslag: String,
+/// A submitted form's fields, in order; a field may repeat (the checkboxes of the närvaro,
+/// the votes of an omröstning).
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, or "".
+    fn one(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every non-blank value of `name`.
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+
+    /// The lines of a text field, as a list.
+    fn lines(&self, name: &str) -> Vec<String> {
+        lines_of(self.one(name))
+    }
 }
 
 fn day(field: &str, text: &str) -> Result<NaiveDate, ServiceError> {
@@ -241,15 +279,88 @@ fn day(field: &str, text: &str) -> Result<NaiveDate, ServiceError> {
     })
 }
 
-/// `POST /sammantraden/{id}`: anmälan, a decision, or the justering.
+/// Lines of "NAME<sep>TEXT", each split in two; `field` names the box in an error.
+fn pairs(
+    field: &str,
+    lines: Vec<String>,
+    sep: char,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    lines
+        .into_iter()
+        .map(|l| {
+            l.split_once(sep)
+                .map(|(a, b)| (a.trim().to_owned(), b.trim().to_owned()))
+                .ok_or_else(|| {
+                    ServiceError::Invalid(format!("{field}: raden {l:?} saknar {sep:?}"))
+                })
+        })
+        .collect()
+}
+
+/// A paragraph from the paragraph form: its kind, ärende or heading, text, and the debate.
+fn paragraph_input(f: &Fields) -> Result<ParagraphInput, ServiceError> {
+    let kind: ParagraphKind = match f.one("typ") {
+        "" => ParagraphKind::Beslut,
+        other => other
+            .parse()
+            .map_err(|e| ServiceError::Invalid(format!("Typ: {e}")))?,
+    };
+    let proposal_to = Some(f.one("forslag_till").trim().to_owned()).filter(|t| !t.is_empty());
+    let kind = match (kind, &proposal_to) {
+        (ParagraphKind::Beslut, Some(_)) => ParagraphKind::Forslag,
+        (kind, _) => kind,
+    };
+    let number = Some(f.one("nummer").trim().to_owned()).filter(|n| !n.is_empty());
+    let mut input = ParagraphInput::on_case(kind, "", f.lines("beslut"));
+    input.case_number = number;
+    input.title = Some(f.one("rubrik").trim().to_owned()).filter(|t| !t.is_empty());
+    input.proposal_to = proposal_to;
+    input.recipients = f.lines("skickas_till");
+    input.yrkanden = f.lines("yrkanden");
+    input.beslutsgang = Some(f.one("beslutsgang").trim().to_owned()).filter(|t| !t.is_empty());
+    let votes = f.all("rost");
+    if !votes.is_empty() || !f.one("omrostning").trim().is_empty() {
+        let mut counted = Vec::new();
+        for (name, choice) in pairs("Omröstning", votes, '=')? {
+            let choice: VoteChoice = choice
+                .parse()
+                .map_err(|e| ServiceError::Invalid(format!("Omröstning: {e}")))?;
+            counted.push((name, choice));
+        }
+        input.vote = Some(VoteInput {
+            question: f.one("omrostning").to_owned(),
+            votes: counted,
+        });
+    }
+    for (field, kind) in [
+        ("reservationer", RemarkKind::Reservation),
+        ("anteckningar", RemarkKind::Anteckning),
+    ] {
+        for (name, text) in pairs(kind.label(), f.lines(field), ':')? {
+            input.remarks.push(RemarkInput { kind, name, text });
+        }
+    }
+    for name in f.all("jav") {
+        input.remarks.push(RemarkInput {
+            kind: RemarkKind::Jav,
+            name,
+            text: String::new(),
+        });
+    }
+    Ok(input)
+}
+
+/// `POST /sammantraden/{id}`: anmälan, the order of the agenda, the närvaro, a paragraph, or
+/// the justering.
 pub(super) async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<i32>,
-    Form(form): Form<MeetingForm>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
+    let f = Fields(form);
     let here = format!("/sammantraden/{id}");
-    let user = match form_sender(&state, &headers, &here, &form.csrf_token).await {
+    let user = match form_sender(&state, &headers, &here, f.one("csrf_token")).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -257,42 +368,79 @@ pub(super) async fn act(
         return super::no_engine();
     };
     let actor = crate::service::Actor::new(user.username.clone());
-    let number = form.nummer.trim();
-    let done: Result<String, ServiceError> = match form.atgard.as_str() {
+    let number = f.one("nummer").trim();
+    let done: Result<String, ServiceError> = match f.one("atgard") {
         "anmal" => engine
             .add_to_agenda(id, number, &actor)
             .await
             .map(|()| format!("{number} är anmält till sammanträdet.")),
-        "besluta" => {
-            let proposal = Some(form.forslag_till.trim()).filter(|t| !t.is_empty());
-            engine
-                .record_decision(
-                    id,
-                    number,
-                    &lines_of(&form.beslut).join("\n"),
-                    proposal,
-                    &lines_of(&form.skickas_till),
-                    &actor,
-                )
-                .await
-                .map(|p| {
-                    format!(
-                        "Beslutet är protokollfört som {} ({}).",
-                        p.label, p.workflow
-                    )
-                })
-        }
-        "justera" => match (day("Justerat", &form.justerat), form.anslag.trim()) {
+        "punkt" => engine
+            .add_item_to_agenda(id, f.one("rubrik"), &actor)
+            .await
+            .map(|()| "Punkten är uppsatt på föredragningslistan.".to_owned()),
+        "flytta" => match f.one("punkt").trim().parse::<i32>() {
+            Ok(position) => {
+                let up = f.one("riktning") == "upp";
+                engine
+                    .move_agenda_item(id, position, up, &actor)
+                    .await
+                    .map(|()| format!("Punkt {position} är flyttad {}.", if up { "upp" } else { "ned" }))
+            }
+            Err(_) => Err(ServiceError::Invalid("Punkt: ange punktens nummer".into())),
+        },
+        "narvaro" => match (
+            pairs("Tjänstgörande ersättare", f.lines("tjanstgorande"), '='),
+            pairs("Övriga närvarande", f.lines("ovriga"), ','),
+        ) {
+            (Ok(substitutes), Ok(others)) => {
+                let input = AttendanceInput {
+                    chair: f.one("ordforande").to_owned(),
+                    secretary: Some(f.one("sekreterare").trim().to_owned()).filter(|s| !s.is_empty()),
+                    absent: f.all("franvarande"),
+                    substitutes,
+                    ersattare: f.lines("ersattare"),
+                    others,
+                };
+                engine
+                    .record_attendance(id, &input, &actor)
+                    .await
+                    .map(|warnings| {
+                        let mut text = "Närvaron är registrerad; sammanträdet är genomfört.".to_owned();
+                        for w in warnings {
+                            text.push_str(&format!(" Varning: {w}."));
+                        }
+                        text
+                    })
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
+        "besluta" => match paragraph_input(&f) {
+            Ok(input) => engine.record_paragraph(id, input, &actor).await.map(|p| {
+                let mut text = format!("Paragrafen är protokollförd som {}", p.label);
+                if !p.workflow.is_empty() {
+                    text.push_str(&format!(" ({})", p.workflow));
+                }
+                text.push('.');
+                if p.needs_attention {
+                    text.push_str(
+                        " Ärendets arbetsflöde tog inte emot beslutet; ärendet väntar på en registrator.",
+                    );
+                }
+                text
+            }),
+            Err(e) => Err(e),
+        },
+        "justera" => match (day("Justerat", f.one("justerat")), f.one("anslag").trim()) {
             (Err(e), _) => Err(e),
             (Ok(justerat), "") => {
                 engine
-                    .justera(id, &lines_of(&form.justerare), justerat, None, &actor)
+                    .justera(id, &f.lines("justerare"), justerat, None, &actor)
                     .await
             }
             (Ok(justerat), anslag) => match day("Anslag", anslag) {
                 Ok(a) => {
                     engine
-                        .justera(id, &lines_of(&form.justerare), justerat, Some(a), &actor)
+                        .justera(id, &f.lines("justerare"), justerat, Some(a), &actor)
                         .await
                 }
                 Err(e) => Err(e),

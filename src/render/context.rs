@@ -158,6 +158,26 @@ pub struct DocumentContext {
     pub behandlat_av: Vec<Treatment>,
     /// The decision, att-sats by att-sats.
     pub beslut: Vec<String>,
+    /// What the att-satser follow, with the organ as subject: "Kommunstyrelsen beslutar",
+    /// "Kommunstyrelsens arbetsutskott föreslår kommunstyrelsen besluta"; empty when the
+    /// decision is a sentence of its own ("… noterar informationen.").
+    pub beslut_lead: String,
+    /// The meeting's sekreterare, who certifies an extract (utdragsbestyrkande).
+    pub secretary: String,
+    /// The meeting's ordförande.
+    pub chair: String,
+    /// When the meeting was held: `13.00-15.30`.
+    pub starts_at: String,
+    /// Where and when the protocol is justerat, as planned.
+    pub justering_at: String,
+    /// Tjänstgörande ledamöter: "Anna Berg (S), ordförande".
+    pub ledamoter: Vec<String>,
+    /// Tjänstgörande ersättare: "Eva Lind (M) för Olle Sjö (M)".
+    pub tjanstgorande_ersattare: Vec<String>,
+    /// Ersättare present without serving.
+    pub ersattare: Vec<String>,
+    /// Others present: "Kim Falk, kommundirektör".
+    pub ovriga: Vec<String>,
     /// The protocol's justering and anslag; empty strings until it is justerat.
     pub justerare: String,
     /// The day it was justerat.
@@ -189,6 +209,26 @@ pub struct ProtocolParagraph {
     pub proposal_to: String,
     /// Beslutet skickas till.
     pub skickas_till: Vec<String>,
+    /// What the paragraph records, in Swedish: beslut, förslag, information, återremiss.
+    pub kind: String,
+    /// What the att-satser follow (see [`DocumentContext::beslut_lead`]).
+    pub beslut_lead: String,
+    /// Jäv: who did not take part.
+    pub jav: Vec<String>,
+    /// The yrkanden, one each.
+    pub yrkanden: Vec<String>,
+    /// The beslutsgång.
+    pub beslutsgang: String,
+    /// What the omröstning was between; empty when there was none.
+    pub vote_question: String,
+    /// Each vote: "Anna Berg (S): ja".
+    pub votes: Vec<String>,
+    /// The omröstning's counts and result.
+    pub vote_result: String,
+    /// Reservationer: "Lena Ek (V) reserverar sig mot beslutet: …".
+    pub reservationer: Vec<String>,
+    /// Protokollsanteckningar.
+    pub anteckningar: Vec<String>,
 }
 
 /// A row of "Behandlat av | Datum | Ärende" in a protokollsutdrag.
@@ -265,7 +305,16 @@ impl DocumentContext {
                 date: "2026-11-25".into(),
                 paragraph: "31/26".into(),
             }],
-            beslut: vec!["Kommunstyrelsen godkänner rapporten.".into()],
+            beslut: vec!["att godkänna rapporten.".into()],
+            beslut_lead: "Kommunstyrelsen beslutar".into(),
+            secretary: "Sara Nyqvist".into(),
+            chair: "Agneta Almqvist".into(),
+            starts_at: "13.00-15.30".into(),
+            justering_at: "Kommunkansliet 2026-12-14".into(),
+            ledamoter: vec!["Agneta Almqvist (S), ordförande".into(), "Per Holm (C)".into()],
+            tjanstgorande_ersattare: vec!["Eva Lind (M) för Olle Sjö (M)".into()],
+            ersattare: vec!["Ivar Rydberg (KD)".into()],
+            ovriga: vec!["Kim Falk, kommundirektör".into()],
             justerare: "Per Holm, Lena Ek".into(),
             justerad_on: "2026-12-14".into(),
             posted_on: "2026-12-15".into(),
@@ -276,9 +325,19 @@ impl DocumentContext {
                 label: "KS § 12/26".into(),
                 case_number: "KS 2026/41".into(),
                 title: "Årlig uppföljning av aktiva åtgärder inom likabehandling 2026".into(),
-                beslut: vec!["Kommunstyrelsen godkänner rapporten.".into()],
+                beslut: vec!["att godkänna rapporten.".into()],
                 proposal_to: String::new(),
                 skickas_till: vec!["Samtliga nämnder".into()],
+                kind: "beslut".into(),
+                beslut_lead: "Kommunstyrelsen beslutar".into(),
+                jav: vec!["Ivar Rydberg (KD) deltar inte i handläggningen på grund av jäv.".into()],
+                yrkanden: vec!["Lena Ek (V): avslag".into()],
+                beslutsgang: "Ordföranden ställer förslagen mot varandra.".into(),
+                vote_question: "Ja för arbetsutskottets förslag, nej för avslag".into(),
+                votes: vec!["Agneta Almqvist (S): ja".into(), "Lena Ek (V): nej".into()],
+                vote_result: "Omröstningen utföll med 1 ja-röster och 1 nej-röster. Ordförandens utslagsröst avgör för ja.".into(),
+                reservationer: vec!["Lena Ek (V) reserverar sig mot beslutet.".into()],
+                anteckningar: vec!["Per Holm (C): Vi följer frågan.".into()],
             }],
         }
     }

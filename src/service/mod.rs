@@ -40,7 +40,8 @@ pub use engine::{
 };
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
 pub use meetings::{
-    AgendaEntry, DecisionView, MeetingView, ParagraphView, lines_of, paragraph_label,
+    AgendaEntry, AttendanceInput, AttentionItem, DecisionView, MeetingView, ParagraphInput,
+    ParagraphView, RemarkInput, VoteInput, lines_of, paragraph_label,
 };
 pub use organisation::{DEMO_ORGANISATION, ImportSummary};
 pub use postlista::{PostlistaRow, postlista_csv};

@@ -9,10 +9,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Kansli, ServiceError};
+use crate::domain::calendar::parse_date;
 use crate::domain::case_number::{SeriesFormat, is_class_char};
 use crate::domain::email::EmailAddress;
 use crate::domain::organisation::{OrganKind, Role, UnitKind};
-use crate::store::{MunicipalityRow, OrganRow, PersonRow, SeriesRow, UnitRow};
+use crate::domain::protocol::Seat;
+use crate::store::{MunicipalityRow, OrganMemberRow, OrganRow, PersonRow, SeriesRow, UnitRow};
 
 /// The fictional demo municipality, as shipped in `config/demo-organisation.toml`.
 pub const DEMO_ORGANISATION: &str = include_str!("../../config/demo-organisation.toml");
@@ -30,6 +32,8 @@ pub struct ImportSummary {
     pub roles: usize,
     /// Diarieserier in the file.
     pub series: usize,
+    /// Organ members (ledamöter and ersättare, per term) in the file.
+    pub members: usize,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +68,19 @@ struct RawOrgan {
     parent: Option<String>,
     proposes_to: Option<String>,
     unit: Option<String>,
+    /// The ledamöter and ersättare; when given, the organ's members become exactly these.
+    members: Option<Vec<RawMember>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMember {
+    name: String,
+    party: String,
+    seat: String,
+    from: String,
+    to: String,
+    email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +130,7 @@ fn standard_format() -> String {
 struct Plan {
     municipality: Option<MunicipalityRow>,
     organs: Vec<OrganRow>,
+    members: Vec<(String, Vec<OrganMemberRow>)>,
     units: Vec<UnitRow>,
     people: Vec<(PersonRow, Vec<(Role, String)>)>,
     series: Vec<SeriesRow>,
@@ -171,6 +189,7 @@ impl Kansli {
             people: plan.people.len(),
             roles: plan.people.iter().map(|(_, r)| r.len()).sum(),
             series: plan.series.len(),
+            members: plan.members.iter().map(|(_, m)| m.len()).sum(),
         };
         let existing = self.store.org_snapshot().await?;
         let tx = self.store.begin().await?;
@@ -179,6 +198,9 @@ impl Kansli {
         }
         for organ in &plan.organs {
             tx.upsert_organ(organ).await?;
+        }
+        for (organ, members) in &plan.members {
+            tx.set_members(organ, members).await?;
         }
         let mut unit_ids: HashMap<String, i32> = existing
             .units
@@ -204,8 +226,8 @@ impl Kansli {
             actor,
             "organisation importerad",
             Some(format!(
-                "{file}: {} organ, {} enheter, {} personer, {} serier",
-                summary.organs, summary.units, summary.people, summary.series
+                "{file}: {} organ, {} ledamöter och ersättare, {} enheter, {} personer, {} serier",
+                summary.organs, summary.members, summary.units, summary.people, summary.series
             )),
             self.clock.now(),
         )
@@ -282,6 +304,7 @@ impl Kansli {
 
         let mut seen = HashSet::new();
         let mut organs = Vec::new();
+        let mut members = Vec::new();
         for organ in raw.organs {
             let at = organ.span().start;
             let o = organ.into_inner();
@@ -310,6 +333,9 @@ impl Kansli {
             }
             if o.name.trim().is_empty() {
                 problems.at(at, format!("{what}: name must not be empty"));
+            }
+            if let Some(listed) = o.members {
+                members.push((code.clone(), members_of(&mut problems, at, &code, listed)));
             }
             organs.push(OrganRow {
                 id: 0,
@@ -449,6 +475,12 @@ impl Kansli {
             .iter()
             .map(|m| ("municipality", m.name.as_str(), 0))
             .chain(organs.iter().map(|o| ("organ", o.name.as_str(), 0)))
+            .chain(members.iter().flat_map(|(_, m)| m.iter()).flat_map(|m| {
+                [
+                    ("member", m.name.as_str(), 0),
+                    ("member", m.party.as_str(), 0),
+                ]
+            }))
             .chain(units.iter().map(|u| ("unit", u.name.as_str(), 0)))
             .chain(people.iter().flat_map(|(p, _)| {
                 [
@@ -471,11 +503,83 @@ impl Kansli {
         Ok(Plan {
             municipality,
             organs,
+            members,
             units,
             people,
             series,
         })
     }
+}
+
+/// An organ's ledamöter and ersättare, checked: a known seat, a term whose first day is not
+/// after its last, a name and a party, no one listed twice for overlapping terms.
+fn members_of(
+    problems: &mut Problems<'_>,
+    at: usize,
+    organ: &str,
+    listed: Vec<RawMember>,
+) -> Vec<OrganMemberRow> {
+    let mut rows: Vec<OrganMemberRow> = Vec::new();
+    for (i, m) in listed.into_iter().enumerate() {
+        let name = m.name.trim().to_owned();
+        let what = format!("organ {organ:?}: member {name:?}");
+        if name.is_empty() {
+            problems.at(
+                at,
+                format!("organ {organ:?}: member {}: name must not be empty", i + 1),
+            );
+        }
+        if m.party.trim().is_empty() {
+            problems.at(at, format!("{what}: party must not be empty"));
+        }
+        let seat = m
+            .seat
+            .parse::<Seat>()
+            .map_err(|e| problems.at(at, format!("{what}: {e}")))
+            .ok();
+        let from = parse_date("from", &m.from)
+            .map_err(|e| problems.at(at, format!("{what}: {e}")))
+            .ok();
+        let to = parse_date("to", &m.to)
+            .map_err(|e| problems.at(at, format!("{what}: {e}")))
+            .ok();
+        let email = match &m.email {
+            Some(e) => EmailAddress::parse(e)
+                .map_err(|e| problems.at(at, format!("{what}: email: {e}")))
+                .ok()
+                .map(|e| e.to_string()),
+            None => None,
+        };
+        let (Some(seat), Some(from), Some(to)) = (seat, from, to) else {
+            continue;
+        };
+        if from > to {
+            problems.at(
+                at,
+                format!("{what}: the term's first day {from} is after its last {to}"),
+            );
+            continue;
+        }
+        if rows
+            .iter()
+            .any(|r| r.name == name && r.term_from <= to && from <= r.term_to)
+        {
+            problems.at(at, format!("{what} is listed twice for the same time"));
+            continue;
+        }
+        rows.push(OrganMemberRow {
+            id: 0,
+            organ_code: organ.to_owned(),
+            name,
+            party: m.party.trim().to_owned(),
+            seat: seat.code().to_owned(),
+            ordinal: i as i32 + 1,
+            term_from: from,
+            term_to: to,
+            email,
+        });
+    }
+    rows
 }
 
 /// Codes (organs, units, series prefixes) are one word of letters and digits, as they appear

@@ -46,9 +46,12 @@ pub use diarium::{CaseFilter, CaseRow, DocumentRow, NewCase, NewDocument, NewFil
 pub use entity::audit_event::Model as AuditRow;
 pub use gauges::Gauges;
 pub use invitation::{InvitationRow, NewInvitation};
-pub use meetings::{AgendaRow, MeetingRow, NewParagraph, ParagraphRow, ProtocolRow};
+pub use meetings::{
+    AgendaRow, AttendanceRow, MeetingPlan, MeetingRow, NewParagraph, ParagraphRow, ProtocolRow,
+    RemarkRow, VoteRow,
+};
 pub use organisation::{
-    MunicipalityRow, OrgSnapshot, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
+    MunicipalityRow, OrgSnapshot, OrganMemberRow, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
 };
 pub use outbox::{NewOutbox, OutboxFilter, OutboxRow, outbox_status};
 pub use response::ResponseRow;

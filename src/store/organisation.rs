@@ -6,7 +6,7 @@
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::entity::{municipality, organ, person, role_assignment, series, unit};
+use super::entity::{municipality, organ, organ_member, person, role_assignment, series, unit};
 use super::{Store, StoreError, Tx};
 
 /// The municipality.
@@ -21,6 +21,8 @@ pub type PersonRow = person::Model;
 pub type RoleRow = role_assignment::Model;
 /// A diarieserie.
 pub type SeriesRow = series::Model;
+/// A ledamot or ersättare of an organ, for a mandatperiod.
+pub type OrganMemberRow = organ_member::Model;
 
 /// The whole organisation, as stored.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +39,22 @@ pub struct OrgSnapshot {
     pub roles: Vec<RoleRow>,
     /// Diarieserier by prefix.
     pub series: Vec<SeriesRow>,
+    /// The organs' ledamöter and ersättare, by organ, term and their order in the file.
+    pub members: Vec<OrganMemberRow>,
+}
+
+impl OrgSnapshot {
+    /// The members of `organ` whose term covers `day`, in the file's order (ledamöter
+    /// first).
+    pub fn members_on(&self, organ: &str, day: chrono::NaiveDate) -> Vec<&OrganMemberRow> {
+        let mut members: Vec<&OrganMemberRow> = self
+            .members
+            .iter()
+            .filter(|m| m.organ_code == organ && m.term_from <= day && day <= m.term_to)
+            .collect();
+        members.sort_by_key(|m| (m.seat != "ledamot", m.ordinal));
+        members
+    }
 }
 
 impl Store {
@@ -98,6 +116,12 @@ impl Store {
                 .all(db)
                 .await?,
             series: self.all_series().await?,
+            members: organ_member::Entity::find()
+                .order_by_asc(organ_member::Column::OrganCode)
+                .order_by_asc(organ_member::Column::TermFrom)
+                .order_by_asc(organ_member::Column::Ordinal)
+                .all(db)
+                .await?,
         })
     }
 
@@ -367,6 +391,67 @@ impl Tx {
             )
             .exec(&self.txn)
             .await?;
+        Ok(())
+    }
+
+    /// Makes an organ's members exactly `rows`: a member is known by name and the first day
+    /// of the term, kept (and updated) when listed again, removed when no longer listed.
+    pub async fn set_members(
+        &self,
+        organ: &str,
+        rows: &[OrganMemberRow],
+    ) -> Result<(), StoreError> {
+        self.org_changed().await?;
+        let held = organ_member::Entity::find()
+            .filter(organ_member::Column::OrganCode.eq(organ))
+            .all(&self.txn)
+            .await?;
+        let gone: Vec<i32> = held
+            .iter()
+            .filter(|h| {
+                !rows
+                    .iter()
+                    .any(|r| r.name == h.name && r.term_from == h.term_from)
+            })
+            .map(|h| h.id)
+            .collect();
+        if !gone.is_empty() {
+            organ_member::Entity::delete_many()
+                .filter(organ_member::Column::Id.is_in(gone))
+                .exec(&self.txn)
+                .await?;
+        }
+        for row in rows {
+            let model = organ_member::ActiveModel {
+                organ_code: Set(organ.to_owned()),
+                name: Set(row.name.clone()),
+                party: Set(row.party.clone()),
+                seat: Set(row.seat.clone()),
+                ordinal: Set(row.ordinal),
+                term_from: Set(row.term_from),
+                term_to: Set(row.term_to),
+                email: Set(row.email.clone()),
+                ..Default::default()
+            };
+            organ_member::Entity::insert(model)
+                .on_conflict(
+                    OnConflict::columns([
+                        organ_member::Column::OrganCode,
+                        organ_member::Column::Name,
+                        organ_member::Column::TermFrom,
+                    ])
+                    .update_columns([
+                        organ_member::Column::Party,
+                        organ_member::Column::Seat,
+                        organ_member::Column::Ordinal,
+                        organ_member::Column::TermTo,
+                        organ_member::Column::Email,
+                    ])
+                    .to_owned(),
+                )
+                .exec(&self.txn)
+                .await?;
+        }
         Ok(())
     }
 }

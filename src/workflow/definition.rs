@@ -35,7 +35,8 @@ pub struct RawWorkflow {
     pub states: IndexMap<String, Spanned<RawState>>,
 }
 
-/// `meetings: { decision: beslut_fattat, proposal: forslag_beslutat, justering: protokoll_justerat }`
+/// `meetings: { decision: beslut_fattat, proposal: forslag_beslutat, justering: protokoll_justerat,
+/// referral: aterremitterat }`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMeetings {
@@ -48,6 +49,9 @@ pub struct RawMeetings {
     /// Sent when the protocol holding the ärende's last decision is justerat.
     #[serde(default)]
     pub justering: Option<String>,
+    /// Sent when an organ sends the ärende back for more preparation (återremiss).
+    #[serde(default)]
+    pub referral: Option<String>,
 }
 
 /// The ärende a root workflow opens.

@@ -119,6 +119,8 @@ pub struct MeetingEvents {
     pub proposal: Option<String>,
     /// Sent when the protocol holding the ärende's last decision is justerat.
     pub justering: Option<String>,
+    /// Sent when an organ sends the ärende back for more preparation (återremiss).
+    pub referral: Option<String>,
 }
 
 /// What a workflow refers to outside itself.
@@ -726,6 +728,7 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
                 ("decision", &m.decision),
                 ("proposal", &m.proposal),
                 ("justering", &m.justering),
+                ("referral", &m.referral),
             ] {
                 if let Some(event) = event
                     && !taken.contains(event.as_str())
@@ -740,6 +743,7 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
                 decision: m.decision.clone(),
                 proposal: m.proposal.clone(),
                 justering: m.justering.clone(),
+                referral: m.referral.clone(),
             }
         }
     };

@@ -495,6 +495,9 @@ struct Node {
     /// Where the edges in and out meet a state's box (x), in the order of `ins`/`outs`.
     in_ports: Vec<f64>,
     out_ports: Vec<f64>,
+    /// A label or bend of a back edge: kept to the right of its row, so that the ways back
+    /// go round the main line instead of crossing it.
+    aside: bool,
 }
 
 /// An arrow: the transitions from one state to another.
@@ -671,6 +674,7 @@ impl<'a> Layout<'a> {
             below: Vec::new(),
             in_ports: Vec::new(),
             out_ports: Vec::new(),
+            aside: false,
         };
         for (i, name) in names.iter().enumerate() {
             let extra = loops
@@ -718,14 +722,22 @@ impl<'a> Layout<'a> {
                 e.chain.push(nodes.len());
                 nodes.push(node(Kind::Through, String::new(), row, 8.0, 0.0, 4.0));
             }
+            if e.back {
+                for &n in &e.chain[1..] {
+                    nodes[n].aside = true;
+                }
+            }
             e.chain.push(lower);
         }
         for e in &edges {
             for pair in e.chain.windows(2) {
                 let (a, b) = (pair[0], pair[1]);
-                // Long edges pull hardest, so they run straight past the rows they cross.
-                let weight = match (nodes[a].kind, nodes[b].kind) {
-                    (Kind::State, _) | (_, Kind::State) => 1.0,
+                // Long edges pull hardest, so they run straight past the rows they cross; a
+                // back edge does not pull its states, so that the ways back (an
+                // återremiss from each organ) go round the main line instead of bending it.
+                let weight = match (nodes[a].kind, nodes[b].kind, e.back) {
+                    (Kind::State, _, true) | (_, Kind::State, true) => 0.0,
+                    (Kind::State, _, false) | (_, Kind::State, false) => 1.0,
                     _ => 4.0,
                 };
                 nodes[a].below.push((b, weight));
@@ -770,7 +782,7 @@ impl<'a> Layout<'a> {
                                     / neighbours.len() as f64
                             }
                         };
-                        (key, n)
+                        (key + if nodes[n].aside { 1e6 } else { 0.0 }, n)
                     })
                     .collect();
                 keyed.sort_by(|a, b| a.0.total_cmp(&b.0));

@@ -192,17 +192,44 @@ try {
   await page.selectOption("#organ", "KSAU");
   await page.fill("#date", "2026-12-01");
   await page.fill("#place", "Sammanträdesrummet");
-  await page.click("button:has-text('Skapa sammanträdet')");
+  await page.click("button:has-text('Planera sammanträdet')");
   await page.waitForSelector("h2:has-text('Föredragningslista')");
   await check("sammantrade");
   await page.fill("#anmal-nummer", number);
   await page.click("button:has-text('Anmäl')");
-  await page.waitForSelector("#beslut");
-  await page.fill("#beslut", "Arbetsutskottet föreslår kommunstyrelsen att godkänna rapporten.");
-  await page.selectOption("#forslag_till", "KS");
-  await page.click("button:has-text('Protokollför beslutet')");
+  await page.waitForSelector("#ordforande");
+  // An item without an ärende, moved to the top of the föredragningslista.
+  await page.fill("#punkt-rubrik", "Månadsrapport");
+  await page.click("button:has-text('Sätt upp punkten')");
+  await page.waitForSelector("button[aria-label='Flytta punkt 2 upp']");
+  await page.click("button[aria-label='Flytta punkt 2 upp']");
   await page.waitForSelector("[role=status]");
+  // The närvaro: Olle Ås is away and Hampus Kjellberg serves in his place.
+  await page.check("#franvarande-1");
+  await page.fill("#tjanstgorande", "Hampus Kjellberg=Olle Ås");
+  await page.selectOption("#ordforande", "Cecilia Palmgren");
+  await page.click("button:has-text('Registrera närvaron')");
+  await page.waitForSelector("#beslut");
+  await check("sammantrade-narvaro");
+  // The proposal, after an omröstning, with a reservation.
+  await page.selectOption("#typ", "forslag");
+  await page.selectOption("#beslut-nummer", number);
+  await page.fill("#beslut", "att föreslå kommunstyrelsen att godkänna rapporten");
+  await page.selectOption("#forslag_till", "KS");
+  await page.fill("#omrostning", "Ja för förslaget, nej för avslag");
+  await page.selectOption("#rost-0", "Eva Ek=ja");
+  await page.selectOption("#rost-1", "Cecilia Palmgren=ja");
+  await page.selectOption("#rost-2", "Hampus Kjellberg=nej");
+  await page.fill("#reservationer", "Hampus Kjellberg: Vi ville avslå förslaget.");
+  await page.click("button:has-text('Protokollför paragrafen')");
+  await page.waitForSelector("[role=status]");
+  const said = await page.textContent("[role=status]");
+  if (!said.includes("protokollförd som KSAU")) failures.push(`the paragraph: ${said}`);
   await check("sammantrade-beslut");
+  const protocol = await (await page.request.get(`${base}/sammantraden/${page.url().split("/").pop()}/protokoll`)).text();
+  if (!protocol.includes("Omröstningen utföll med 2 ja-röster och 1 nej-röster") || !protocol.includes("Hampus Kjellberg (KD) reserverar sig mot beslutet")) {
+    failures.push("the protocol lacks the omröstning or the reservation");
+  }
 
   // The administrator: every administration page, and the refusals' error summaries.
   await logInAs(`${base}/admin`, "mikael.aro");

@@ -163,6 +163,7 @@ on_both_backends! {
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.trim_end().ends_with("</svg>"), "{svg}");
         assert!(svg.contains("<g class=\"tillstand nu\" data-tillstand=\"beredning\">") && svg.matches("(nu)").count() == 1, "{svg}");
         let meeting = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KSAG", "--date", "2026-11-20", "--place", "Rummet"]))).to_owned();
+        ok(kansli(db, d, &["meeting", "attend", &meeting, "--chair", "David Åkesson", "--secretary", "Sara Nyqvist"]));
         ok(kansli(db, d, &["meeting", "add", &meeting, &number]));
         let label = last_line(&ok(kansli(db, d, &["meeting", "decide", &meeting, &number, "--att", "att föreslå kommunstyrelsen att godkänna rapporten", "--proposal-to", "KS"]))).to_owned();
         let extract = ok(kansli(db, d, &["extract", &number, &label]));
@@ -188,25 +189,31 @@ on_both_backends! {
         ok(kansli(db, d, &["event", "send", &number, "tjansteskrivelse_klar", "--as", "handläggare"]));
         let ksag = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KSAG", "--date", "2026-11-20", "--place", "Rummet"]))).to_owned();
         ok(kansli(db, d, &["meeting", "add", &ksag, &number]));
+        // A decision needs the närvaro: the protocol says who took part.
+        let out = kansli(db, d, &["meeting", "decide", &ksag, &number, "--att", "föreslå kommunstyrelsen att godkänna rapporten", "--proposal-to", "KS"]);
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("närvaro: record who is present"), "{}", stderr(&out));
+        ok(kansli(db, d, &["meeting", "attend", &ksag, "--chair", "David Åkesson", "--secretary", "Sara Nyqvist"]));
         ok(kansli(db, d, &["meeting", "decide", &ksag, &number, "--att", "föreslå kommunstyrelsen att godkänna rapporten", "--proposal-to", "KS"]));
         // One paragraph per ärende and meeting: a decision stands.
         let out = kansli(db, d, &["meeting", "decide", &ksag, &number, "--att", "föreslå något annat", "--proposal-to", "KS"]);
-        assert!(out.status.code() == Some(2) && stderr(&out).contains("decided at this meeting already, as KSAG § 1/26"), "{}", stderr(&out));
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("has its paragraph already, KSAG § 1/26"), "{}", stderr(&out));
 
         // KS proposes to KF, which the workflow has no step for here: the paragraph stands,
         // the command says the ärende needs a person, and exits 6.
         let ks = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KS", "--date", "2026-12-01", "--place", "Sessionssalen"]))).to_owned();
+        ok(kansli(db, d, &["meeting", "attend", &ks, "--chair", "Cecilia Palmgren", "--secretary", "Sara Nyqvist"]));
         ok(kansli(db, d, &["meeting", "add", &ks, &number]));
         let out = kansli(db, d, &["meeting", "decide", &ks, &number, "--att", "föreslå fullmäktige att godkänna rapporten", "--proposal-to", "KF"]);
         assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
         assert_eq!(last_line(&stdout(&out)), "KS § 1/26");
         assert!(stderr(&out).contains("KS § 1/26 is recorded and stands") && stderr(&out).contains("forslag_beslutat"), "{}", stderr(&out));
         let out = kansli(db, d, &["meeting", "decide", &ks, &number, "--att", "godkänna rapporten"]);
-        assert!(out.status.code() == Some(2) && stderr(&out).contains("as KS § 1/26"), "{}", stderr(&out));
+        assert!(out.status.code() == Some(2) && stderr(&out).contains("has its paragraph already, KS § 1/26"), "{}", stderr(&out));
         let information = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "Information om budgetläget"]))).to_owned();
         ok(kansli(db, d, &["meeting", "add", &ks, &information]));
-        let out = kansli(db, d, &["meeting", "decide", &ks, &information, "--att", "notera informationen"]);
-        assert!(out.status.code() == Some(6) && stderr(&out).contains("inget arbetsflöde"), "{}", stderr(&out));
+        // An ärende without a workflow has nothing to move: its decision is simply recorded.
+        let out = ok(kansli(db, d, &["meeting", "decide", &ks, &information, "--att", "notera informationen"]));
+        assert!(out.contains("KS § 2/26") && out.contains("inget arbetsflöde"), "{out}");
 
         // A justering in the future is refused; the real one is final.
         let out = kansli(db, d, &["meeting", "justera", &ks, "--justerare", "Eva Ek", "--date", "2099-01-01"]);

@@ -446,3 +446,45 @@ pub fn complete() -> Vec<(&'static str, &'static str)> {
     ]);
     v
 }
+
+/// A meeting planned and held: every ledamot of the organ on the day serves, and the first
+/// who is not one of the usual justerare (Eva Ek, Olle Ås) is ordförande.
+pub async fn held_meeting(
+    engine: &kansli::service::Engine,
+    organ: &str,
+    date: chrono::NaiveDate,
+    place: &str,
+    actor: &Actor,
+) -> kansli::store::MeetingRow {
+    let meeting = engine
+        .create_meeting(organ, date, place, actor)
+        .await
+        .unwrap();
+    hold(engine, meeting.id, actor).await;
+    meeting
+}
+
+/// Records every ledamot of the meeting's organ as present, with an ordförande who is not one
+/// of the usual justerare; returns the ordförande.
+pub async fn hold(engine: &kansli::service::Engine, meeting: i32, actor: &Actor) -> String {
+    let view = engine.meeting_view(meeting).await.unwrap();
+    let org = engine.kansli().store().org_snapshot().await.unwrap();
+    let date = chrono::NaiveDate::parse_from_str(&view.date, "%Y-%m-%d").unwrap();
+    let chair = org
+        .members_on(&view.organ_code, date)
+        .into_iter()
+        .find(|m| m.seat == "ledamot" && m.name != "Eva Ek" && m.name != "Olle Ås")
+        .expect("the organ has ledamöter")
+        .name
+        .clone();
+    let input = kansli::service::AttendanceInput {
+        chair: chair.clone(),
+        secretary: Some("Sara Nyqvist".into()),
+        ..Default::default()
+    };
+    engine
+        .record_attendance(meeting, &input, actor)
+        .await
+        .unwrap();
+    chair
+}

@@ -41,8 +41,8 @@ on_both_backends! {
     async fn paragraphs_are_numbered_per_organ_and_year_without_a_gap_under_concurrent_recording(db) {
         let engine = engine(db).await;
         let sekreterare = Actor::new("sara.nyqvist");
-        let ksau = engine.create_meeting("KSAU", day(2026, 12, 1), "Sammanträdesrummet", &sekreterare).await.unwrap();
-        let ksag = engine.create_meeting("ksag", day(2026, 12, 1), "Lilla salen", &sekreterare).await.unwrap();
+        let ksau = crate::helpers::held_meeting(&engine, "KSAU", day(2026, 12, 1), "Sammanträdesrummet", &sekreterare).await;
+        let ksag = crate::helpers::held_meeting(&engine, "ksag", day(2026, 12, 1), "Lilla salen", &sekreterare).await;
         // Eight sekreterare at once, each recording 25 ärenden of their own (an ärende gets one
         // paragraph a meeting), four at each organ's meeting.
         let mut cases = Vec::new();
@@ -81,7 +81,7 @@ on_both_backends! {
         assert_eq!(ksau_numbers, (1..=100).collect::<BTreeSet<_>>(), "KSAU: 1 to 100, no gap");
         assert_eq!(ksag_numbers, (1..=100).collect::<BTreeSet<_>>(), "KSAG has its own series");
         // A new year starts a new series.
-        let january = engine.create_meeting("KSAU", day(2027, 1, 12), "Sammanträdesrummet", &sekreterare).await.unwrap();
+        let january = crate::helpers::held_meeting(&engine, "KSAU", day(2027, 1, 12), "Sammanträdesrummet", &sekreterare).await;
         engine.add_to_agenda(january.id, &cases[0].1[0], &sekreterare).await.unwrap();
         let first = engine.record_decision(january.id, &cases[0].1[0], "att notera informationen", None, &[], &sekreterare).await.unwrap();
         assert_eq!(first.label, "KSAU § 1/27");
@@ -96,7 +96,7 @@ on_both_backends! {
         engine.send(&target, "sammanstall", handlaggare, &Actor::new("amira"), None).await.unwrap();
         engine.send(&target, "tjansteskrivelse_klar", handlaggare, &Actor::new("amira"), None).await.unwrap();
         let s = Actor::new("sara.nyqvist");
-        let ksau = engine.create_meeting("KSAU", day(2026, 12, 1), "Sammanträdesrummet", &s).await.unwrap();
+        let ksau = crate::helpers::held_meeting(&engine, "KSAU", day(2026, 12, 1), "Sammanträdesrummet", &s).await;
         // Not on the agenda: refused, and no number used.
         let err = engine.record_decision(ksau.id, &number, "att godkänna", None, &[], &s).await.unwrap_err();
         assert!(matches!(err, ServiceError::Invalid(ref m) if m.contains("not on the agenda")), "{err}");
@@ -104,7 +104,7 @@ on_both_backends! {
         let proposal = engine.record_decision(ksau.id, &number, "att föreslå kommunstyrelsen besluta att godkänna rapporten", Some("KS"), &[], &s).await.unwrap();
         assert_eq!(proposal.label, "KSAU § 1/26");
         assert!(proposal.workflow.contains("beredning → ks_behandling"), "{}", proposal.workflow);
-        let ks = engine.create_meeting("KS", day(2026, 12, 15), "Sessionssalen", &s).await.unwrap();
+        let ks = crate::helpers::held_meeting(&engine, "KS", day(2026, 12, 15), "Sessionssalen", &s).await;
         engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
         let decision = engine.record_decision(ks.id, &number, "att godkänna rapporten och lägga den till handlingarna", None, &["Samtliga nämnder".into()], &s).await.unwrap();
         assert_eq!(decision.label, "KS § 1/26");
@@ -127,7 +127,7 @@ on_both_backends! {
         let (engine, clock) = engine_and_clock(db).await;
         clock.set(noon(day(2026, 12, 2)));
         let s = Actor::new("sara.nyqvist");
-        let ks = engine.create_meeting("KS", day(2026, 12, 1), "Sessionssalen", &s).await.unwrap();
+        let ks = crate::helpers::held_meeting(&engine, "KS", day(2026, 12, 1), "Sessionssalen", &s).await;
         let mut numbers = Vec::new();
         for i in 0..16 {
             let case = engine.kansli().open_case(open("KS", &format!("Ärende {i}")), &actor()).await.unwrap();
@@ -141,7 +141,7 @@ on_both_backends! {
                 if i == 8 {
                     engine.justera(ks.id, &["Eva Ek".into()], day(2026, 12, 2), None, &Actor::new("s")).await.map(|_| None)
                 } else {
-                    engine.record_decision(ks.id, &number, "att notera informationen", None, &[], &Actor::new("s")).await.map(|p| Some(p.case_number))
+                    engine.record_decision(ks.id, &number, "att notera informationen", None, &[], &Actor::new("s")).await.map(|p| p.case_number)
                 }
             });
         }
@@ -191,14 +191,14 @@ on_both_backends! {
         clock.set(noon(day(2026, 12, 22)));
         let meeting = |organ: &'static str, date: NaiveDate| {
             let (engine, s) = (engine.clone(), s.clone());
-            async move { engine.create_meeting(organ, date, "Salen", &s).await.unwrap().id }
+            async move { crate::helpers::held_meeting(&engine, organ, date, "Salen", &s).await.id }
         };
         let decide = |meeting: i32, number: String, proposal: Option<&'static str>| {
             let (engine, s) = (engine.clone(), s.clone());
             async move {
                 engine.add_to_agenda(meeting, &number, &s).await.unwrap();
                 let p = engine.record_decision(meeting, &number, "att godkänna rapporten", proposal, &["HR-chef".into()], &s).await.unwrap();
-                assert!(p.workflow_moved, "{}: {}", p.label, p.workflow);
+                assert!(!p.needs_attention, "{}: {}", p.label, p.workflow);
                 p.label
             }
         };
@@ -267,10 +267,10 @@ on_both_backends! {
             let target = kansli::service::Target { case_number: number.clone(), unit: None };
             engine.send(&target, "sammanstall", handlaggare, &Actor::new("amira"), None).await.unwrap();
             engine.send(&target, "tjansteskrivelse_klar", handlaggare, &Actor::new("amira"), None).await.unwrap();
-            let ksau = engine.create_meeting("KSAU", meeting_on, "Rummet", &s).await.unwrap();
+            let ksau = crate::helpers::held_meeting(&engine, "KSAU", meeting_on, "Rummet", &s).await;
             engine.add_to_agenda(ksau.id, &number, &s).await.unwrap();
             engine.record_decision(ksau.id, &number, "att föreslå kommunstyrelsen att godkänna", Some("KS"), &[], &s).await.unwrap();
-            let ks = engine.create_meeting("KS", meeting_on, "Salen", &s).await.unwrap();
+            let ks = crate::helpers::held_meeting(&engine, "KS", meeting_on, "Salen", &s).await;
             engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
             engine.record_decision(ks.id, &number, "att godkänna rapporten", None, &[], &s).await.unwrap();
             clock.set(noon(recorded));
@@ -299,11 +299,11 @@ on_both_backends! {
         let state = |engine: Engine, number: String| async move {
             engine.events_of(&number).await.unwrap().into_iter().find(|i| i.unit.is_none()).unwrap().state
         };
-        let ksau = engine.create_meeting("KSAU", day(2026, 12, 1), "Rummet", &s).await.unwrap();
+        let ksau = crate::helpers::held_meeting(&engine, "KSAU", day(2026, 12, 1), "Rummet", &s).await;
         engine.add_to_agenda(ksau.id, &number, &s).await.unwrap();
         let proposal = engine.record_decision(ksau.id, &number, "att föreslå styrelsen att bifalla motionen", Some("KS"), &[], &s).await.unwrap();
-        assert!(proposal.workflow_moved && proposal.workflow.contains("utskottet_foreslar: i_utskottet → i_styrelsen"), "{}", proposal.workflow);
-        let ks = engine.create_meeting("KS", day(2026, 12, 8), "Salen", &s).await.unwrap();
+        assert!(!proposal.needs_attention && proposal.workflow.contains("utskottet_foreslar: i_utskottet → i_styrelsen"), "{}", proposal.workflow);
+        let ks = crate::helpers::held_meeting(&engine, "KS", day(2026, 12, 8), "Salen", &s).await;
         engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
         let decision = engine.record_decision(ks.id, &number, "att bifalla motionen", None, &[], &s).await.unwrap();
         assert!(decision.workflow.contains("organet_har_sagt_sitt: i_styrelsen → vantar_pa_protokollet"), "{}", decision.workflow);
@@ -325,15 +325,15 @@ on_both_backends! {
         let s = Actor::new("sara.nyqvist");
         // The worked example: posted Monday 4 December 2023, three weeks is juldagen, then
         // annandag jul: the last day is Wednesday 27 December.
-        let m = engine.create_meeting("KS", day(2023, 11, 20), "Sessionssalen", &s).await.unwrap();
+        let m = crate::helpers::held_meeting(&engine, "KS", day(2023, 11, 20), "Sessionssalen", &s).await;
         let (p, warnings) = engine.justera(m.id, &["Eva Ek".into()], day(2023, 12, 4), None, &s).await.unwrap();
         assert_eq!(p.appeal_last_day, day(2023, 12, 27));
         assert_eq!(p.taken_down_on, day(2023, 12, 28));
         assert_eq!(warnings.len(), 0, "14 days after the meeting is still in time: {warnings:?}");
-        let late = engine.create_meeting("KSAU", day(2023, 11, 20), "Rummet", &s).await.unwrap();
+        let late = crate::helpers::held_meeting(&engine, "KSAU", day(2023, 11, 20), "Rummet", &s).await;
         let (_, warnings) = engine.justera(late.id, &["Eva Ek".into()], day(2023, 12, 5), Some(day(2023, 12, 8)), &s).await.unwrap();
         assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings[0].contains("later than 14 days") && warnings[1].contains("second day after justering"), "{warnings:?}");
+        assert!(warnings[0].contains("senare än 14 dagar efter sammanträdet") && warnings[1].contains("senare än andra dagen efter justeringen"), "{warnings:?}");
         let err = engine.justera(late.id, &[], day(2023, 12, 5), None, &s).await;
         assert!(err.is_err());
     }
@@ -404,10 +404,10 @@ on_both_backends! {
 
         // KSAU proposes, KS decides, the protocol is justerat: the extract is registered.
         let s = Actor::new("sara.nyqvist");
-        let ksau = engine.create_meeting("KSAU", day(2026, 11, 24), "Sammanträdesrummet", &s).await.unwrap();
+        let ksau = crate::helpers::held_meeting(&engine, "KSAU", day(2026, 11, 24), "Sammanträdesrummet", &s).await;
         engine.add_to_agenda(ksau.id, &number, &s).await.unwrap();
         engine.record_decision(ksau.id, &number, "att föreslå kommunstyrelsen besluta att godkänna rapporten", Some("KS"), &[], &s).await.unwrap();
-        let ks = engine.create_meeting("KS", day(2026, 12, 8), "Sessionssalen", &s).await.unwrap();
+        let ks = crate::helpers::held_meeting(&engine, "KS", day(2026, 12, 8), "Sessionssalen", &s).await;
         engine.add_to_agenda(ks.id, &number, &s).await.unwrap();
         let recipients = ["HR-chef".to_owned(), "Samtliga nämnder".to_owned(), "Kommundirektör".to_owned(), "Sektorchefer".to_owned(), "Revisorerna".to_owned()];
         engine.record_decision(ks.id, &number, "Kommunstyrelsen godkänner rapporten.\nKommunstyrelsen lägger rapporten till handlingarna.", None, &recipients, &s).await.unwrap();

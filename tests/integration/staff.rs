@@ -242,8 +242,14 @@ on_both_backends! {
         assert!(reply.status == 200 && reply.body.contains("KS 2026/1 är anmält"), "{}", reply.body);
         let reply = step(vec![("atgard", "anmal"), ("nummer", "KS 2026/1")]).await;
         assert!(reply.status == 400 && reply.body.contains("already"), "{}", reply.body);
+        // A decision needs the närvaro, which the page records with its ordförande.
+        let reply = step(vec![("atgard", "besluta"), ("nummer", "KS 2026/1"), ("beslut", "Något."), ("forslag_till", "KS")]).await;
+        assert!(reply.status == 400 && reply.body.contains("närvaro: record who is present"), "{}", reply.body);
+        let reply = step(vec![("atgard", "narvaro"), ("ordforande", "Cecilia Palmgren"), ("sekreterare", "Sara Nyqvist"), ("franvarande", "Olle Ås"), ("tjanstgorande", "Hampus Kjellberg=Olle Ås")]).await;
+        assert!(reply.status == 200 && reply.body.contains("Närvaron är registrerad"), "{}", reply.body);
+        assert!(reply.body.contains("<li>Hampus Kjellberg (KD) för Olle Ås (tjänstgörande ersättare)</li>"), "{}", reply.body);
         let reply = step(vec![("atgard", "besluta"), ("nummer", "KS 2026/1"), ("beslut", "Arbetsutskottet föreslår kommunstyrelsen att godkänna rapporten.\n<script>alert(1)</script>"), ("forslag_till", "KS"), ("skickas_till", "")]).await;
-        assert!(reply.status == 200 && reply.body.contains("protokollfört som KSAU § 1/26"), "{}", reply.body);
+        assert!(reply.status == 200 && reply.body.contains("protokollförd som KSAU § 1/26"), "{}", reply.body);
         assert!(reply.body.contains("&lt;script&gt;") && !reply.body.contains("<script>alert"), "escaped: {}", reply.body);
         let protocol = http(addr, "/sammantraden/1/protokoll", &session, None).await;
         assert!(protocol.status == 200 && protocol.body.contains("<span>KSAU § 1/26</span>") && protocol.body.contains("ännu inte justerat"), "{}", protocol.body);
@@ -252,7 +258,10 @@ on_both_backends! {
         // A justering in the future is refused: it is recorded on the day it was signed.
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-27"), ("anslag", "")]).await;
         assert!(reply.status == 400 && reply.body.contains("in the future"), "{}", reply.body);
+        // The justerare are chosen among those present: Olle Ås was away.
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-26"), ("anslag", "")]).await;
+        assert!(reply.status == 400 && reply.body.contains("justerare: &quot;Olle Ås&quot; is not a ledamot or ersättare in the meeting"), "{}", reply.body);
+        let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nHampus Kjellberg"), ("justerat", "2026-11-26"), ("anslag", "")]).await;
         assert!(reply.status == 200 && reply.body.contains("sista dag för överklagande är 2026-12-17"), "{}", reply.body);
         // The ärende page shows the decision with its justering and the last day for appeal.
         let page = http(addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
@@ -262,6 +271,9 @@ on_both_backends! {
             vec![("atgard", "anmal"), ("nummer", "KS 2026/1")],
             vec![("atgard", "besluta"), ("nummer", "KS 2026/1"), ("beslut", "Något annat."), ("forslag_till", ""), ("skickas_till", "")],
             vec![("atgard", "justera"), ("justerare", "Eva Ek"), ("justerat", "2026-11-26"), ("anslag", "")],
+            vec![("atgard", "narvaro"), ("ordforande", "Eva Ek"), ("sekreterare", "Sara Nyqvist")],
+            vec![("atgard", "flytta"), ("punkt", "1"), ("riktning", "ned")],
+            vec![("atgard", "punkt"), ("rubrik", "Något nytt")],
         ] {
             let reply = step(change.clone()).await;
             assert!(reply.status == 409 && reply.body.contains("is justerat"), "{change:?}: {}", reply.body);
@@ -285,7 +297,7 @@ on_both_backends! {
         let day = |m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
         // A protocol justerat yesterday is up; one from August has come down.
         for (meeting, justerad) in [(day(9, 28), day(9, 30)), (day(8, 3), day(8, 4))] {
-            let m = site.engine.create_meeting("KS", meeting, "Sessionssalen", &s).await.unwrap();
+            let m = crate::helpers::held_meeting(&site.engine, "KS", meeting, "Sessionssalen", &s).await;
             site.engine.add_to_agenda(m.id, "KS 2026/1", &s).await.ok();
             site.engine.record_decision(m.id, "KS 2026/1", "Kommunstyrelsen noterar informationen.", None, &[], &s).await.ok();
             site.engine.justera(m.id, &["Eva Ek".into()], justerad, None, &s).await.unwrap();
@@ -405,7 +417,7 @@ on_both_backends! {
         let site = site(db).await;
         let addr = site.addr;
         let s = kansli::service::Actor::new("sara.nyqvist");
-        let meeting = site.engine.create_meeting("KS", chrono::NaiveDate::from_ymd_opt(2026, 10, 5).unwrap(), "Sessionssalen", &s).await.unwrap();
+        let meeting = crate::helpers::held_meeting(&site.engine, "KS", chrono::NaiveDate::from_ymd_opt(2026, 10, 5).unwrap(), "Sessionssalen", &s).await;
         site.engine.add_to_agenda(meeting.id, "KS 2026/1", &s).await.unwrap();
         site.engine.record_decision(meeting.id, "KS 2026/1", "Kommunstyrelsen noterar informationen.", None, &[], &s).await.unwrap();
         site.kansli.add_account("mikael", "mikael.aro", "administratorns-lösenord", true).await.unwrap();

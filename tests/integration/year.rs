@@ -145,11 +145,11 @@ on_both_backends! {
 
         // KSAG proposes on 10 November, KS decides on 24 November, justerat 26 November.
         let sara = Actor::new("sara.nyqvist");
-        let ksag = engine.create_meeting("KSAG", day(2026, 11, 10), "Sammanträdesrummet", &sara).await.unwrap();
+        let ksag = crate::helpers::held_meeting(&engine, "KSAG", day(2026, 11, 10), "Sammanträdesrummet", &sara).await;
         engine.add_to_agenda(ksag.id, number, &sara).await.unwrap();
         let proposal = engine.record_decision(ksag.id, number, "Kommunstyrelsens arbetsgivarutskott föreslår kommunstyrelsen besluta att godkänna rapporten.", Some("KS"), &[], &sara).await.unwrap();
         assert_eq!(proposal.label, "KSAG § 1/26");
-        let ks = engine.create_meeting("KS", day(2026, 11, 24), "Sessionssalen", &sara).await.unwrap();
+        let ks = crate::helpers::held_meeting(&engine, "KS", day(2026, 11, 24), "Sessionssalen", &sara).await;
         engine.add_to_agenda(ks.id, number, &sara).await.unwrap();
         let send_to = ["HR-chef".to_owned(), "Sektorchefer".to_owned(), "Samtliga nämnder".to_owned()];
         let decision = engine.record_decision(ks.id, number, "Kommunstyrelsen godkänner rapporten om aktiva åtgärder 2026.", None, &send_to, &sara).await.unwrap();

@@ -171,6 +171,8 @@ impl Engine {
             None => meeting.date.year().to_string(),
         };
         context.beslut = lines_of(&paragraph.decision);
+        context.beslut_lead = crate::service::meetings::beslut_lead(org, paragraph);
+        context.secretary = meeting.secretary.clone().unwrap_or_default();
         let recipients = lines_of(&paragraph.recipients);
         if !recipients.is_empty() {
             context.skickas_till = recipients;

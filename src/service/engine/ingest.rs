@@ -420,10 +420,9 @@ impl Engine {
             ));
         };
         self.steps.count(0, 1);
-        let step = tx.savepoint().await?;
-        let answer = self
-            .send_in(
-                &step,
+        Ok(self
+            .send_within(
+                tx,
                 org,
                 instance_id,
                 event,
@@ -433,9 +432,8 @@ impl Engine {
                 idempotency_key.as_deref(),
                 now,
             )
-            .await
-            .map(Response::Sent);
-        settle(step, answer).await
+            .await?
+            .map(Response::Sent))
     }
 }
 

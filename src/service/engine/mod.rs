@@ -604,6 +604,44 @@ impl Engine {
         }
     }
 
+    /// Applies an event to an instance as one step of a larger use case's transaction `tx`
+    /// (a meeting's paragraph and the step it moves its ärende by), under a savepoint: the
+    /// inner result is the step's, undone alone when it failed, so that the caller decides
+    /// what stands; the outer error is the database's.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_within(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        instance_id: i32,
+        event: &str,
+        values: &Map<String, Value>,
+        sender: Sender,
+        actor: &Actor,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Outcome, ServiceError>, ServiceError> {
+        let step = tx.savepoint().await?;
+        let answer = self
+            .send_in(
+                &step,
+                org,
+                instance_id,
+                event,
+                values,
+                sender,
+                actor,
+                idempotency_key,
+                now,
+            )
+            .await;
+        match &answer {
+            Ok(_) => step.commit().await?,
+            Err(_) => step.rollback().await?,
+        }
+        Ok(answer)
+    }
+
     /// Applies an event to an instance inside `tx`, reading the instance through it.
     #[allow(clippy::too_many_arguments)]
     async fn send_in(

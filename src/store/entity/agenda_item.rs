@@ -1,16 +1,16 @@
-//! The `agenda_item` table.
+//! `agenda_item`: an item of a meeting's föredragningslista, an ärende or a titled item.
 
 use sea_orm::entity::prelude::*;
 
-/// An ärende on a meeting's agenda (föredragningslista).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agenda_item")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub meeting_id: i32,
-    pub case_id: i32,
+    pub case_id: Option<i32>,
     pub position: i32,
+    pub title: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

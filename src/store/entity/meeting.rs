@@ -1,8 +1,7 @@
-//! The `meeting` table.
+//! `meeting`: a meeting of an organ.
 
 use sea_orm::entity::prelude::*;
 
-/// A meeting of an organ.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "meeting")]
 pub struct Model {
@@ -13,6 +12,12 @@ pub struct Model {
     pub place: String,
     pub created_at: DateTimeUtc,
     pub created_by: String,
+    pub starts_at: Option<String>,
+    pub chair: Option<String>,
+    pub secretary: Option<String>,
+    pub justering_at: Option<String>,
+    pub kallelse_sent_at: Option<DateTimeUtc>,
+    pub held_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
