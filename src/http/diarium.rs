@@ -235,6 +235,8 @@ struct CasePage<'a> {
     case: CaseView,
     status_text: &'static str,
     may_register: bool,
+    /// Whether the user may mark a decision the workflow did not take as seen to.
+    may_see_to: bool,
     today: String,
     handlingar: Vec<HandlingVm>,
     instances: Vec<InstanceVm>,
@@ -269,6 +271,10 @@ struct DecisionVm {
     label: String,
     meeting: String,
     dates: String,
+    /// Why the ärende's workflow did not take the decision, while no registrator has seen to
+    /// it.
+    attention: Option<String>,
+    paragraph_id: i32,
 }
 
 #[derive(Serialize)]
@@ -365,6 +371,8 @@ async fn case_page(
                 ),
                 dates: d.dates_in_swedish(),
                 label: d.label,
+                attention: d.attention,
+                paragraph_id: d.paragraph_id,
             })
             .collect(),
         Err(e) => return super::ApiError::from(e).into_response(),
@@ -411,6 +419,7 @@ async fn case_page(
             .collect(),
         status_text: status_text(&case.status),
         may_register: user.can(Permission::RegisterDocuments) && case.status == "open",
+        may_see_to: user.can(Permission::RegisterDocuments),
         today: state.kansli.today().to_string(),
         decisions,
         keeps_access,
@@ -868,6 +877,77 @@ pub(super) async fn access(
         }
         Err(e @ ServiceError::NotFound(_)) => no_such_case(&state, &user, &number, &e).await,
         Err(e) => super::ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SeenToForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    nummer: String,
+    #[serde(default)]
+    paragraf: i32,
+}
+
+/// `POST /arende/beslut`: a registrator marks a decision the ärende's workflow did not take as
+/// seen to (the ärende moved by hand, or nothing to do).
+pub(super) async fn decision_seen_to(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SeenToForm>,
+) -> Response {
+    let number = form.nummer.trim().to_owned();
+    let user = match case_form_sender(&state, &headers, &number, &form.csrf_token).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if !user.can(Permission::RegisterDocuments) {
+        return super::staff::refused(
+            &state,
+            &user,
+            "se till beslut som arbetsflödet inte tog emot",
+        )
+        .await;
+    }
+    let Some(engine) = &state.engine else {
+        return super::no_engine();
+    };
+    // Only a paragraph of this ärende, so that the form cannot reach another's.
+    let ours = match state.kansli.decisions_of(&number).await {
+        Ok(list) => list.into_iter().find(|d| d.paragraph_id == form.paragraf),
+        Err(e @ ServiceError::NotFound(_)) => {
+            return no_such_case(&state, &user, &number, &e).await;
+        }
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
+    let actor = crate::service::Actor::new(user.username.clone());
+    let outcome = match ours {
+        None => Err(format!(
+            "Ärendet har ingen sådan paragraf ({}).",
+            form.paragraf
+        )),
+        Some(d) => match engine.clear_attention(d.paragraph_id, &actor).await {
+            Ok(()) => Ok(format!("{} är markerat som omhändertaget.", d.label)),
+            Err(ServiceError::NotFound(_)) => {
+                Err(format!("{} väntar inte på någon registrator.", d.label))
+            }
+            Err(e) => return super::ApiError::from(e).into_response(),
+        },
+    };
+    match outcome {
+        Ok(notice) => case_page(&state, &user, &number, StatusCode::OK, Some(notice), None).await,
+        Err(error) => {
+            case_page(
+                &state,
+                &user,
+                &number,
+                StatusCode::CONFLICT,
+                None,
+                Some(error),
+            )
+            .await
+        }
     }
 }
 

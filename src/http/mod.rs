@@ -194,6 +194,10 @@ fn routes(state: AppState) -> Router {
         .route("/arende/handelse", axum::routing::post(diarium::event))
         .route("/arende/atkomst", axum::routing::post(diarium::access))
         .route(
+            "/arende/beslut",
+            axum::routing::post(diarium::decision_seen_to),
+        )
+        .route(
             "/arende/handling",
             axum::routing::post(diarium::register).layer(axum::extract::DefaultBodyLimit::max(
                 crate::service::MAX_FILE_BYTES + 64 * 1024,

@@ -366,14 +366,36 @@ pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> 
         },
         None => Vec::new(),
     };
+    // Decisions the workflow did not take wait for a registrator, first in the inbox.
+    let attention = match user.can(crate::service::access::Permission::RegisterDocuments) {
+        true => match state.kansli.decisions_needing_attention().await {
+            Ok(items) => items,
+            Err(e) => return super::ApiError::from(e).into_response(),
+        },
+        false => Vec::new(),
+    };
+    let attention = attention.into_iter().map(|a| InboxRow {
+        href: format!(
+            "/arende?nummer={}",
+            super::percent_encode(&a.case_number, &[])
+        ),
+        case_number: a.case_number,
+        title: a.title,
+        unit: String::new(),
+        state_text: format!(
+            "{} väntar på en registrator: arbetsflödet tog inte emot beslutet ({})",
+            a.label, a.why
+        ),
+        events: "Se till ärendet".to_owned(),
+        due: String::new(),
+    });
     let context = StartPage {
         page_title: "Start",
         municipality: municipality(&state).await,
         user: &user,
         roles,
-        inbox: inbox
-            .into_iter()
-            .map(|i| InboxRow {
+        inbox: attention
+            .chain(inbox.into_iter().map(|i| InboxRow {
                 href: format!(
                     "/arende?nummer={}",
                     super::percent_encode(&i.case_number, &[])
@@ -384,7 +406,7 @@ pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> 
                 state_text: i.state_text,
                 events: i.labels.join(", "),
                 due: i.due.map(format_local).unwrap_or_default(),
-            })
+            }))
             .collect(),
     };
     render_page(&state, StatusCode::OK, "start", &context)

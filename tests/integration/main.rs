@@ -21,6 +21,7 @@ mod meetings;
 mod migrations;
 mod organisation;
 mod postlista;
+mod protocol;
 mod rounds;
 mod security;
 mod smtp;
