@@ -329,7 +329,7 @@ on_both_backends! {
         let other = crate::helpers::held_meeting(&engine, "KSAU", day(2026, 12, 15), "Rummet", &s).await;
         clock.set(noon(day(2026, 12, 16)));
         let chair = engine.meeting_view(other.id).await.unwrap().chair;
-        let err = engine.justera(other.id, &[chair.clone()], day(2026, 12, 16), None, &s).await.unwrap_err();
+        let err = engine.justera(other.id, std::slice::from_ref(&chair), day(2026, 12, 16), None, &s).await.unwrap_err();
         assert!(err.to_string().contains("is the ordförande"), "{err}");
         // No justering without a närvaro.
         let unheld = engine.create_meeting("KSAU", day(2026, 12, 15), "Annat rum", &s).await.unwrap();
