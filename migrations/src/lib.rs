@@ -24,6 +24,7 @@ mod m20261123_000015_replay_location;
 mod m20261123_000016_unbind_trail_and_timers;
 mod m20261207_000017_security;
 mod m20261208_000018_protocol_content;
+mod m20261208_000019_forward_and_final_protocol;
 mod sqlite;
 
 /// The ordered list of Kansli's migrations.
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000016_unbind_trail_and_timers::Migration),
             Box::new(m20261207_000017_security::Migration),
             Box::new(m20261208_000018_protocol_content::Migration),
+            Box::new(m20261208_000019_forward_and_final_protocol::Migration),
         ]
     }
 }

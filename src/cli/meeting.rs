@@ -118,6 +118,10 @@ pub enum MeetingCommand {
         /// Beslutet skickas till; repeat for several.
         #[arg(long = "send-to")]
         send_to: Vec<String>,
+        /// Send the decision on to this ärende (a nämnd's to kommunstyrelsen's): at the
+        /// justering its protokollsutdrag is registered there as an inkommande handling.
+        #[arg(long, value_name = "NUMBER")]
+        send_on: Option<String>,
         #[command(flatten)]
         debate: Debate,
     },
@@ -417,6 +421,7 @@ pub(super) async fn meeting(
             att,
             proposal_to,
             send_to,
+            send_on,
             debate,
         } => {
             let kind = match &proposal_to {
@@ -426,6 +431,7 @@ pub(super) async fn meeting(
             let mut input = ParagraphInput::on_case(kind, &number, att_satser(&att));
             input.proposal_to = proposal_to;
             input.recipients = send_to;
+            input.forward_to = send_on;
             debate.into_input(&mut input)?;
             (meeting, input)
         }

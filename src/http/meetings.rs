@@ -316,6 +316,7 @@ fn paragraph_input(f: &Fields) -> Result<ParagraphInput, ServiceError> {
     input.title = Some(f.one("rubrik").trim().to_owned()).filter(|t| !t.is_empty());
     input.proposal_to = proposal_to;
     input.recipients = f.lines("skickas_till");
+    input.forward_to = Some(f.one("vidare_till").trim().to_owned()).filter(|n| !n.is_empty());
     input.yrkanden = f.lines("yrkanden");
     input.beslutsgang = Some(f.one("beslutsgang").trim().to_owned()).filter(|t| !t.is_empty());
     let votes = f.all("rost");

@@ -67,6 +67,8 @@ pub struct NewParagraph {
     pub beslutsgang: String,
     /// What the omröstning was between, when there was one.
     pub vote_question: Option<String>,
+    /// The ärende the decision is sent on to (KS's, for a nämnd's), once justerat.
+    pub forward_case_id: Option<i32>,
     /// The organ the decision proposes to, for a proposal.
     pub proposal_to: Option<String>,
     /// Beslutet skickas till, one per line.
@@ -139,6 +141,8 @@ impl Tx {
             taken_down_on: Set(row.taken_down_on),
             recorded_at: Set(row.recorded_at),
             recorded_by: Set(row.recorded_by),
+            html_sha256: Set(row.html_sha256),
+            pdf_sha256: Set(row.pdf_sha256),
         }
         .insert(&self.txn)
         .await
@@ -171,6 +175,7 @@ impl Tx {
             yrkanden: Set(new.yrkanden),
             beslutsgang: Set(new.beslutsgang),
             vote_question: Set(new.vote_question),
+            forward_case_id: Set(new.forward_case_id),
             decision: Set(new.decision),
             proposal_to: Set(new.proposal_to),
             recipients: Set(new.recipients),

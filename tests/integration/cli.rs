@@ -201,7 +201,7 @@ on_both_backends! {
         // KS proposes to KF, which the workflow has no step for here: the paragraph stands,
         // the command says the ärende needs a person, and exits 6.
         let ks = last_line(&ok(kansli(db, d, &["meeting", "create", "--organ", "KS", "--date", "2026-12-01", "--place", "Sessionssalen"]))).to_owned();
-        ok(kansli(db, d, &["meeting", "attend", &ks, "--chair", "Cecilia Palmgren", "--secretary", "Sara Nyqvist"]));
+        ok(kansli(db, d, &["meeting", "attend", &ks, "--chair", "Cecilia Palmgren", "--secretary", "Sara Nyqvist", "--ersattare", "Hampus Kjellberg"]));
         ok(kansli(db, d, &["meeting", "add", &ks, &number]));
         let out = kansli(db, d, &["meeting", "decide", &ks, &number, "--att", "föreslå fullmäktige att godkänna rapporten", "--proposal-to", "KF"]);
         assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
@@ -211,10 +211,18 @@ on_both_backends! {
         assert!(out.status.code() == Some(2) && stderr(&out).contains("has its paragraph already, KS § 1/26"), "{}", stderr(&out));
         let information = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "Information om budgetläget"]))).to_owned();
         ok(kansli(db, d, &["meeting", "add", &ks, &information]));
+        let late_vote = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "Motion om cykelbanor"]))).to_owned();
+        ok(kansli(db, d, &["meeting", "add", &ks, &late_vote]));
         // An ärende without a workflow has nothing to move: its decision is simply recorded.
         let out = ok(kansli(db, d, &["meeting", "decide", &ks, &information, "--att", "notera informationen"]));
         assert!(out.contains("KS § 2/26") && out.contains("inget arbetsflöde"), "{out}");
 
+        // An omröstning by an ersättare who does not serve is refused by its field, and the
+        // paragraph it would have made is not written.
+        let vote = kansli(db, d, &["meeting", "decide", &ks, &late_vote, "--att", "bifalla", "--vote-question", "Ja för bifall, nej för avslag", "--vote", "Hampus Kjellberg=ja"]);
+        assert!(vote.status.code() == Some(2) && stderr(&vote).contains("omröstning: Hampus Kjellberg is not a tjänstgörande ledamot"), "{}", stderr(&vote));
+        let vote = kansli(db, d, &["meeting", "decide", &ks, &late_vote, "--att", "bifalla", "--vote-question", "Ja eller nej", "--vote", "Eva Ek=kanske"]);
+        assert!(vote.status.code() == Some(2) && stderr(&vote).contains("--vote: unknown vote \"kanske\""), "{}", stderr(&vote));
         // A justering in the future is refused; the real one is final.
         let out = kansli(db, d, &["meeting", "justera", &ks, "--justerare", "Eva Ek", "--date", "2099-01-01"]);
         assert!(out.status.code() == Some(2) && stderr(&out).contains("in the future"), "{}", stderr(&out));
@@ -228,7 +236,14 @@ on_both_backends! {
         let late = last_line(&ok(kansli(db, d, &["case", "open", "--series", "KS", "--title", "Ett sent ärende"]))).to_owned();
         for args in [
             vec!["meeting", "add", &ks, &late],
+            vec!["meeting", "add", &ks, "--title", "Övrig fråga"],
+            vec!["meeting", "move", &ks, "2", "--up"],
+            vec!["meeting", "attend", &ks, "--chair", "Eva Ek", "--secretary", "Sara Nyqvist"],
             vec!["meeting", "decide", &ks, &information, "--att", "ändra beslutet"],
+            vec!["meeting", "inform", &ks, "--title", "Månadsrapport"],
+            vec!["meeting", "note", &ks, "--title", "Rättelse", "--text", "Paragraf 1 ska läsas annorlunda."],
+            vec!["meeting", "return", &ks, &information],
+            vec!["meeting", "postpone", &ks, &information],
             vec!["meeting", "justera", &ks, "--justerare", "Någon Annan", "--date", "2026-12-03"],
         ] {
             let out = kansli(db, d, &args);

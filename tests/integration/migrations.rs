@@ -171,3 +171,51 @@ on_both_backends! {
         store.close().await.unwrap();
     }
 }
+
+/// Migrations before 000018, which gives protocols their content.
+const BEFORE_PROTOCOL_CONTENT: u32 = 17;
+
+on_both_backends! {
+    async fn protocol_content_keeps_every_meeting_agenda_item_and_paragraph(db) {
+        let _store = Store::connect(&db.url, 4).await.unwrap();
+        let conn = Database::connect(&db.url).await.unwrap();
+        Migrator::up(&conn, Some(BEFORE_PROTOCOL_CONTENT)).await.unwrap();
+        for sql in [
+            "INSERT INTO meeting (organ_code, date, place, created_at, created_by) VALUES ('KSAU', '2026-11-24', 'Rummet', '2026-11-01T09:00:00Z', 'sara')",
+            "INSERT INTO meeting (organ_code, date, place, created_at, created_by) VALUES ('KS', '2026-12-08', 'Salen', '2026-11-01T09:00:00Z', 'sara')",
+            "INSERT INTO agenda_item (meeting_id, case_id, position) VALUES (1, 42, 1)",
+            "INSERT INTO agenda_item (meeting_id, case_id, position) VALUES (2, 42, 1)",
+            "INSERT INTO agenda_item (meeting_id, case_id, position) VALUES (2, 43, 2)",
+            "INSERT INTO paragraph (organ_code, year, number, meeting_id, case_id, decision, proposal_to, recipients, recorded_at, recorded_by) VALUES ('KSAU', 2026, 1, 1, 42, 'att föreslå', 'KS', '', '2026-11-24T10:00:00Z', 'sara')",
+            "INSERT INTO paragraph (organ_code, year, number, meeting_id, case_id, decision, proposal_to, recipients, recorded_at, recorded_by) VALUES ('KS', 2026, 1, 2, 42, 'att besluta', NULL, 'HR', '2026-12-08T10:00:00Z', 'sara')",
+        ] {
+            conn.execute_unprepared(sql).await.unwrap();
+        }
+        Migrator::up(&conn, None).await.unwrap();
+
+        let text = |sql: &str| {
+            let sql = sql.to_owned();
+            let conn = &conn;
+            async move {
+                let row = conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql)).await.unwrap().unwrap();
+                row.try_get_by_index::<String>(0).unwrap()
+            }
+        };
+        assert_eq!(number(&conn, "SELECT count(*) FROM meeting".into()).await, 2);
+        assert_eq!(number(&conn, "SELECT count(*) FROM agenda_item".into()).await, 3);
+        assert_eq!(text("SELECT kind FROM paragraph WHERE id = 1").await, "forslag", "a proposal is one");
+        assert_eq!(text("SELECT kind FROM paragraph WHERE id = 2").await, "beslut");
+        assert_eq!(text("SELECT decision FROM paragraph WHERE id = 2").await, "att besluta");
+        // Each paragraph answers the agenda item of its ärende at its meeting.
+        assert_eq!(number(&conn, "SELECT CAST(agenda_item_id AS BIGINT) FROM paragraph WHERE id = 1".into()).await, 1);
+        assert_eq!(number(&conn, "SELECT CAST(agenda_item_id AS BIGINT) FROM paragraph WHERE id = 2".into()).await, 2);
+        // A paragraph may now stand without an ärende, but an item gets one paragraph only.
+        conn.execute_unprepared("INSERT INTO paragraph (organ_code, year, number, meeting_id, case_id, decision, recipients, recorded_at, recorded_by) VALUES ('KS', 2026, 2, 2, NULL, 'Mötet öppnas.', '', '2026-12-08T10:00:00Z', 'sara')").await.unwrap();
+        assert!(number(&conn, "SELECT CAST(max(id) AS BIGINT) FROM paragraph".into()).await > 2, "ids go on from the old ones");
+        let twice = conn.execute_unprepared("INSERT INTO paragraph (organ_code, year, number, meeting_id, case_id, decision, recipients, recorded_at, recorded_by, agenda_item_id) VALUES ('KS', 2026, 3, 2, 42, 'igen', '', '2026-12-08T10:00:00Z', 'sara', 2)").await;
+        assert!(twice.is_err(), "a second paragraph for agenda item 2");
+        // The paragraph numbers stay unique per organ and year.
+        let again = conn.execute_unprepared("INSERT INTO paragraph (organ_code, year, number, meeting_id, case_id, decision, recipients, recorded_at, recorded_by) VALUES ('KS', 2026, 1, 2, 43, 'x', '', '2026-12-08T10:00:00Z', 'sara')").await;
+        assert!(again.is_err(), "KS § 1/26 twice");
+    }
+}

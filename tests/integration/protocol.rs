@@ -336,4 +336,82 @@ on_both_backends! {
         let err = engine.justera(unheld.id, &["Eva Ek".into()], day(2026, 12, 16), None, &s).await.unwrap_err();
         assert!(err.to_string().contains("has no närvaro or ordförande"), "{err}");
     }
+
+    async fn a_namnd_decides_on_its_forvaltnings_report_and_the_extract_reaches_the_ks_arende(db) {
+        let (engine, clock) = engine_on(db, day(2026, 10, 1)).await;
+        let s = Actor::new("sara.nyqvist");
+        let (_, ks_number) = engine.start("aktiva-atgarder", Map::new(), &s).await.unwrap();
+        let ks_number = ks_number.unwrap();
+        // The nämnd's own ärende, in its own series, for its förvaltning's report.
+        let bun = engine.kansli().open_case(open("BUN", "Uppföljning av aktiva åtgärder 2026, Barn- och utbildningsförvaltningen"), &actor()).await.unwrap();
+        assert!(bun.number.starts_with("BUN2026."), "{}", bun.number);
+        clock.set(noon(day(2026, 11, 12)));
+        let meeting = crate::helpers::held_meeting(&engine, "BUN", day(2026, 11, 10), "Nämndrummet", &s).await;
+        engine.add_to_agenda(meeting.id, &bun.number, &s).await.unwrap();
+        let mut wrong = ParagraphInput::on_case(ParagraphKind::Beslut, &bun.number, vec!["att godkänna rapporten".into()]);
+        wrong.forward_to = Some("KS 2026/999".into());
+        let err = engine.record_paragraph(meeting.id, wrong, &s).await.unwrap_err();
+        assert!(err.to_string().starts_with("send on to:"), "{err}");
+        let mut input = ParagraphInput::on_case(ParagraphKind::Beslut, &bun.number, vec!["att godkänna förvaltningens rapport".into(), "att översända beslutet till kommunstyrelsen".into()]);
+        input.forward_to = Some(ks_number.clone());
+        input.recipients = vec!["Kommunstyrelsen".into()];
+        let p = engine.record_paragraph(meeting.id, input, &s).await.unwrap();
+        assert_eq!((p.label.as_str(), p.needs_attention), ("BUN § 1/26", false));
+        // Before the justering the nämnd's extract can be read, marked as not justerat; the
+        // KS ärende has nothing from the nämnd yet.
+        let paragraph: kansli::service::ParagraphRef = "BUN § 1/26".parse().unwrap();
+        let preview = engine.extract(&bun.number, &paragraph).await.unwrap();
+        assert!(preview.contains("ännu inte justerat") && preview.contains("<p>Barn- och utbildningsnämnden beslutar</p>"), "{preview}");
+        let from_bun = |case: kansli::service::CaseView| case.documents.into_iter().filter(|d| d.description.starts_with("Protokollsutdrag BUN")).collect::<Vec<_>>();
+        assert!(from_bun(engine.kansli().show_case(&ks_number).await.unwrap()).is_empty());
+
+        engine.justera(meeting.id, &["Örjan Jakobsson".into()], day(2026, 11, 12), None, &s).await.unwrap();
+        let store = engine.kansli().store();
+        let own = from_bun(engine.kansli().show_case(&bun.number).await.unwrap());
+        let sent_on = from_bun(engine.kansli().show_case(&ks_number).await.unwrap());
+        assert_eq!(own.len(), 1, "the nämnd's extract is filed in its own ärende: {own:?}");
+        assert_eq!(sent_on.len(), 1, "and reaches the KS ärende once: {sent_on:?}");
+        assert_eq!((own[0].direction.code(), sent_on[0].direction.code()), ("internal", "in"));
+        assert_eq!(sent_on[0].counterpart.as_deref(), Some("Barn- och utbildningsnämnden"));
+        let (own_file, sent_file) = (own[0].file.clone().unwrap(), sent_on[0].file.clone().unwrap());
+        assert_eq!(own_file.sha256, sent_file.sha256, "the same extract");
+        let file = store.file(&sent_file.sha256).await.unwrap().unwrap();
+        let text = match sent_file.media_type.as_str() {
+            "application/pdf" => crate::helpers::document_text(file),
+            _ => String::from_utf8(file).unwrap(),
+        };
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("Protokollet justerades 2026-11-12 av Örjan Jakobsson") && flat.contains("Sara Nyqvist") && !flat.contains("ännu inte justerat"), "{flat}");
+        // KS's tjänsteskrivelse lists the nämnd's decision in its Beslutsunderlag.
+        let draft = engine.draft_document(&ks_number, "tjansteskrivelse").await.unwrap();
+        assert!(draft.contains("Protokollsutdrag BUN § 1/26, Uppföljning av aktiva åtgärder 2026, Barn- och utbildningsförvaltningen, 2026-11-12"), "{draft}");
+        let history = engine.kansli().case_history(&bun.number).await.unwrap();
+        assert!(history.iter().any(|h| h.action == "beslut översänt"), "{history:?}");
+    }
+
+    async fn a_justerat_protocol_reads_the_same_to_the_byte_whatever_changes_after(db) {
+        let (engine, _clock) = engine_on(db, day(2026, 12, 2)).await;
+        let s = Actor::new("sara.nyqvist");
+        let ks = ks_meeting(&engine, &s).await;
+        let number = on_agenda(&engine, ks, "Motion om cykelbanor").await;
+        engine.record_decision(ks, &number, "att bifalla motionen", None, &[], &s).await.unwrap();
+        engine.justera(ks, &["Eva Ek".into()], day(2026, 12, 2), None, &s).await.unwrap();
+        let html = engine.protocol_document(ks, DocumentFormat::Html).await.unwrap();
+        let pdf = cfg!(feature = "pdf").then_some(());
+        let pdf = match pdf {
+            Some(()) => Some(engine.protocol_document(ks, DocumentFormat::Pdf).await.unwrap()),
+            None => None,
+        };
+        // The ärende's title changes, and the organisation renames the organ and a party.
+        let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, "UPDATE diary_case SET public_title = 'Ett annat namn'").await.unwrap();
+        let renamed = kansli::service::DEMO_ORGANISATION.replace("name = \"Kommunstyrelsen\"", "name = \"Regionstyrelsen\"").replace("\"Eva Ek\", party = \"S\"", "\"Eva Ek\", party = \"V\"");
+        engine.kansli().import_organisation("omdöpt", &renamed).await.unwrap();
+        assert_eq!(engine.protocol_document(ks, DocumentFormat::Html).await.unwrap(), html, "the HTML to the byte");
+        if let Some(pdf) = pdf {
+            assert_eq!(engine.protocol_document(ks, DocumentFormat::Pdf).await.unwrap(), pdf, "the PDF to the byte");
+        }
+        let text = String::from_utf8(html).unwrap();
+        assert!(text.contains("Motion om cykelbanor") && text.contains("Eva Ek (S)") && text.contains("<p>Kommunstyrelsen beslutar</p>"), "{text}");
+    }
 }

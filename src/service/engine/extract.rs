@@ -16,6 +16,9 @@ use crate::service::ServiceError;
 use crate::service::meetings::lines_of;
 use crate::store::{OrgSnapshot, ParagraphRow, Tx};
 
+/// The document template of a protokollsutdrag.
+pub(crate) const EXTRACT: &str = "protokollsutdrag";
+
 /// Which paragraph an extract is of: `KS § 12/26`, `KS §12/26` or `KS 12/26`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParagraphRef {
@@ -44,6 +47,16 @@ impl std::str::FromStr for ParagraphRef {
             number,
             year,
         })
+    }
+}
+
+impl From<&ParagraphRow> for ParagraphRef {
+    fn from(p: &ParagraphRow) -> Self {
+        Self {
+            organ: p.organ_code.clone(),
+            number: p.number,
+            year: p.year,
+        }
     }
 }
 
@@ -93,15 +106,62 @@ impl Engine {
         Ok(String::from_utf8(html).map_err(anyhow::Error::from)?)
     }
 
-    /// The protokollsutdrag in `format`: PDF/A-2b to send or file, or HTML.
+    /// The protokollsutdrag in `format`: PDF/A-2b to send or file, or HTML. An ärende that
+    /// runs no workflow (a nämnd's own) has its extract drawn from the protocol alone.
     pub async fn extract_as(
         &self,
         case_number: &str,
         paragraph: &ParagraphRef,
         format: DocumentFormat,
     ) -> Result<Vec<u8>, ServiceError> {
-        self.document_now(case_number, "protokollsutdrag", Some(paragraph), format)
-            .await
+        let case = self.case(case_number).await?;
+        let store = &self.kansli.store;
+        if store
+            .instances_of_case(case.id)
+            .await?
+            .iter()
+            .any(|i| i.parent_id.is_none())
+        {
+            return self
+                .document_now(case_number, EXTRACT, Some(paragraph), format)
+                .await;
+        }
+        let org = store.org_snapshot().await?;
+        let now = self.now();
+        let tx = store.begin().await?;
+        let context = self
+            .extract_context(&tx, &org, &case, paragraph, None, now)
+            .await;
+        tx.rollback().await?;
+        self.render_on_request(EXTRACT, &context?, format, now)
+    }
+
+    /// The protokollsutdrag of `which` on an ärende whose extract no workflow draws up, read
+    /// through `tx`, with the justering `protocol` (one being recorded) or the stored one.
+    pub(crate) async fn extract_context(
+        &self,
+        tx: &Tx,
+        org: &OrgSnapshot,
+        case: &crate::store::CaseRow,
+        which: &ParagraphRef,
+        protocol: Option<&crate::store::ProtocolRow>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<DocumentContext, ServiceError> {
+        let book = crate::service::diarium::SeriesBook::from_rows(org.series.clone())?;
+        let mut context = DocumentContext {
+            municipality: crate::service::mail::municipality_of(org).name,
+            case_number: book.render(case)?,
+            case_title: case.public_title.clone(),
+            date: crate::domain::calendar::local_date(now).to_string(),
+            description: format!("Protokollsutdrag, {}", case.public_title),
+            ..Default::default()
+        };
+        self.paragraph_context(tx, org, case.id, &Map::new(), Some(which), &mut context)
+            .await?;
+        if let Some(protocol) = protocol {
+            crate::service::meetings::justering_into(protocol, &mut context);
+        }
+        Ok(context)
     }
 
     /// Fills in the paragraph an extract is of (`which`, or the ärende's latest decision) and

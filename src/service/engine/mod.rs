@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 mod acting;
 mod dispatch;
 mod extract;
+pub(crate) use extract::EXTRACT;
 mod inbox;
 mod ingest;
 mod letter;

@@ -10,10 +10,12 @@ use chrono::NaiveDate;
 
 use super::{APPEAL_LAST_DAY, JUSTERAD_ON, POSTED_ON, held_open, paragraph_label};
 use crate::domain::deadline;
+use crate::domain::document::Direction;
 use crate::domain::organisation::Role;
 use crate::domain::protocol::{ParagraphKind, Presence};
-use crate::service::{Actor, Engine, ServiceError, optional_text};
-use crate::store::ProtocolRow;
+use crate::service::engine::EXTRACT;
+use crate::service::{Actor, DocumentFormat, Engine, ServiceError, optional_text};
+use crate::store::{NewDocument, ParagraphRow, ProtocolRow};
 use crate::workflow::Sender;
 
 /// How many times a justering is recorded again when another writer moved one of its ärenden
@@ -34,7 +36,7 @@ impl Engine {
         posted_on: Option<NaiveDate>,
         actor: &Actor,
     ) -> Result<(ProtocolRow, Vec<String>), ServiceError> {
-        let meeting = self.meeting(meeting_id).await?;
+        let meeting = self.meeting_open(meeting_id).await?;
         let mut named = Vec::new();
         for j in justerare {
             if let Some(j) = optional_text("justerare", Some(j), 200)? {
@@ -85,59 +87,48 @@ impl Engine {
 
         let mut attempt = 0;
         'again: loop {
+            // Everything the justering files is drawn up before its transaction opens: the
+            // protocol as it will read, and the extracts no workflow draws up. The transaction
+            // stores them only if the protocol still holds what they were drawn from.
             let now = self.kansli().clock.now();
-            let tx = store.begin().await?;
-            held_open(&tx, &meeting).await?;
-            let Some((held, _)) = tx.hold_meeting(meeting.id).await? else {
-                return Err(ServiceError::NotFound(format!(
-                    "meeting {meeting_id} does not exist"
-                )));
-            };
-            let attendance = tx.attendance_in(meeting.id).await?;
-            let Some(chair) = held.held_at.and(held.chair.clone()) else {
-                return Err(ServiceError::Invalid(format!(
-                    "närvaro: meeting {meeting_id} has no närvaro or ordförande; record them \
-                     (kansli meeting attend) before the protocol is justerat"
-                )));
-            };
-            // The justerare are chosen at the meeting among those there; the ordförande signs
-            // beside them and is not one of them.
-            let mut signing = Vec::new();
-            for name in &named {
-                let found = attendance.iter().find(|a| {
-                    a.name.to_lowercase() == name.to_lowercase()
-                        && a.presence != Presence::Ovrig.code()
-                });
-                match found {
-                    Some(a) if a.name == chair => {
-                        return Err(ServiceError::Invalid(format!(
-                            "justerare: {} is the ordförande, who signs the protocol anyway; \
-                             choose a justerare among the others",
-                            a.name
-                        )));
-                    }
-                    Some(a) => signing.push(a.name.clone()),
-                    None => {
-                        return Err(ServiceError::Invalid(format!(
-                            "justerare: {name:?} is not a ledamot or ersättare in the meeting's \
-                             närvaro"
-                        )));
-                    }
-                }
-            }
-            let row = ProtocolRow {
+            let mut row = ProtocolRow {
                 meeting_id,
-                justerare: signing.join("\n"),
+                justerare: self.signing(&meeting, &named).await?.join("\n"),
                 justerad_on,
                 posted_on,
                 appeal_last_day: dates.appeal_last_day,
                 taken_down_on: dates.notice_taken_down,
                 recorded_at: now,
                 recorded_by: actor.as_str().to_owned(),
+                html_sha256: None,
+                pdf_sha256: None,
             };
+            let rendered = self.render_protocol(meeting_id, &row).await?;
+            let extracts = self.plain_extracts(&org, meeting_id, &row, now).await?;
+
+            let tx = store.begin().await?;
+            held_open(&tx, &meeting).await?;
             // Read under the hold: a paragraph recorded a moment ago is in the protocol, and
             // none can be recorded after it.
             let paragraphs = tx.paragraphs_at(meeting_id).await?;
+            let attendance = tx.attendance_in(meeting_id).await?;
+            if paragraphs.iter().map(|p| p.id).collect::<Vec<_>>() != rendered.paragraphs
+                || attendance != rendered.attendance
+            {
+                tx.rollback().await?;
+                attempt += 1;
+                if attempt > CONFLICT_RETRIES {
+                    return Err(ServiceError::Conflict(format!(
+                        "the protocol of meeting {meeting_id} kept changing while it was being \
+                         justerat; justera it again"
+                    )));
+                }
+                continue 'again;
+            }
+            row.html_sha256 = Some(keep(&tx, rendered.html, now).await?);
+            if let Some(pdf) = rendered.pdf {
+                row.pdf_sha256 = Some(keep(&tx, pdf, now).await?);
+            }
             tx.insert_protocol(row.clone()).await?;
             for p in &paragraphs {
                 tx.append_audit(
@@ -158,7 +149,7 @@ impl Engine {
             // ärende's last word so far: an ärende decided since by another organ (KS, then
             // KF) waits for that organ's justering, and a proposal moves the ärende on without
             // one.
-            let mut takes_effect: Vec<i32> = Vec::new();
+            let mut takes_effect: Vec<&ParagraphRow> = Vec::new();
             for p in paragraphs
                 .iter()
                 .filter(|p| p.kind == ParagraphKind::Beslut.code())
@@ -170,11 +161,16 @@ impl Engine {
                     .into_iter()
                     .rfind(|(q, _)| settles(&q.kind))
                     .map(|(newest, _)| newest.id);
-                if newest == Some(p.id) && !takes_effect.contains(&case_id) {
-                    takes_effect.push(case_id);
+                if newest == Some(p.id) && !takes_effect.iter().any(|t| t.case_id == p.case_id) {
+                    takes_effect.push(p);
                 }
             }
-            for case_id in takes_effect {
+            for p in &takes_effect {
+                if let Some(extract) = extracts.iter().find(|e| e.paragraph_id == p.id) {
+                    self.file_extract(&tx, &org, p, extract, actor, now).await?;
+                }
+            }
+            for case_id in takes_effect.iter().filter_map(|p| p.case_id) {
                 let root = store
                     .instances_of_case(case_id)
                     .await?
@@ -243,6 +239,209 @@ impl Engine {
             return Ok((row, warnings));
         }
     }
+
+    /// The justerare as the närvaro names them: chosen at the meeting among those there; the
+    /// ordförande signs beside them and is not one of them.
+    async fn signing(
+        &self,
+        meeting: &crate::store::MeetingRow,
+        named: &[String],
+    ) -> Result<Vec<String>, ServiceError> {
+        let store = self.kansli().store();
+        let held = self.meeting(meeting.id).await?;
+        let Some(chair) = held.held_at.and(held.chair.clone()) else {
+            return Err(ServiceError::Invalid(format!(
+                "närvaro: meeting {} has no närvaro or ordförande; record them (kansli meeting \
+                 attend) before the protocol is justerat",
+                meeting.id
+            )));
+        };
+        let attendance = store.attendance(meeting.id).await?;
+        let mut signing = Vec::new();
+        for name in named {
+            let found = attendance.iter().find(|a| {
+                a.name.to_lowercase() == name.to_lowercase() && a.presence != Presence::Ovrig.code()
+            });
+            match found {
+                Some(a) if a.name == chair => {
+                    return Err(ServiceError::Invalid(format!(
+                        "justerare: {} is the ordförande, who signs the protocol anyway; choose \
+                         a justerare among the others",
+                        a.name
+                    )));
+                }
+                Some(a) => signing.push(a.name.clone()),
+                None => {
+                    return Err(ServiceError::Invalid(format!(
+                        "justerare: {name:?} is not a ledamot or ersättare in the meeting's närvaro"
+                    )));
+                }
+            }
+        }
+        Ok(signing)
+    }
+
+    /// The protokollsutdrag that the justering itself files, drawn up before its transaction:
+    /// of each decision on an ärende that runs no workflow (a nämnd's own, whose workflow-less
+    /// extract nobody else draws up) or that is sent on to another ärende.
+    async fn plain_extracts(
+        &self,
+        org: &crate::store::OrgSnapshot,
+        meeting_id: i32,
+        protocol: &ProtocolRow,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Extract>, ServiceError> {
+        let store = self.kansli().store();
+        let mut out = Vec::new();
+        for p in store.paragraphs_of_meeting(meeting_id).await? {
+            let Some(case_id) = p.case_id.filter(|_| p.kind == ParagraphKind::Beslut.code()) else {
+                continue;
+            };
+            let runs_workflow = store
+                .instances_of_case(case_id)
+                .await?
+                .iter()
+                .any(|i| i.parent_id.is_none());
+            if runs_workflow && p.forward_case_id.is_none() {
+                continue;
+            }
+            let case = store
+                .case_by_id(case_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("paragraph {} has no ärende", p.id))?;
+            let tx = store.begin().await?;
+            let context = self
+                .extract_context(&tx, org, &case, &(&p).into(), Some(protocol), now)
+                .await;
+            tx.rollback().await?;
+            let context = context?;
+            let (content, name, media_type) =
+                match self.render_on_request(EXTRACT, &context, DocumentFormat::Pdf, now) {
+                    Ok(pdf) => (pdf, format!("{EXTRACT}.pdf"), "application/pdf"),
+                    Err(ServiceError::Invalid(_)) => (
+                        self.render_on_request(EXTRACT, &context, DocumentFormat::Html, now)?,
+                        format!("{EXTRACT}.html"),
+                        "text/html; charset=utf-8",
+                    ),
+                    Err(e) => return Err(e),
+                };
+            out.push(Extract {
+                paragraph_id: p.id,
+                file_in_case: !runs_workflow,
+                content,
+                name,
+                media_type,
+                description: format!(
+                    "Protokollsutdrag {}, {}",
+                    paragraph_label(&p),
+                    case.public_title
+                ),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Files a drawn-up extract: in its own ärende, when no workflow does, and as an inkommande
+    /// handling in the ärende the decision is sent on to.
+    async fn file_extract(
+        &self,
+        tx: &crate::store::Tx,
+        org: &crate::store::OrgSnapshot,
+        p: &ParagraphRow,
+        extract: &Extract,
+        actor: &Actor,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ServiceError> {
+        let sha256 = keep(tx, extract.content.clone(), now).await?;
+        let file = (sha256, extract.name.clone(), extract.media_type.to_owned());
+        let organ = super::organ_name(org, &p.organ_code);
+        let label = paragraph_label(p);
+        let filed = |case_id: i32, direction: Direction, counterpart: Option<String>| {
+            let document = NewDocument {
+                case_id,
+                date: crate::domain::calendar::local_date(now),
+                direction: direction.code().to_owned(),
+                counterpart,
+                counterpart_protected: false,
+                description: extract.description.clone(),
+                description_protected: false,
+                secrecy: None,
+                file: Some(file.clone()),
+                registered_at: now,
+                registered_by: actor.as_str().to_owned(),
+            };
+            async move {
+                let seq = tx.allocate_document_seq(case_id).await?;
+                tx.insert_document(document, seq).await?;
+                tx.append_audit(
+                    Some(case_id),
+                    actor.as_str(),
+                    "handling registrerad",
+                    Some(format!(
+                        ":{seq} {} ({})",
+                        extract.description,
+                        direction.label()
+                    )),
+                    now,
+                )
+                .await?;
+                Ok::<_, ServiceError>(seq)
+            }
+        };
+        if let (true, Some(case_id)) = (extract.file_in_case, p.case_id) {
+            filed(case_id, Direction::Internal, None).await?;
+        }
+        if let Some(to) = p.forward_case_id {
+            filed(to, Direction::Incoming, Some(organ.clone())).await?;
+            if let Some(case_id) = p.case_id {
+                let book = crate::service::diarium::SeriesBook::from_rows(org.series.clone())?;
+                let target = tx
+                    .case_by_id(to)
+                    .await?
+                    .map(|c| book.render(&c))
+                    .transpose()?
+                    .unwrap_or_default();
+                tx.append_audit(
+                    Some(case_id),
+                    actor.as_str(),
+                    "beslut översänt",
+                    Some(format!(
+                        "{label}: protokollsutdraget registrerat i ärende {target}"
+                    )),
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A protokollsutdrag drawn up for a justering to file.
+struct Extract {
+    paragraph_id: i32,
+    /// Whether it is filed in its own ärende (which runs no workflow to do it).
+    file_in_case: bool,
+    content: Vec<u8>,
+    name: String,
+    media_type: &'static str,
+    description: String,
+}
+
+/// Stores a file by its content hash; returns the hash.
+async fn keep(
+    tx: &crate::store::Tx,
+    content: Vec<u8>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, ServiceError> {
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
+    tx.store_file(crate::store::NewFile {
+        sha256: sha256.clone(),
+        content,
+        stored_at: now,
+    })
+    .await?;
+    Ok(sha256)
 }
 
 /// Whether a paragraph of this kind (its stored code) is an organ's word on the ärende that a

@@ -91,7 +91,7 @@ impl Engine {
         case_number: &str,
         actor: &Actor,
     ) -> Result<(), ServiceError> {
-        let meeting = self.meeting(meeting_id).await?;
+        let meeting = self.meeting_open(meeting_id).await?;
         let case = self.case_row_of(case_number).await?;
         let now = self.kansli().clock.now();
         let tx = self.kansli().store().begin().await?;
@@ -126,7 +126,7 @@ impl Engine {
         title: &str,
         actor: &Actor,
     ) -> Result<(), ServiceError> {
-        let meeting = self.meeting(meeting_id).await?;
+        let meeting = self.meeting_open(meeting_id).await?;
         let title = required_text("title", title, 300)?;
         let now = self.kansli().clock.now();
         let tx = self.kansli().store().begin().await?;
@@ -152,7 +152,7 @@ impl Engine {
         up: bool,
         actor: &Actor,
     ) -> Result<(), ServiceError> {
-        let meeting = self.meeting(meeting_id).await?;
+        let meeting = self.meeting_open(meeting_id).await?;
         let now = self.kansli().clock.now();
         let tx = self.kansli().store().begin().await?;
         held_open(&tx, &meeting).await?;
@@ -198,7 +198,7 @@ impl Engine {
         input: &AttendanceInput,
         actor: &Actor,
     ) -> Result<Vec<String>, ServiceError> {
-        let meeting = self.meeting(meeting_id).await?;
+        let meeting = self.meeting_open(meeting_id).await?;
         let store = self.kansli().store();
         let org = store.org_snapshot().await?;
         let members = org.members_on(&meeting.organ_code, meeting.date);

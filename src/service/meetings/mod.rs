@@ -260,12 +260,17 @@ async fn held_open(tx: &crate::store::Tx, meeting: &MeetingRow) -> Result<(), Se
             meeting.id
         ))),
         Some((_, None)) => Ok(()),
-        Some((_, Some(protocol))) => Err(ServiceError::Final(format!(
-            "the protocol of meeting {} ({} {}) is justerat ({}); nothing in it can be added, \
-             removed or changed: a correction is a new paragraph at a later meeting",
-            meeting.id, meeting.organ_code, meeting.date, protocol.justerad_on
-        ))),
+        Some((_, Some(protocol))) => Err(justerat(meeting, &protocol)),
     }
+}
+
+/// The refusal of a change to a justerat protocol.
+fn justerat(meeting: &MeetingRow, protocol: &ProtocolRow) -> ServiceError {
+    ServiceError::Final(format!(
+        "the protocol of meeting {} ({} {}) is justerat ({}); nothing in it can be added, \
+         removed or changed: a correction is a new paragraph at a later meeting",
+        meeting.id, meeting.organ_code, meeting.date, protocol.justerad_on
+    ))
 }
 
 impl Engine {
@@ -455,6 +460,17 @@ impl Engine {
                 )
             }),
         })
+    }
+
+    /// The meeting, refused at once when its protocol is justerat: whatever else is wrong
+    /// with a change to a final protocol, that is what the user needs to hear. (The change's
+    /// own transaction checks again, under its hold.)
+    async fn meeting_open(&self, id: i32) -> Result<MeetingRow, ServiceError> {
+        let meeting = self.meeting(id).await?;
+        match self.kansli().store().protocol(id).await? {
+            Some(protocol) => Err(justerat(&meeting, &protocol)),
+            None => Ok(meeting),
+        }
     }
 
     async fn meeting(&self, id: i32) -> Result<MeetingRow, ServiceError> {

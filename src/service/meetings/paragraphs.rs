@@ -52,6 +52,9 @@ pub struct ParagraphInput {
     pub vote: Option<VoteInput>,
     /// Reservationer, protokollsanteckningar and jäv.
     pub remarks: Vec<RemarkInput>,
+    /// The ärende the decision is sent on to (a nämnd's to kommunstyrelsen's): at the
+    /// justering its protokollsutdrag is registered there as an inkommande handling.
+    pub forward_to: Option<String>,
 }
 
 impl ParagraphInput {
@@ -68,6 +71,7 @@ impl ParagraphInput {
             beslutsgang: None,
             vote: None,
             remarks: Vec::new(),
+            forward_to: None,
         }
     }
 }
@@ -166,7 +170,7 @@ impl Engine {
         input: ParagraphInput,
         actor: &Actor,
     ) -> Result<ParagraphView, ServiceError> {
-        let meeting = self.meeting(meeting_id).await?;
+        let meeting = self.meeting_open(meeting_id).await?;
         let store = self.kansli().store();
         let org = store.org_snapshot().await?;
         let organ_name = super::organ_name(&org, &meeting.organ_code);
@@ -239,6 +243,34 @@ impl Engine {
         }
         let decision = required_text("decision", &text.join("\n"), 8000)?;
         let recipients = texts("recipient", &input.recipients, 200)?;
+        let forward = match input
+            .forward_to
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            None => None,
+            Some(_) if kind != ParagraphKind::Beslut => {
+                return Err(ServiceError::Invalid(format!(
+                    "send on to: only a decision is sent on to another ärende, not a paragraph of \
+                     kind {kind}"
+                )));
+            }
+            Some(number) => {
+                let target = self.case_row_of(number).await.map_err(|e| match e {
+                    ServiceError::NotFound(m) => ServiceError::Invalid(format!("send on to: {m}")),
+                    other => other,
+                })?;
+                if case.as_ref().is_some_and(|c| c.id == target.id) {
+                    return Err(ServiceError::Invalid(
+                        "send on to: the decision is in that ärende already; name the ärende it \
+                         goes on to"
+                            .into(),
+                    ));
+                }
+                Some(target.id)
+            }
+        };
         let yrkanden = texts("yrkande", &input.yrkanden, 1000)?;
         let beslutsgang = optional_text("beslutsgång", input.beslutsgang.as_deref(), 4000)?;
 
@@ -347,6 +379,7 @@ impl Engine {
                     yrkanden: yrkanden.join("\n"),
                     beslutsgang: beslutsgang.clone().unwrap_or_default(),
                     vote_question: input.vote.as_ref().map(|v| v.question.trim().to_owned()),
+                    forward_case_id: forward,
                     proposal_to: proposal_to.clone(),
                     recipients: recipients.join("\n"),
                     at: now,

@@ -138,14 +138,81 @@ fn protocol_paragraph(
     }
 }
 
+/// A protocol rendered for keeping: its HTML, and its PDF/A-2b where the build makes PDFs.
+pub(crate) struct Rendered {
+    pub(crate) html: Vec<u8>,
+    pub(crate) pdf: Option<Vec<u8>>,
+    /// The paragraphs it holds, by id, and the närvaro, as read for it: a justering stores
+    /// it only if they are still so under its hold.
+    pub(crate) paragraphs: Vec<i32>,
+    pub(crate) attendance: Vec<AttendanceRow>,
+}
+
 impl Engine {
     /// A meeting's protocol as a document: its närvaro, every paragraph, and the justering and
-    /// anslag once recorded (until then it is marked as not justerat).
+    /// anslag once recorded (until then it is marked as not justerat). A justerat protocol is
+    /// the one stored at its justering, to the byte.
     pub async fn protocol_document(
         &self,
         meeting_id: i32,
         format: DocumentFormat,
     ) -> Result<Vec<u8>, ServiceError> {
+        let store = self.kansli().store();
+        let protocol = store.protocol(meeting_id).await?;
+        let kept = protocol.as_ref().and_then(|p| match format {
+            DocumentFormat::Html => p.html_sha256.clone(),
+            DocumentFormat::Pdf => p.pdf_sha256.clone(),
+        });
+        if let Some(sha256) = kept {
+            return store.file(&sha256).await?.ok_or_else(|| {
+                ServiceError::Unexpected(anyhow::anyhow!(
+                    "the justerat protocol of meeting {meeting_id} is missing from the file store ({sha256})"
+                ))
+            });
+        }
+        let (context, now, ..) = self.protocol_context(meeting_id, protocol.as_ref()).await?;
+        self.render_on_request("protokoll", &context, format, now)
+    }
+
+    /// The protocol as it reads with `protocol`'s justering (one about to be recorded, or
+    /// the stored one), in both formats, with what it was read from.
+    pub(crate) async fn render_protocol(
+        &self,
+        meeting_id: i32,
+        protocol: &crate::store::ProtocolRow,
+    ) -> Result<Rendered, ServiceError> {
+        let (context, now, paragraphs, attendance) =
+            self.protocol_context(meeting_id, Some(protocol)).await?;
+        let html = self.render_on_request("protokoll", &context, DocumentFormat::Html, now)?;
+        let pdf = match self.render_on_request("protokoll", &context, DocumentFormat::Pdf, now) {
+            Ok(pdf) => Some(pdf),
+            // A build without PDFs keeps the HTML alone.
+            Err(ServiceError::Invalid(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Rendered {
+            html,
+            pdf,
+            paragraphs,
+            attendance,
+        })
+    }
+
+    /// What the protocol shows, dated as at its justering when it has one, with the ids of its
+    /// paragraphs and its närvaro.
+    async fn protocol_context(
+        &self,
+        meeting_id: i32,
+        protocol: Option<&crate::store::ProtocolRow>,
+    ) -> Result<
+        (
+            DocumentContext,
+            chrono::DateTime<chrono::Utc>,
+            Vec<i32>,
+            Vec<AttendanceRow>,
+        ),
+        ServiceError,
+    > {
         let meeting = self.meeting(meeting_id).await?;
         let store = self.kansli().store();
         let org = store.org_snapshot().await?;
@@ -173,11 +240,8 @@ impl Engine {
                 remarks.iter().filter(|r| r.paragraph_id == p.id).collect();
             paragraphs.push(protocol_paragraph(&org, p, case, &votes, &remarks, &chair));
         }
-        let protocol = store.protocol(meeting_id).await?;
         // A justerat protocol is final: it is dated, and its PDF made, as at its justering.
-        let now = protocol
-            .as_ref()
-            .map_or_else(|| self.kansli().clock.now(), |p| p.recorded_at);
+        let now = protocol.map_or_else(|| self.kansli().clock.now(), |p| p.recorded_at);
         let mut context = DocumentContext {
             municipality: crate::service::mail::municipality_of(&org).name,
             description: format!("Protokoll, {organ} {}", meeting.date),
@@ -192,14 +256,11 @@ impl Engine {
             paragraphs,
             ..Default::default()
         };
-        attendance_into(
-            &store.attendance(meeting_id).await?,
-            meeting.chair.as_deref(),
-            &mut context,
-        );
-        if let Some(protocol) = &protocol {
+        let attendance = store.attendance(meeting_id).await?;
+        attendance_into(&attendance, meeting.chair.as_deref(), &mut context);
+        if let Some(protocol) = protocol {
             justering_into(protocol, &mut context);
         }
-        self.render_on_request("protokoll", &context, format, now)
+        Ok((context, now, ids, attendance))
     }
 }

@@ -26,6 +26,7 @@ pub struct Model {
     pub workflow_note: Option<String>,
     pub attention_cleared_at: Option<DateTimeUtc>,
     pub attention_cleared_by: Option<String>,
+    pub forward_case_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

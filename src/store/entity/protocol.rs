@@ -15,6 +15,10 @@ pub struct Model {
     pub taken_down_on: Date,
     pub recorded_at: DateTimeUtc,
     pub recorded_by: String,
+    /// The protocol as rendered at its justering (HTML), by content hash.
+    pub html_sha256: Option<String>,
+    /// The same as PDF/A-2b, when the build renders PDFs.
+    pub pdf_sha256: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
