@@ -55,6 +55,12 @@ pub enum MeetingCommand {
         #[arg(long)]
         title: Option<String>,
     },
+    /// Send the kallelse with the föredragningslista to the organ's ledamöter and ersättare,
+    /// and register it in each ärende on the agenda.
+    Kallelse {
+        /// The meeting's id.
+        meeting: i32,
+    },
     /// Move an agenda item one place up or down.
     Move {
         /// The meeting's id.
@@ -365,6 +371,13 @@ pub(super) async fn meeting(
                     return Err(CliError::Usage("give an ärende's number or --title".into()));
                 }
             }
+            return Ok(());
+        }
+        MeetingCommand::Kallelse { meeting } => {
+            let sent = engine.send_kallelse(meeting, actor).await?;
+            println!(
+                "Kallelsen till sammanträde {meeting} är skickad till {sent} ledamöter och ersättare."
+            );
             return Ok(());
         }
         MeetingCommand::Move {

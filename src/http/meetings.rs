@@ -375,6 +375,10 @@ pub(super) async fn act(
             .add_to_agenda(id, number, &actor)
             .await
             .map(|()| format!("{number} är anmält till sammanträdet.")),
+        "kallelse" => engine
+            .send_kallelse(id, &actor)
+            .await
+            .map(|n| format!("Kallelsen är skickad till {n} ledamöter och ersättare och registrerad i ärendena.")),
         "punkt" => engine
             .add_item_to_agenda(id, f.one("rubrik"), &actor)
             .await

@@ -108,6 +108,54 @@ impl DeliveryFailureContext {
     }
 }
 
+/// The context of a meeting's kallelse, sent to each ledamot and ersättare.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct KallelseContext {
+    /// The municipality.
+    pub kommun: Municipality,
+    /// The municipality's name.
+    pub municipality: String,
+    /// The member it goes to.
+    pub recipient_name: String,
+    /// Ledamot or ersättare.
+    pub seat: String,
+    /// The organ's name.
+    pub organ_name: String,
+    /// The day.
+    pub meeting_date: String,
+    /// When: `13.00-15.30`.
+    pub starts_at: String,
+    /// Where.
+    pub place: String,
+    /// The föredragningslista: "1. KS 2026/1 Årlig uppföljning …".
+    pub items: Vec<String>,
+    /// The sekreterare to answer to (an ersättare called in, an absence).
+    pub secretary: String,
+}
+
+impl KallelseContext {
+    /// A filled-in example.
+    pub fn example() -> Self {
+        Self {
+            kommun: Municipality {
+                name: "Norrvika kommun".into(),
+                email: "kansli@norrvika.example".into(),
+                phone: "0999-12 30 00".into(),
+                website: "https://www.norrvika.example".into(),
+            },
+            municipality: "Norrvika kommun".into(),
+            recipient_name: "Eva Ek".into(),
+            seat: "ledamot".into(),
+            organ_name: "Kommunstyrelsen".into(),
+            meeting_date: "2026-12-08".into(),
+            starts_at: "13.00".into(),
+            place: "Sessionssalen".into(),
+            items: vec!["1. KS 2026/1 Årlig uppföljning av aktiva åtgärder".into()],
+            secretary: "Sara Nyqvist".into(),
+        }
+    }
+}
+
 /// The context of a document a workflow step registers as a handling.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct DocumentContext {

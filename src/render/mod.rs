@@ -19,8 +19,8 @@ use handlebars::Handlebars;
 use serde::Serialize;
 
 pub use context::{
-    DeliveryFailureContext, DocumentAnswer, DocumentContext, DocumentSection, MessageContext,
-    Municipality, ProtocolParagraph, Treatment,
+    DeliveryFailureContext, DocumentAnswer, DocumentContext, DocumentSection, KallelseContext,
+    MessageContext, Municipality, ProtocolParagraph, Treatment,
 };
 
 /// A rendered email.
@@ -52,7 +52,12 @@ pub enum ContextKind {
     /// The notice to administrators that a message could not be delivered:
     /// [`DeliveryFailureContext`].
     DeliveryFailure,
+    /// A meeting's kallelse with its föredragningslista: [`KallelseContext`].
+    Kallelse,
 }
+
+/// The template of a meeting's kallelse.
+pub const KALLELSE_TEMPLATE: &str = "kallelse";
 
 /// The template of the delivery-failure notice.
 pub const DELIVERY_FAILURE_TEMPLATE: &str = "leveransfel";
@@ -60,10 +65,10 @@ pub const DELIVERY_FAILURE_TEMPLATE: &str = "leveransfel";
 impl ContextKind {
     /// The context a template id renders with.
     pub fn of(template: &str) -> Self {
-        if template == DELIVERY_FAILURE_TEMPLATE {
-            ContextKind::DeliveryFailure
-        } else {
-            ContextKind::Message
+        match template {
+            DELIVERY_FAILURE_TEMPLATE => ContextKind::DeliveryFailure,
+            KALLELSE_TEMPLATE => ContextKind::Kallelse,
+            _ => ContextKind::Message,
         }
     }
 }
@@ -260,13 +265,7 @@ impl Renderer {
             }
         }
         for id in &renderer.email_ids {
-            let checked = match ContextKind::of(id) {
-                ContextKind::Message => renderer.email(id, &MessageContext::example()),
-                ContextKind::DeliveryFailure => {
-                    renderer.email(id, &DeliveryFailureContext::example())
-                }
-            };
-            if let Err(e) = checked {
+            if let Err(e) = renderer.email_example(id) {
                 problems.push(e);
             }
         }
@@ -274,6 +273,16 @@ impl Renderer {
             Ok(renderer)
         } else {
             Err(problems)
+        }
+    }
+
+    /// Renders an email template with the example of the context it takes: how templates are
+    /// checked when loaded, and what their snapshots show.
+    pub fn email_example(&self, id: &str) -> Result<RenderedEmail, TemplateError> {
+        match ContextKind::of(id) {
+            ContextKind::Message => self.email(id, &MessageContext::example()),
+            ContextKind::DeliveryFailure => self.email(id, &DeliveryFailureContext::example()),
+            ContextKind::Kallelse => self.email(id, &KallelseContext::example()),
         }
     }
 
@@ -417,10 +426,7 @@ mod tests {
         let included = Renderer::load_spliced(&root, false).expect("the templates load");
         assert!(!spliced.email_ids().is_empty());
         for id in spliced.email_ids() {
-            let render = |r: &Renderer| match ContextKind::of(id) {
-                ContextKind::Message => r.email(id, &MessageContext::example()),
-                ContextKind::DeliveryFailure => r.email(id, &DeliveryFailureContext::example()),
-            };
+            let render = |r: &Renderer| r.email_example(id);
             let (a, b) = (render(&spliced).unwrap(), render(&included).unwrap());
             assert_eq!(a.subject, b.subject, "{id}: subject");
             assert_eq!(a.text, b.text, "{id}: text");

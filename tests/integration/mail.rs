@@ -358,13 +358,7 @@ fn every_email_template_renders_as_its_snapshot() {
         renderer.email_ids()
     );
     for id in renderer.email_ids() {
-        let rendered = match kansli::render::ContextKind::of(id) {
-            kansli::render::ContextKind::Message => renderer.email(id, &MessageContext::example()),
-            kansli::render::ContextKind::DeliveryFailure => {
-                renderer.email(id, &kansli::render::DeliveryFailureContext::example())
-            }
-        }
-        .unwrap();
+        let rendered = renderer.email_example(id).unwrap();
         let snapshot = format!(
             "Subject: {}\n\n--- text ---\n{}\n--- html ---\n{}\n",
             rendered.subject, rendered.text, rendered.html

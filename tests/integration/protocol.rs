@@ -414,4 +414,39 @@ on_both_backends! {
         let text = String::from_utf8(html).unwrap();
         assert!(text.contains("Motion om cykelbanor") && text.contains("Eva Ek (S)") && text.contains("<p>Kommunstyrelsen beslutar</p>"), "{text}");
     }
+
+    async fn the_kallelse_goes_to_every_member_with_the_foredragningslista_and_is_registered(db) {
+        let (engine, _clock) = engine_on(db, day(2026, 11, 20)).await;
+        let s = Actor::new("sara.nyqvist");
+        let m = engine.plan_meeting("KS", day(2026, 12, 1), "Sessionssalen", Some("13.00"), None, &s).await.unwrap();
+        let err = engine.send_kallelse(m.id, &s).await.unwrap_err();
+        assert!(err.to_string().starts_with("agenda: the föredragningslista of meeting"), "{err}");
+        let number = on_agenda(&engine, m.id, "Motion om cykelbanor").await;
+        engine.add_item_to_agenda(m.id, "Månadsrapport", &s).await.unwrap();
+        engine.move_agenda_item(m.id, 2, true, &s).await.unwrap();
+        let err = engine.move_agenda_item(m.id, 1, true, &s).await.unwrap_err();
+        assert!(err.to_string().contains("position: item 1 is first on the agenda already"), "{err}");
+        assert_eq!(engine.send_kallelse(m.id, &s).await.unwrap(), 10, "7 ledamöter and 3 ersättare of KS");
+        assert_eq!(engine.meeting_view(m.id).await.unwrap().stage, MeetingStage::Kallat);
+        let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+        let text = |sql: String| {
+            let conn = &conn;
+            async move {
+                let rows = conn.query_all_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql)).await.unwrap();
+                rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect::<Vec<_>>()
+            }
+        };
+        use sea_orm::ConnectionTrait;
+        let to = text("SELECT recipient_email FROM outbox WHERE template = 'kallelse' ORDER BY id".into()).await;
+        assert_eq!(to.len(), 10);
+        assert!(to.contains(&"eva.ek@fortroendevald.norrvika.example".to_owned()) && to.contains(&"hampus.kjellberg@fortroendevald.norrvika.example".to_owned()), "{to:?}");
+        let body = text("SELECT text_body FROM outbox WHERE recipient_email = 'hampus.kjellberg@fortroendevald.norrvika.example'".into()).await;
+        assert!(body[0].contains("Du kallas som ersättare till sammanträde med Kommunstyrelsen 2026-12-01 kl. 13.00, Sessionssalen.") && body[0].contains("1. Månadsrapport\n2. ") && body[0].contains("Motion om cykelbanor"), "{}", body[0]);
+        let case = engine.kansli().show_case(&number).await.unwrap();
+        assert!(case.documents.iter().any(|d| d.description == "Kallelse med föredragningslista, Kommunstyrelsen 2026-12-01" && d.direction.code() == "out"), "{:?}", case.documents);
+        // Once the meeting is held, the kallelse is history.
+        crate::helpers::hold(&engine, m.id, &s).await;
+        let err = engine.send_kallelse(m.id, &s).await.unwrap_err();
+        assert!(err.to_string().contains("is held already"), "{err}");
+    }
 }

@@ -188,6 +188,172 @@ impl Engine {
         Ok(())
     }
 
+    /// Sends the kallelse with the föredragningslista to every ledamot and ersättare of the
+    /// organ on the meeting's day who has an address, and registers it in each ärende on the
+    /// agenda as an utgående handling to the organ; returns how many it went to. May be sent
+    /// again (an ändrad kallelse) until the meeting is held.
+    pub async fn send_kallelse(
+        &self,
+        meeting_id: i32,
+        actor: &Actor,
+    ) -> Result<usize, ServiceError> {
+        use crate::domain::document::Direction;
+        use crate::render::{KALLELSE_TEMPLATE, KallelseContext};
+        let meeting = self.meeting_open(meeting_id).await?;
+        if meeting.held_at.is_some() {
+            return Err(ServiceError::Invalid(format!(
+                "kallelse: meeting {meeting_id} is held already (its närvaro is recorded)"
+            )));
+        }
+        let store = self.kansli().store();
+        let org = store.org_snapshot().await?;
+        let view = self.meeting_view(meeting_id).await?;
+        if view.agenda.is_empty() {
+            return Err(ServiceError::Invalid(format!(
+                "agenda: the föredragningslista of meeting {meeting_id} is empty; put the ärenden \
+                 on it first (kansli meeting add)"
+            )));
+        }
+        let members: Vec<_> = org
+            .members_on(&meeting.organ_code, meeting.date)
+            .into_iter()
+            .filter(|m| m.email.is_some())
+            .collect();
+        if members.is_empty() {
+            return Err(ServiceError::Invalid(format!(
+                "kallelse: {} has no ledamöter or ersättare with an email address on {} in the \
+                 organisation file",
+                view.organ_name, meeting.date
+            )));
+        }
+        let municipality = crate::service::mail::municipality_of(&org);
+        if municipality.email.is_empty() {
+            return Err(ServiceError::Invalid(
+                "kallelse: no municipality is imported, so there is no sender address".into(),
+            ));
+        }
+        let renderer = self.catalog().renderer().ok_or_else(|| {
+            anyhow::anyhow!("kallelse: the engine was loaded without its templates")
+        })?;
+        let items: Vec<String> = view
+            .agenda
+            .iter()
+            .map(|a| match a.case_number.as_str() {
+                "" => format!("{}. {}", a.position, a.title),
+                number => format!("{}. {number} {}", a.position, a.title),
+            })
+            .collect();
+        let secretary = match store.find_person(actor.as_str()).await? {
+            Some(person) => person.name,
+            None => String::new(),
+        };
+        // Drawn up before the transaction opens.
+        let from = crate::mail::Address {
+            name: municipality.name.clone(),
+            email: municipality.email.clone(),
+        };
+        let mut messages = Vec::with_capacity(members.len());
+        for m in &members {
+            let context = KallelseContext {
+                kommun: municipality.clone(),
+                municipality: municipality.name.clone(),
+                recipient_name: m.name.clone(),
+                seat: m
+                    .seat
+                    .parse::<Seat>()
+                    .map_or_else(|_| m.seat.clone(), |s| s.label().to_owned()),
+                organ_name: view.organ_name.clone(),
+                meeting_date: view.date.clone(),
+                starts_at: view.starts_at.clone(),
+                place: view.place.clone(),
+                items: items.clone(),
+                secretary: secretary.clone(),
+            };
+            let rendered = renderer
+                .email(KALLELSE_TEMPLATE, &context)
+                .map_err(|e| anyhow::anyhow!("email {KALLELSE_TEMPLATE}: {e}"))?;
+            let to = crate::mail::Address {
+                name: m.name.clone(),
+                email: m.email.clone().unwrap_or_default(),
+            };
+            messages.push((to, rendered, context));
+        }
+        let now = self.kansli().clock.now();
+        let tx = store.begin().await?;
+        held_open(&tx, &meeting).await?;
+        for (to, rendered, context) in messages {
+            tx.insert_outbox(crate::store::NewOutbox {
+                instance_id: None,
+                case_id: None,
+                template: KALLELSE_TEMPLATE.to_owned(),
+                recipients: serde_json::json!([to]).to_string(),
+                context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
+                status: crate::store::outbox_status::PENDING,
+                at: now,
+                message_id: Some(crate::service::mail::new_message_id(&from.email)),
+                sender: Some(serde_json::json!(from).to_string()),
+                reply_to: None,
+                recipient_email: Some(to.email.clone()),
+                subject: Some(rendered.subject),
+                text_body: Some(rendered.text),
+                html_body: Some(rendered.html),
+                attachments: Some("[]".into()),
+            })
+            .await?;
+        }
+        let description = format!(
+            "Kallelse med föredragningslista, {} {}",
+            view.organ_name, meeting.date
+        );
+        for item in tx.agenda_in(meeting.id).await? {
+            let Some(case_id) = item.case_id else {
+                continue;
+            };
+            let seq = tx.allocate_document_seq(case_id).await?;
+            tx.insert_document(
+                crate::store::NewDocument {
+                    case_id,
+                    date: crate::domain::calendar::local_date(now),
+                    direction: Direction::Outgoing.code().to_owned(),
+                    counterpart: Some(view.organ_name.clone()),
+                    counterpart_protected: false,
+                    description: description.clone(),
+                    description_protected: false,
+                    secrecy: None,
+                    file: None,
+                    registered_at: now,
+                    registered_by: actor.as_str().to_owned(),
+                },
+                seq,
+            )
+            .await?;
+            tx.append_audit(
+                Some(case_id),
+                actor.as_str(),
+                "handling registrerad",
+                Some(format!(":{seq} {description}")),
+                now,
+            )
+            .await?;
+        }
+        tx.mark_kallelse_sent(meeting.id, now).await?;
+        tx.append_audit(
+            None,
+            actor.as_str(),
+            "kallelse skickad",
+            Some(format!(
+                "{} {}: till {} ledamöter och ersättare",
+                meeting.organ_code,
+                meeting.date,
+                members.len()
+            )),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(members.len())
+    }
+
     /// Records who was at the meeting and its ordförande and sekreterare: the meeting is held.
     /// Every ledamot of the organ on the day serves unless absent; an ersättare serves only in
     /// an absent ledamot's place. May be recorded again until the first paragraph is. Returns
