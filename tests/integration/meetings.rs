@@ -226,7 +226,7 @@ on_both_backends! {
         let kf = meeting("KF", day(2026, 12, 15)).await;
         for number in &numbers {
             decide(ksau, number.clone(), Some("KS")).await;
-            decide(ks, number.clone(), None).await;
+            decide(ks, number.clone(), Some("KF")).await;
         }
         // 0: KF decides, then KS's protocol is justerat: that justering gives nothing (KF's
         // decision is the ärende's last word), KF's own does.
