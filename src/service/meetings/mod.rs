@@ -68,6 +68,8 @@ pub struct MeetingView {
     pub other_paragraphs: Vec<AgendaEntry>,
     /// How many ärenden are on it.
     pub cases: usize,
+    /// How many paragraphs the protocol has: once it has one, the närvaro stands.
+    pub paragraphs: usize,
     /// Whether the protocol is justerat.
     pub justerat: bool,
     /// The protocol's dates once justerat: justerat, anslaget, last day for appeal.
@@ -449,6 +451,7 @@ impl Engine {
                 .chain(listed.ovriga)
                 .collect(),
             cases,
+            paragraphs: paragraphs.len(),
             agenda,
             other_paragraphs,
             justerat: protocol.is_some(),
