@@ -17,6 +17,7 @@ use super::staff::{csrf_refusal, refused, user};
 use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
 use crate::domain::organisation::{OrganKind, Role, UnitKind};
+use crate::domain::protocol::Seat;
 use crate::service::accounts::User;
 use crate::service::admin::{AccountInput, AdminError, OUTBOX_STATUSES, Problem, SeriesInput};
 use crate::service::{ImportSummary, MessageView};
@@ -181,7 +182,44 @@ struct OrganNode {
     proposes_to: String,
     units: Vec<UnitVm>,
     children: Vec<OrganNode>,
+    /// Its ledamöter and ersättare, one line per mandatperiod.
+    terms: Vec<TermVm>,
     has_items: bool,
+}
+
+#[derive(Serialize)]
+struct TermVm {
+    period: String,
+    ledamoter: String,
+    ersattare: String,
+}
+
+/// An organ's members, grouped by mandatperiod in the order of the file.
+fn terms_of(organ: &str, org: &OrgSnapshot) -> Vec<TermVm> {
+    let mut terms: Vec<TermVm> = Vec::new();
+    let mut periods: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = org
+        .members
+        .iter()
+        .filter(|m| m.organ_code == organ)
+        .map(|m| (m.term_from, m.term_to))
+        .collect();
+    periods.dedup();
+    for (from, to) in periods {
+        let named = |seat: Seat| {
+            org.members
+                .iter()
+                .filter(|m| m.organ_code == organ && m.term_from == from && m.seat == seat.code())
+                .map(|m| format!("{} ({})", m.name, m.party))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        terms.push(TermVm {
+            period: format!("{from} – {to}"),
+            ledamoter: named(Seat::Ledamot),
+            ersattare: named(Seat::Ersattare),
+        });
+    }
+    terms
 }
 
 #[derive(Serialize)]
@@ -240,6 +278,7 @@ fn organ_node(organ: &OrganRow, org: &OrgSnapshot, depth: usize) -> OrganNode {
             .map_or_else(|_| organ.kind.clone(), |k| k.label().to_owned()),
         proposes_to: organ.proposes_to_code.clone().unwrap_or_default(),
         has_items: !units.is_empty() || !children.is_empty(),
+        terms: terms_of(&organ.code, org),
         units,
         children,
     }

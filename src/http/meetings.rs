@@ -158,13 +158,13 @@ async fn meeting_page(
     render_page(state, status, "sammantrade", &context)
 }
 
-/// A refused step: 400 with the reason for what the user typed, the rest as its status; an
-/// unexpected error is handed back.
+/// A refused step: 422 with the reason for what the user typed (the field it names), 409 for a
+/// change to what is final, the rest as its status; an unexpected error is handed back.
 fn refusal(e: ServiceError) -> Result<(StatusCode, String), ServiceError> {
     match e {
-        ServiceError::Invalid(m) => Ok((StatusCode::BAD_REQUEST, m)),
+        ServiceError::Invalid(m) => Ok((StatusCode::UNPROCESSABLE_ENTITY, m)),
         ServiceError::Refused(r) => Ok((super::refusal_status(&r), r.swedish())),
-        ServiceError::InvalidDocument(r) => Ok((StatusCode::BAD_REQUEST, r.swedish())),
+        ServiceError::InvalidDocument(r) => Ok((StatusCode::UNPROCESSABLE_ENTITY, r.swedish())),
         ServiceError::NotFound(m) => Ok((StatusCode::NOT_FOUND, m)),
         ServiceError::Conflict(m) | ServiceError::Final(m) => Ok((StatusCode::CONFLICT, m)),
         other => Err(other),
@@ -210,7 +210,13 @@ pub(super) async fn create(
     };
     let Ok(date) = NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d") else {
         let message = format!("Datum: {:?} är inte ett datum (ÅÅÅÅ-MM-DD).", form.date);
-        return meetings_page(&state, &user, StatusCode::BAD_REQUEST, Some(message)).await;
+        return meetings_page(
+            &state,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(message),
+        )
+        .await;
     };
     let actor = crate::service::Actor::new(user.username.clone());
     match engine

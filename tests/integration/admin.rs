@@ -371,6 +371,14 @@ on_both_backends! {
         assert!(page.status == 200 && page.body.contains("<li><strong>Kommunstyrelsen</strong> (KS, styrelse, bereder åt KF)"), "{}", page.body);
         assert!(page.body.contains("<li>HR-avdelningen (HR, avdelning, hr@norrvika.example)</li>"), "the tree: {}", page.body);
         assert!(page.body.contains("<td>handläggare (HR)</td>"), "{}", page.body);
+        assert!(page.body.contains("Mandatperiod 2023-01-01 – 2026-12-31. Ledamöter: Eva Ek (S), Olle Ås (C), Cecilia Palmgren (L)") && page.body.contains("Ersättare: Hampus Kjellberg (KD), Ingrid Sandström (SD)"), "the organs' members: {}", page.body);
+        // A member with a seat the law does not know, a term that ends before it starts, or
+        // listed twice for the same time: refused with the line, nothing written.
+        let members = "[[organs]]\ncode = \"KSAU\"\nname = \"Kommunstyrelsens arbetsutskott\"\nkind = \"utskott\"\nmembers = [\n  { name = \"Eva Ek\", party = \"S\", seat = \"kung\", from = \"2023-01-01\", to = \"2026-12-31\" },\n  { name = \"Per Holm\", party = \"C\", seat = \"ledamot\", from = \"2027-01-01\", to = \"2026-12-31\" },\n  { name = \"Lena Ek\", party = \"V\", seat = \"ledamot\", from = \"2023-01-01\", to = \"2026-12-31\" },\n  { name = \"Lena Ek\", party = \"V\", seat = \"ersättare\", from = \"2025-01-01\", to = \"2028-12-31\" },\n]\n";
+        let err = site.kansli.import_organisation("ksau.toml", members).await.unwrap_err().to_string();
+        for expected in ["ksau.toml:1: organ \"KSAU\": member \"Eva Ek\": unknown seat \"kung\"", "member \"Per Holm\": the term's first day 2027-01-01 is after its last 2026-12-31", "member \"Lena Ek\" is listed twice for the same time"] {
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        }
         let store = site.kansli.store();
         let before = store.org_snapshot().await.unwrap();
 

@@ -225,7 +225,7 @@ on_both_backends! {
         assert_eq!(http(addr, "/sammantraden", &session, Some(&new)).await.status, 403, "no CSRF token");
         let bad = [("csrf_token", csrf.as_str()), ("organ", "KSAU"), ("date", "24/11"), ("place", "Rummet")];
         let reply = http(addr, "/sammantraden", &session, Some(&bad)).await;
-        assert!(reply.status == 400 && reply.body.contains("är inte ett datum"), "{}", reply.body);
+        assert!(reply.status == 422 && reply.body.contains("är inte ett datum"), "{}", reply.body);
         let good = [("csrf_token", csrf.as_str()), new[0], new[1], new[2]];
         let reply = http(addr, "/sammantraden", &session, Some(&good)).await;
         assert_eq!((reply.status, reply.location()), (303, Some("/sammantraden/1")));
@@ -241,26 +241,29 @@ on_both_backends! {
         let reply = step(vec![("atgard", "anmal"), ("nummer", "KS 2026/1")]).await;
         assert!(reply.status == 200 && reply.body.contains("KS 2026/1 är anmält"), "{}", reply.body);
         let reply = step(vec![("atgard", "anmal"), ("nummer", "KS 2026/1")]).await;
-        assert!(reply.status == 400 && reply.body.contains("already"), "{}", reply.body);
+        assert!(reply.status == 422 && reply.body.contains("already"), "{}", reply.body);
         // A decision needs the närvaro, which the page records with its ordförande.
         let reply = step(vec![("atgard", "besluta"), ("nummer", "KS 2026/1"), ("beslut", "Något."), ("forslag_till", "KS")]).await;
-        assert!(reply.status == 400 && reply.body.contains("närvaro: record who is present"), "{}", reply.body);
+        assert!(reply.status == 422 && reply.body.contains("närvaro: record who is present"), "{}", reply.body);
         let reply = step(vec![("atgard", "narvaro"), ("ordforande", "Cecilia Palmgren"), ("sekreterare", "Sara Nyqvist"), ("franvarande", "Olle Ås"), ("tjanstgorande", "Hampus Kjellberg=Olle Ås")]).await;
         assert!(reply.status == 200 && reply.body.contains("Närvaron är registrerad"), "{}", reply.body);
         assert!(reply.body.contains("<li>Hampus Kjellberg (KD) för Olle Ås (tjänstgörande ersättare)</li>"), "{}", reply.body);
+        // An omröstning by someone who does not serve is refused by its field; nothing is written.
+        let reply = step(vec![("atgard", "besluta"), ("typ", "forslag"), ("nummer", "KS 2026/1"), ("beslut", "att föreslå"), ("forslag_till", "KS"), ("omrostning", "Ja för, nej mot"), ("rost", "Eva Ek=ja"), ("rost", "Cecilia Palmgren=ja"), ("rost", "Olle Ås=nej")]).await;
+        assert!(reply.status == 422 && reply.body.contains("omröstning: &quot;Olle Ås&quot; is not in the meeting&#x27;s närvaro"), "{}", reply.body);
         let reply = step(vec![("atgard", "besluta"), ("nummer", "KS 2026/1"), ("beslut", "Arbetsutskottet föreslår kommunstyrelsen att godkänna rapporten.\n<script>alert(1)</script>"), ("forslag_till", "KS"), ("skickas_till", "")]).await;
         assert!(reply.status == 200 && reply.body.contains("protokollförd som KSAU § 1/26"), "{}", reply.body);
         assert!(reply.body.contains("&lt;script&gt;") && !reply.body.contains("<script>alert"), "escaped: {}", reply.body);
         let protocol = http(addr, "/sammantraden/1/protokoll", &session, None).await;
         assert!(protocol.status == 200 && protocol.body.contains("<span>KSAU § 1/26</span>") && protocol.body.contains("ännu inte justerat"), "{}", protocol.body);
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek"), ("justerat", "igår"), ("anslag", "")]).await;
-        assert!(reply.status == 400 && reply.body.contains("Justerat: &quot;igår&quot; är inte ett datum"), "{}", reply.body);
+        assert!(reply.status == 422 && reply.body.contains("Justerat: &quot;igår&quot; är inte ett datum"), "{}", reply.body);
         // A justering in the future is refused: it is recorded on the day it was signed.
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-27"), ("anslag", "")]).await;
-        assert!(reply.status == 400 && reply.body.contains("in the future"), "{}", reply.body);
+        assert!(reply.status == 422 && reply.body.contains("in the future"), "{}", reply.body);
         // The justerare are chosen among those present: Olle Ås was away.
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nOlle Ås"), ("justerat", "2026-11-26"), ("anslag", "")]).await;
-        assert!(reply.status == 400 && reply.body.contains("justerare: &quot;Olle Ås&quot; is not a ledamot or ersättare in the meeting"), "{}", reply.body);
+        assert!(reply.status == 422 && reply.body.contains("justerare: &quot;Olle Ås&quot; is not a ledamot or ersättare in the meeting"), "{}", reply.body);
         let reply = step(vec![("atgard", "justera"), ("justerare", "Eva Ek\nHampus Kjellberg"), ("justerat", "2026-11-26"), ("anslag", "")]).await;
         assert!(reply.status == 200 && reply.body.contains("sista dag för överklagande är 2026-12-17"), "{}", reply.body);
         // The ärende page shows the decision with its justering and the last day for appeal.
