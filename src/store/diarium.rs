@@ -284,6 +284,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Stores `content` under its SHA-256, unless identical content is already stored;
+    /// returns the hash (hex) that a handling or protocol names it by.
+    pub async fn store_content(
+        &self,
+        content: Vec<u8>,
+        at: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
+        self.store_file(NewFile {
+            sha256: sha256.clone(),
+            content,
+            stored_at: at,
+        })
+        .await?;
+        Ok(sha256)
+    }
+
     /// Stores a file unless identical content is already stored.
     pub async fn store_file(&self, file: NewFile) -> Result<(), StoreError> {
         let size = file.content.len() as i64;

@@ -1601,13 +1601,7 @@ impl Engine {
                 (html.into_bytes(), "html", "text/html; charset=utf-8")
             }
         };
-        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
-        tx.store_file(crate::store::NewFile {
-            sha256: sha256.clone(),
-            content,
-            stored_at: now,
-        })
-        .await?;
+        let sha256 = tx.store_content(content, now).await?;
         let name = match &instance.unit_code {
             Some(unit) => format!("{template}-{}.{extension}", unit.to_lowercase()),
             None => format!("{template}.{extension}"),

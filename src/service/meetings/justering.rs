@@ -125,9 +125,9 @@ impl Engine {
                 }
                 continue 'again;
             }
-            row.html_sha256 = Some(keep(&tx, rendered.html, now).await?);
+            row.html_sha256 = Some(tx.store_content(rendered.html, now).await?);
             if let Some(pdf) = rendered.pdf {
-                row.pdf_sha256 = Some(keep(&tx, pdf, now).await?);
+                row.pdf_sha256 = Some(tx.store_content(pdf, now).await?);
             }
             tx.insert_protocol(row.clone()).await?;
             for p in &paragraphs {
@@ -352,7 +352,7 @@ impl Engine {
         actor: &Actor,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), ServiceError> {
-        let sha256 = keep(tx, extract.content.clone(), now).await?;
+        let sha256 = tx.store_content(extract.content.clone(), now).await?;
         let file = (sha256, extract.name.clone(), extract.media_type.to_owned());
         let organ = super::organ_name(org, &p.organ_code);
         let label = paragraph_label(p);
@@ -426,22 +426,6 @@ struct Extract {
     name: String,
     media_type: &'static str,
     description: String,
-}
-
-/// Stores a file by its content hash; returns the hash.
-async fn keep(
-    tx: &crate::store::Tx,
-    content: Vec<u8>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, ServiceError> {
-    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
-    tx.store_file(crate::store::NewFile {
-        sha256: sha256.clone(),
-        content,
-        stored_at: now,
-    })
-    .await?;
-    Ok(sha256)
 }
 
 /// Whether a paragraph of this kind (its stored code) is an organ's word on the ärende that a
