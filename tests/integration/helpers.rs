@@ -353,35 +353,22 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// Installs qpdf and poppler-utils from Debian once, when they are missing, as the SMTP tests
-/// install aiosmtpd: `cargo test --workspace` then works on a fresh machine. Where that cannot
-/// be done the PDF checks fail, with the reason, rather than being skipped.
+/// Checks once that qpdf and poppler-utils are there: `scripts/test` installs them when they
+/// are missing. Without them the PDF checks fail, with the reason, rather than being skipped.
 #[cfg(feature = "pdf")]
 fn ensure_pdf_tools() {
-    static READY: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let present = |tool: &str| {
-            std::process::Command::new(tool)
-                .arg("-v")
-                .output()
-                .is_ok()
-        };
-        if present("qpdf") && present("pdftotext") && present("pdffonts") {
-            return Ok(());
-        }
-        let script = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils";
-        let out = std::process::Command::new("sh")
-            .args(["-c", script])
-            .output()
-            .map_err(|e| e.to_string())?;
-        match out.status.success() {
-            true => Ok(()),
-            false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
-        }
+    static READY: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let missing = READY.get_or_init(|| {
+        ["qpdf", "pdftotext", "pdffonts"]
+            .into_iter()
+            .filter(|tool| std::process::Command::new(tool).arg("-v").output().is_err())
+            .collect()
     });
-    if let Err(why) = ready {
-        panic!("the PDF checks need qpdf and poppler-utils, and installing them failed: {why}");
-    }
+    assert!(
+        missing.is_empty(),
+        "the PDF checks need {} (qpdf, poppler-utils); run the tests with scripts/test, which installs them",
+        missing.join(", ")
+    );
 }
 
 /// Runs a PDF tool of qpdf or poppler-utils on `pdf`; its standard output.
@@ -401,7 +388,7 @@ pub fn pdf_tool(tool: &str, args: &[&str], pdf: &[u8]) -> String {
         })
         .output()
         .unwrap_or_else(|e| {
-            panic!("{tool} is needed for the PDF checks (apt-get install qpdf poppler-utils): {e}")
+            panic!("{tool} is needed for the PDF checks; run the tests with scripts/test: {e}")
         });
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

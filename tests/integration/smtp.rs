@@ -10,7 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// The pinned aiosmtpd the tests were written against.
-const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 
 /// A python3 that has aiosmtpd.
 fn python() -> &'static Path {
@@ -23,36 +22,14 @@ fn python() -> &'static Path {
                 .status()
                 .is_ok_and(|s| s.success())
         };
-        let system = PathBuf::from("python3");
-        if has(&system) {
-            return system;
-        }
-        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-        let venv = target.join("test-python");
-        let python = venv.join("bin/python3");
-        if has(&python) {
-            return python;
-        }
-        // Built beside and renamed into place, so parallel test processes never see half a venv.
-        let building = target.join(format!("test-python-{}", std::process::id()));
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&building)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(building.join("bin/python3"))
-                .args(["-m", "pip", "install", "--quiet", AIOSMTPD])
-                .status()
-                .is_ok_and(|s| s.success());
+        // The one scripts/test names (a virtual environment it made), else the system's.
+        let python = std::env::var_os("KANSLI_TEST_PYTHON")
+            .map_or_else(|| PathBuf::from("python3"), PathBuf::from);
         assert!(
-            ok,
-            "could not install {AIOSMTPD} into {} (PyPI must be reachable)",
-            building.display()
+            has(&python),
+            "the SMTP tests need aiosmtpd for {}; run the tests with scripts/test, which installs it",
+            python.display()
         );
-        if std::fs::rename(&building, &venv).is_err() {
-            // Another test process finished first.
-            let _ = std::fs::remove_dir_all(&building);
-        }
         python
     })
 }
@@ -141,7 +118,7 @@ impl SmtpSink {
         assert_eq!(
             line.trim(),
             "ready",
-            "the SMTP sink did not start; is aiosmtpd installed (pip install aiosmtpd)?"
+            "the SMTP sink did not start; run the tests with scripts/test, which installs aiosmtpd"
         );
         self.child = Some(child);
     }
