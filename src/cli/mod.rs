@@ -314,7 +314,9 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 Command::Event(command) => {
                     workflow::event(&settings, &kansli, command, &actor).await
                 }
-                Command::Engine(command) => workflow::engine(&settings, &kansli, command).await,
+                Command::Engine(command) => {
+                    workflow::engine(&settings, &kansli, command, &actor).await
+                }
                 Command::Mail(command) => mail::mail(&settings, &kansli, command, &actor).await,
                 Command::Meeting(command) => {
                     meeting::meeting(&settings, &kansli, command, &actor).await

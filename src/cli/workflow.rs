@@ -96,6 +96,14 @@ pub struct SendArgs {
 pub enum EngineCommand {
     /// Make the due scheduled starts and fire the due timers once, then exit.
     Tick,
+    /// What failed and waits for an administrator: timers whose step failed, with the reason,
+    /// and how many messages could not be delivered (`kansli mail list --status failed`).
+    Failed,
+    /// Put a failed timer back in the queue, due now: the next tick tries its step again.
+    Retry {
+        /// The timer's id (from `engine failed`).
+        timer: i32,
+    },
 }
 
 /// `kansli simulate`
@@ -489,14 +497,46 @@ pub(super) async fn engine(
     settings: &Settings,
     kansli: &Kansli,
     command: EngineCommand,
+    actor: &Actor,
 ) -> Result<(), CliError> {
-    let EngineCommand::Tick = command;
-    let engine = engine_for(settings, kansli)?;
-    let (started, fired) = engine.tick().await?;
-    for s in &started {
-        println!("Startat: {s}");
+    match command {
+        EngineCommand::Tick => {
+            let engine = engine_for(settings, kansli)?;
+            let (started, fired) = engine.tick().await?;
+            for s in &started {
+                println!("Startat: {s}");
+            }
+            println!("{} start(er), {fired} timer(s) utlösta.", started.len());
+        }
+        EngineCommand::Failed => {
+            let timers = kansli.failed_timers().await?;
+            for t in &timers {
+                println!(
+                    "timer {:>5}  {}  {} {}{}  {} → {}: {}",
+                    t.id,
+                    t.due_at.format("%Y-%m-%d %H:%M"),
+                    t.case_number.as_deref().unwrap_or("(inget ärende)"),
+                    t.workflow,
+                    t.unit
+                        .as_deref()
+                        .map(|u| format!(" ({u})"))
+                        .unwrap_or_default(),
+                    t.timer,
+                    t.event,
+                    t.reason
+                );
+            }
+            let messages = kansli.gauges().await?.outbox_failed;
+            println!(
+                "{} misslyckade timrar (kansli engine retry ID), {messages} misslyckade meddelanden (kansli mail list --status failed).",
+                timers.len()
+            );
+        }
+        EngineCommand::Retry { timer } => {
+            kansli.retry_timer(timer, actor).await?;
+            println!("Timer {timer} är köad igen och prövas vid nästa körning.");
+        }
     }
-    println!("{} start(er), {fired} timer(s) utlösta.", started.len());
     Ok(())
 }
 

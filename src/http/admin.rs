@@ -123,6 +123,71 @@ struct OverviewPage<'a> {
     municipality: String,
     user: &'a User,
     failed: u64,
+    /// Timers whose step failed, each with its retry button.
+    timers: Vec<FailedTimerVm>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FailedTimerVm {
+    id: i32,
+    case_number: String,
+    what: String,
+    due: String,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct TimerRetryForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    timer: String,
+}
+
+/// `POST /admin`: a failed timer back in the queue.
+pub(super) async fn retry_timer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TimerRetryForm>,
+) -> Response {
+    let user = match form_sender(&state, &headers, "/admin", &form.csrf_token).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let (notice, error, status) = match form.timer.trim().parse::<i32>() {
+        Err(_) => (
+            None,
+            Some(format!("{:?} är inget timernummer.", form.timer)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Ok(id) => match state.kansli.admin_retry_timer(&user, id).await {
+            Ok(()) => (
+                Some(format!(
+                    "Timer {id} är köad igen och prövas vid nästa körning."
+                )),
+                None,
+                StatusCode::OK,
+            ),
+            Err(AdminError::NotFound(m)) => (None, Some(m), StatusCode::NOT_FOUND),
+            Err(e) => match Outcome::refused(e) {
+                Ok(o) => (
+                    None,
+                    Some(
+                        o.errors
+                            .iter()
+                            .map(|p| p.message.clone())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
+                Err(r) => return *r,
+            },
+        },
+    };
+    overview_page(&state, &user, status, notice, error).await
 }
 
 /// `GET /admin`
@@ -131,22 +196,55 @@ pub(super) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
         Ok(u) => u,
         Err(r) => return r,
     };
+    overview_page(&state, &user, StatusCode::OK, None, None).await
+}
+
+/// The overview, with what failed and waits for an administrator.
+async fn overview_page(
+    state: &AppState,
+    user: &User,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let failed = match read(
         state
             .kansli
-            .admin_message_count(&user, crate::store::outbox_status::FAILED)
+            .admin_message_count(user, crate::store::outbox_status::FAILED)
             .await,
     ) {
         Ok(n) => n,
         Err(r) => return *r,
     };
+    let timers = match read(state.kansli.admin_failed_timers(user).await) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
     let context = OverviewPage {
         page_title: "Administration",
-        municipality: municipality(&state).await,
-        user: &user,
+        municipality: municipality(state).await,
+        user,
         failed,
+        timers: timers
+            .into_iter()
+            .map(|t| FailedTimerVm {
+                id: t.id,
+                case_number: t.case_number.unwrap_or_default(),
+                what: format!(
+                    "{}{}: {} → {}",
+                    t.workflow,
+                    t.unit.map(|u| format!(" ({u})")).unwrap_or_default(),
+                    t.timer,
+                    t.event
+                ),
+                due: crate::domain::calendar::format_local(t.due_at),
+                reason: t.reason,
+            })
+            .collect(),
+        notice,
+        error,
     };
-    render_page(&state, StatusCode::OK, "admin", &context)
+    render_page(state, status, "admin", &context)
 }
 
 // --- The organisation ------------------------------------------------------------------------

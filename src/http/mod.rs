@@ -209,7 +209,7 @@ fn routes(state: AppState) -> Router {
         .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics))
         .nest("/api/v1", api::routes(state.clone()))
-        .route("/admin", get(admin::overview))
+        .route("/admin", get(admin::overview).post(admin::retry_timer))
         .route(
             "/admin/organisation",
             get(admin::organisation).post(admin::import),

@@ -141,14 +141,22 @@ pub(super) async fn metrics(
          kansli_outbox_messages{{status=\"pending\"}} {}\n\
          kansli_outbox_messages{{status=\"failed\"}} {}\n\
          kansli_outbox_messages{{status=\"sent\"}} {}\n\
+         # HELP kansli_outbox_failed Messages that could not be delivered and wait for an administrator.\n\
+         # TYPE kansli_outbox_failed gauge\n\
+         kansli_outbox_failed {}\n\
          # HELP kansli_timers_due Timers due and not yet fired.\n\
          # TYPE kansli_timers_due gauge\n\
-         kansli_timers_due {}\n",
+         kansli_timers_due {}\n\
+         # HELP kansli_timers_failed Timers whose step failed, set aside until an administrator retries them.\n\
+         # TYPE kansli_timers_failed gauge\n\
+         kansli_timers_failed {}\n",
         gauges.steps_applied,
         gauges.outbox_pending,
         gauges.outbox_failed,
         gauges.outbox_sent,
+        gauges.outbox_failed,
         gauges.timers_due,
+        gauges.timers_failed,
     );
     if let Some(engine) = &state.engine {
         let steps = engine.step_counts();

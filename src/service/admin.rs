@@ -587,4 +587,29 @@ impl Kansli {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// The timers whose step failed, for the administrator's overview.
+    pub async fn admin_failed_timers(
+        &self,
+        by: &User,
+    ) -> Result<Vec<super::FailedTimer>, AdminError> {
+        self.admin_only(by, "read the failed timers")?;
+        Ok(self.failed_timers().await?)
+    }
+
+    /// Puts a failed timer back in the queue.
+    pub async fn admin_retry_timer(&self, by: &User, id: i32) -> Result<(), AdminError> {
+        self.admin_only(by, "retry a timer")?;
+        let actor = super::Actor::new(by.username.clone());
+        match self.retry_timer(id, &actor).await {
+            Ok(()) => {
+                tracing::info!(actor = %by.username, timer = id, "failed timer queued again");
+                Ok(())
+            }
+            Err(ServiceError::NotFound(_)) => Err(AdminError::NotFound(format!(
+                "Timer {id} är ingen misslyckad timer."
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
 }

@@ -11,6 +11,7 @@ mod corpus;
 mod diarium;
 pub mod dispatch;
 mod engine;
+mod failures;
 pub mod idempotency;
 pub mod links;
 mod mail;
@@ -38,6 +39,7 @@ pub use engine::{
     DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, StepCounts, Target,
     VersionInUse,
 };
+pub use failures::FailedTimer;
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
 pub use meetings::{
     AgendaEntry, AttendanceInput, AttentionItem, DecisionView, MeetingView, ParagraphInput,

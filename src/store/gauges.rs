@@ -17,6 +17,8 @@ pub struct Gauges {
     pub outbox_sent: u64,
     /// Timers due now and not yet fired.
     pub timers_due: u64,
+    /// Timers whose step failed, set aside until an administrator retries them.
+    pub timers_failed: u64,
     /// Workflow steps applied (audit entries of instances).
     pub steps_applied: u64,
 }
@@ -36,6 +38,10 @@ impl Store {
             timers_due: timer::Entity::find()
                 .filter(timer::Column::Status.eq(timer_status::PENDING))
                 .filter(timer::Column::DueAt.lte(now))
+                .count(self.db())
+                .await?,
+            timers_failed: timer::Entity::find()
+                .filter(timer::Column::Status.eq(timer_status::FAILED))
                 .count(self.db())
                 .await?,
             steps_applied: audit_event::Entity::find()

@@ -723,3 +723,43 @@ fn stored_precision(at: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::SubsecRound;
     at.trunc_subsecs(6)
 }
+
+impl Store {
+    /// Timers whose step failed and that are set aside, oldest due first.
+    pub async fn failed_timers(&self) -> Result<Vec<TimerRow>, StoreError> {
+        Ok(timer::Entity::find()
+            .filter(timer::Column::Status.eq(timer_status::FAILED))
+            .order_by_asc(timer::Column::DueAt)
+            .order_by_asc(timer::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+}
+
+impl Tx {
+    /// A timer, read inside the transaction.
+    pub async fn timer(&self, id: i32) -> Result<Option<TimerRow>, StoreError> {
+        Ok(timer::Entity::find_by_id(id).one(&self.txn).await?)
+    }
+
+    /// Makes a failed timer pending again, due at `now`, its lease and note cleared; false if
+    /// it was not failed.
+    pub async fn retry_timer(&self, id: i32, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let result = timer::Entity::update_many()
+            .col_expr(timer::Column::Status, Expr::value(timer_status::PENDING))
+            .col_expr(timer::Column::DueAt, Expr::value(now))
+            .col_expr(
+                timer::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                timer::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(timer::Column::Id.eq(id))
+            .filter(timer::Column::Status.eq(timer_status::FAILED))
+            .exec(&self.txn)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}

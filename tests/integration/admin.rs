@@ -448,4 +448,23 @@ on_both_backends! {
         let audit = site.kansli.store().audit_since(0).await.unwrap();
         assert!(audit.iter().any(|a| a.actor == "mikael" && a.action == "diarieserie ändrad" && a.detail.as_deref() == Some("KS: En serie ({prefix}-{year}-{seq:4})")), "{audit:?}");
     }
+
+    async fn a_failed_timer_is_shown_to_the_administrator_and_retried_from_the_overview(db) {
+        let site = site(db).await;
+        let addr = site.addr;
+        let (admin, csrf) = admin_session(&site.kansli, addr).await;
+        // One of the follow-up's timers, set aside as its step failed (as the engine does).
+        let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, "UPDATE timer SET status = 'failed', note = 'failed: mallen saknas' WHERE id = (SELECT min(id) FROM timer WHERE status = 'pending')").await.unwrap();
+        let page = http(addr, "/admin", &admin, None).await;
+        assert!(page.status == 200 && page.body.contains("failed: mallen saknas") && page.body.contains("<th scope=\"row\">KS 2026/1</th>"), "{}", page.body);
+        let id = site.kansli.failed_timers().await.unwrap()[0].id.to_string();
+        assert_eq!(http(addr, "/admin", &admin, Some(&[("timer", id.as_str())])).await.status, 403, "no CSRF token");
+        let reply = http(addr, "/admin", &admin, Some(&[("csrf_token", csrf.as_str()), ("timer", id.as_str())])).await;
+        assert!(reply.status == 200 && reply.body.contains(&format!("Timer {id} är köad igen")) && reply.body.contains("Inga timrar har misslyckats."), "{}", reply.body);
+        let again = http(addr, "/admin", &admin, Some(&[("csrf_token", csrf.as_str()), ("timer", id.as_str())])).await;
+        assert!(again.status == 404 && again.body.contains("är ingen misslyckad timer"), "{}", again.body);
+        let history = site.kansli.case_history("KS 2026/1").await.unwrap();
+        assert!(history.iter().any(|h| h.action == "timer försökt igen" && h.actor == "mikael"), "{history:?}");
+    }
 }

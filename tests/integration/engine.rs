@@ -425,6 +425,20 @@ states:
         assert_eq!(timers[0].status, "failed");
         assert!(timers[0].note.as_deref().unwrap().contains("needs an ärende"), "{:?}", timers[0].note);
         assert_eq!(engine.tick().await.unwrap().1, 0, "set aside, not retried in a loop");
+        // Seen, not silent: counted for /metrics, listed with its reason, retried on request.
+        let kansli = engine.kansli();
+        assert_eq!(kansli.gauges().await.unwrap().timers_failed, 1);
+        let failed = kansli.failed_timers().await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].workflow == "trasig" && failed[0].event == "vidare" && failed[0].reason.contains("needs an ärende"), "{failed:?}");
+        let admin = Actor::new("mikael.aro");
+        kansli.retry_timer(failed[0].id, &admin).await.unwrap();
+        assert_eq!(kansli.gauges().await.unwrap().timers_failed, 0, "back in the queue");
+        let err = kansli.retry_timer(failed[0].id, &admin).await.unwrap_err();
+        assert!(matches!(err, ServiceError::NotFound(_)), "only a failed timer is retried: {err}");
+        // Still broken: it is tried once, and set aside again.
+        engine.tick().await.unwrap();
+        assert_eq!(kansli.failed_timers().await.unwrap().len(), 1);
     }
 
     async fn a_cancelled_follow_up_ends_its_children_and_sends_no_more_reminders(db) {

@@ -331,6 +331,7 @@ on_both_backends! {
         assert_eq!(http(addr, "/readyz", "", None).await.status, 200);
         let metrics = http(addr, "/metrics", "", None).await;
         assert!(metrics.body.contains("kansli_outbox_messages{status=\"pending\"} 7"), "seven invitations wait: {}", metrics.body);
+        assert!(metrics.body.contains("\nkansli_timers_failed 0\n") && metrics.body.contains("\nkansli_outbox_failed 0\n"), "what failed is counted: {}", metrics.body);
         let served: u64 = metrics.body.lines().find_map(|l| l.strip_prefix("kansli_http_requests_total ")).unwrap().parse().unwrap();
         assert!(served >= 5, "{served}");
     }
