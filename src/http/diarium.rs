@@ -240,6 +240,8 @@ struct CasePage<'a> {
     today: String,
     handlingar: Vec<HandlingVm>,
     instances: Vec<InstanceVm>,
+    /// Why the workflow could not be read, when it could not.
+    workflow_error: Option<String>,
     history: Vec<HistoryVm>,
     /// The ärende's decisions with their justering and appeal dates.
     decisions: Vec<DecisionVm>,
@@ -381,9 +383,19 @@ async fn case_page(
         Ok(h) => h,
         Err(e) => return super::ApiError::from(e).into_response(),
     };
-    let instances: Vec<InstanceEvents> = match &state.engine {
-        Some(engine) => engine.events_of(&case.number).await.unwrap_or_default(),
-        None => Vec::new(),
+    // A workflow that cannot be read is said to be so, not shown as none.
+    let (instances, workflow_error): (Vec<InstanceEvents>, Option<String>) = match &state.engine {
+        Some(engine) => match engine.events_of(&case.number).await {
+            Ok(instances) => (instances, None),
+            Err(e) => {
+                tracing::error!(case = %case.number, error.message = %e, "the workflow could not be read");
+                (
+                    Vec::new(),
+                    Some("Arbetsflödet kunde inte läsas just nu; försök igen om en stund. Felet är loggat.".to_owned()),
+                )
+            }
+        },
+        None => (Vec::new(), None),
     };
     let context = CasePage {
         page_title: "Ärende",
@@ -407,6 +419,7 @@ async fn case_page(
             })
             .collect(),
         instances: instances.iter().map(|i| instance_vm(user, i)).collect(),
+        workflow_error,
         history: history
             .into_iter()
             .rev()
@@ -608,7 +621,13 @@ pub(super) async fn event(
         case_number: number.clone(),
         unit: Some(form.enhet.trim().to_owned()).filter(|u| !u.is_empty()),
     };
-    let allowed = engine.events_of(&number).await.unwrap_or_default();
+    let allowed = match engine.events_of(&number).await {
+        Ok(allowed) => allowed,
+        Err(e @ ServiceError::NotFound(_)) => {
+            return no_such_case(&state, &user, &number, &e).await;
+        }
+        Err(e) => return super::ApiError::from(e).into_response(),
+    };
     let instance = allowed.iter().find(|i| i.unit == target.unit);
     let label = event_label(instance, &form.handelse);
     match engine

@@ -616,4 +616,18 @@ on_both_backends! {
         assert!(err.to_string().contains("the condition does not hold (klar = true)"), "{err}");
         server.abort();
     }
+
+    async fn an_arende_page_says_when_its_workflow_cannot_be_read(db) {
+        let site = site(db).await;
+        let token = log_in(site.addr, "amira", "ett-långt-lösenord", "").await;
+        let session = format!("kansli_session={token}");
+        let page = http(site.addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
+        assert!(page.status == 200 && !page.body.contains("Arbetsflödet kunde inte läsas"), "{}", page.body);
+        // The instances cannot be read (a restore that lost a table, say): the page says the
+        // workflow could not be read, not that the ärende has none.
+        let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, "ALTER TABLE workflow_instance RENAME TO workflow_instance_gone").await.unwrap();
+        let page = http(site.addr, "/arende?nummer=KS%202026%2F1", &session, None).await;
+        assert!(page.status == 200 && page.body.contains("Arbetsflödet kunde inte läsas just nu") && !page.body.contains("Ärendet följer inget arbetsflöde"), "{}", page.body);
+    }
 }

@@ -111,7 +111,11 @@ pub(super) async fn idempotent(
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
-            let _ = state.kansli.release_key(account, &key).await;
+            // The key is released so that a retry can succeed; if even that fails, the key
+            // stays taken until it expires, which the log says.
+            if let Err(release) = state.kansli.release_key(account, &key).await {
+                tracing::error!(error.message = %release, "an idempotency key could not be released");
+            }
             return Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
         }
     };
