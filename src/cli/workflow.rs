@@ -45,6 +45,9 @@ pub enum WorkflowCommand {
         /// Set a declared variable: NAME=VALUE, read as the variable's type.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// Start it although it has run for this year already (a second follow-up).
+        #[arg(long)]
+        again: bool,
     },
 }
 
@@ -264,7 +267,7 @@ pub(super) async fn workflow(
             }
             Ok(())
         }
-        WorkflowCommand::Start { name, vars } => {
+        WorkflowCommand::Start { name, vars, again } => {
             let catalog = load_catalog(settings)?;
             let kansli = kansli.ok_or_else(|| CliError::Usage("no database".into()))?;
             let workflow = catalog
@@ -274,7 +277,7 @@ pub(super) async fn workflow(
                 .clone();
             let variables = typed_values(&workflow, &[("--var", &vars, false)])?;
             let engine = engine_with(settings, kansli, catalog)?;
-            let (instance, number) = engine.start(&name, variables, actor).await?;
+            let (instance, number) = engine.start_by_hand(&name, variables, again, actor).await?;
             println!("Arbetsflöde {name} startat (instans {instance}).");
             if let Some(n) = number {
                 println!("{n}");

@@ -547,6 +547,16 @@ impl Store {
         Ok(workflow_instance::Entity::find().all(self.db()).await?)
     }
 
+    /// The root instances of a workflow, oldest first.
+    pub async fn roots_of(&self, workflow_id: &str) -> Result<Vec<InstanceRow>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::WorkflowId.eq(workflow_id))
+            .filter(workflow_instance::Column::ParentId.is_null())
+            .order_by_asc(workflow_instance::Column::Id)
+            .all(self.db())
+            .await?)
+    }
+
     /// The instances still running that belong to an ärende.
     pub async fn running_instances_with_case(&self) -> Result<Vec<InstanceRow>, StoreError> {
         Ok(workflow_instance::Entity::find()

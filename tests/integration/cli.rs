@@ -150,6 +150,12 @@ on_both_backends! {
         let out = kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--var", "okand=1"]);
         assert!(out.status.code() == Some(2) && stderr(&out).contains("declares no such variable"), "{}", stderr(&out));
         let number = last_line(&ok(kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--var", "preparing_organ=KSAG"]))).to_owned();
+        // A second follow-up in the same year would invite every förvaltning twice: refused,
+        // naming the ärende that has the year, unless asked for with --again.
+        let twice = kansli(db, d, &["workflow", "start", "aktiva-atgarder"]);
+        assert!(twice.status.code() == Some(2) && stderr(&twice).contains(&format!("already, in ärende {number}; give --again")), "{}", stderr(&twice));
+        let again = last_line(&ok(kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--again"]))).to_owned();
+        assert_ne!(again, number);
         ok(kansli(db, d, &["event", "send", &number, "sammanstall", "--as", "handläggare"]));
         std::fs::write(d.join("arendet.txt"), "Förvaltningarna har svarat\npå enkäten.\n\nRapporten bifogas.").unwrap();
         let out = kansli(db, d, &["event", "send", &number, "texter_sparade", "--as", "handläggare", "--set-file", "arendet=saknas.txt"]);

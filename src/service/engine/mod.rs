@@ -322,6 +322,43 @@ impl Engine {
         }
     }
 
+    /// Starts a workflow by hand (`kansli workflow start`), refusing a second run for the same
+    /// period (the calendar year) unless `again`: a second yearly follow-up would send every
+    /// förvaltning its invitation twice. The refusal names the ärende that has the period.
+    pub async fn start_by_hand(
+        &self,
+        workflow_id: &str,
+        variables: Map<String, Value>,
+        again: bool,
+        actor: &Actor,
+    ) -> Result<(i32, Option<String>), ServiceError> {
+        let period = local_year(self.now());
+        if !again {
+            for row in self.kansli.store.roots_of(workflow_id).await? {
+                let vars: Map<String, Value> =
+                    serde_json::from_str(&row.variables).unwrap_or_default();
+                let year = vars
+                    .get("year")
+                    .and_then(Value::as_i64)
+                    .map_or_else(|| local_year(row.created_at), |y| y as i32);
+                if year != period {
+                    continue;
+                }
+                let number = match row.case_id {
+                    Some(case_id) => Some(self.kansli.case_number(case_id).await?),
+                    None => None,
+                };
+                return Err(ServiceError::Invalid(format!(
+                    "{workflow_id} has run for {period} already{}; give --again to start it once more",
+                    number
+                        .map(|n| format!(", in ärende {n}"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        self.start(workflow_id, variables, actor).await
+    }
+
     /// A scheduled start, in a transaction of its own that also records the period.
     async fn start_scheduled(
         &self,
