@@ -177,6 +177,10 @@ pub struct DocumentContext {
     pub questionnaire_title: String,
     /// The answer, section by section (empty when the document holds none).
     pub sections: Vec<DocumentSection>,
+    /// For a compiled report: how many förvaltningar answered, of how many.
+    pub response_rate: String,
+    /// For a compiled report: the förvaltningar that did not answer.
+    pub not_answered: Vec<String>,
     /// The handläggare's name, title and email, for the header.
     pub handlaggare_name: String,
     /// Title.
@@ -326,6 +330,8 @@ impl DocumentContext {
             date: "2026-10-20".into(),
             description: "Svar på uppföljningsenkät om aktiva åtgärder 2026".into(),
             questionnaire_title: "Uppföljning av aktiva åtgärder mot diskriminering".into(),
+            response_rate: "6 av 7 förvaltningar har svarat (86 %)".into(),
+            not_answered: vec!["Miljö- och hälsoskyddsförvaltningen".into()],
             sections: vec![DocumentSection {
                 id: "B".into(),
                 title: "Arbetsförhållanden".into(),

@@ -179,6 +179,26 @@ impl Compilation {
         self.units.iter().filter(|u| !u.answers.is_empty())
     }
 
+    /// The förvaltningar that did not hand in an answer, by name.
+    pub fn not_answered(&self) -> Vec<String> {
+        self.units
+            .iter()
+            .filter(|u| u.answers.is_empty())
+            .map(|u| u.name.clone())
+            .collect()
+    }
+
+    /// The response rate as the report states it: "6 av 7 förvaltningar har svarat (86 %)".
+    pub fn response_rate(&self) -> String {
+        let all = self.units.len();
+        let answered = self.answered().count();
+        let percent = match all {
+            0 => 0,
+            _ => (answered * 100 + all / 2) / all,
+        };
+        format!("{answered} av {all} förvaltningar har svarat ({percent} %)")
+    }
+
     fn count(&self, n: i64, about_people: bool) -> String {
         if about_people && n > 0 && n < self.min_group {
             format!("färre än {}", self.min_group)

@@ -266,6 +266,11 @@ pub enum RawEffect {
         /// The event.
         event: String,
     },
+    /// Send an event to every child instance still running.
+    NotifyChildren {
+        /// The event.
+        event: String,
+    },
     /// Set variables.
     Set(IndexMap<String, serde_json::Value>),
     /// Start a timer.

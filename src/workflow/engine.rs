@@ -98,6 +98,11 @@ pub enum Effect {
         /// The event.
         event: String,
     },
+    /// Send an event to every child still running.
+    NotifyChildren {
+        /// The event.
+        event: String,
+    },
     /// Put the ärende on an organ's agenda.
     Refer {
         /// Organ code.
@@ -681,6 +686,9 @@ fn run(decision: &mut Decision, effects: &[EffectSpec], now: DateTime<Utc>) {
                 per: *per,
             },
             EffectSpec::NotifyParent { event } => Effect::NotifyParent {
+                event: event.clone(),
+            },
+            EffectSpec::NotifyChildren { event } => Effect::NotifyChildren {
                 event: event.clone(),
             },
             EffectSpec::Refer { organ } => Effect::Refer {

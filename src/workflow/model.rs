@@ -381,6 +381,11 @@ pub enum EffectSpec {
         /// The event.
         event: String,
     },
+    /// Event to every child still running.
+    NotifyChildren {
+        /// The event.
+        event: String,
+    },
     /// Set variables.
     Set(IndexMap<String, Value>),
     /// Start a timer.
@@ -1007,6 +1012,9 @@ fn effects(c: &mut Checker<'_>, list: &[Spanned<RawEffect>]) -> Vec<EffectSpec> 
                 }
             }
             RawEffect::NotifyParent { event } => EffectSpec::NotifyParent {
+                event: event.clone(),
+            },
+            RawEffect::NotifyChildren { event } => EffectSpec::NotifyChildren {
                 event: event.clone(),
             },
             RawEffect::Set(values) => {

@@ -195,6 +195,10 @@ on_both_backends! {
         let chef = site.link_for("oskar.lindfors@norrvika.example").await;
         let (status, _) = http_post(site.addr, &chef, &with(complete(), "skicka")).await;
         assert_eq!(status, 200);
+        // This year's round runs out and is compiled; its links die with it.
+        site.clock.set(local(2026, 11, 6, 8));
+        site.engine.tick().await.unwrap();
+        site.postman.dispatch_all_pending().await.unwrap();
         // A year later the follow-up starts again and links last year's ärende.
         site.clock.set(local(2027, 10, 1, 7));
         site.engine.tick().await.unwrap();
@@ -263,6 +267,18 @@ on_both_backends! {
         assert!(!html.contains("Summa: 3<"), "a small count about people is not shown");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"), "answers are escaped in the report");
         assert!(!html.contains("Samhällsbyggnadsförvaltningen: Utbildning"), "no answer, no row");
+        // The response rate, and who did not answer.
+        let progress = site.engine.progress("KS 2026/1").await.unwrap();
+        let silent: Vec<String> = progress.iter().filter(|p| p.state != "godkand").map(|p| p.unit_name.clone()).collect();
+        assert!(html.contains("<strong>Svarsfrekvens:</strong> 4 av 7 förvaltningar har svarat (57 %). Svar saknas från "), "{html}");
+        for name in &silent {
+            assert!(html.contains(name.as_str()), "{name} is named as not having answered");
+        }
+        // The round is closed: the three that did not answer end, and nothing of the round
+        // waits for their chefs any more.
+        assert_eq!(progress.iter().filter(|p| p.state == "inget_svar").count(), 3, "{progress:?}");
+        let chefs: Vec<(kansli::domain::organisation::Role, String)> = progress.iter().filter(|p| p.state == "inget_svar").map(|p| (kansli::domain::organisation::Role::Chef, p.unit_code.clone())).collect();
+        assert!(site.engine.inbox(&chefs).await.unwrap().is_empty(), "nothing waits for their chefs");
 
         // The exports hold every förvaltning, answered or not, and no formula.
         let compilation = site.engine.compilation("KS 2026/1").await.unwrap();

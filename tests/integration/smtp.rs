@@ -21,7 +21,7 @@ fn python() -> &'static Path {
                 .is_ok_and(|s| s.success())
         };
         // The one scripts/test names (a virtual environment it made), else the system's.
-        let python = std::env::var_os("KANSLI_TEST_PYTHON")
+        let python = std::env::var_os("TEST_PYTHON")
             .map_or_else(|| PathBuf::from("python3"), PathBuf::from);
         assert!(
             has(&python),

@@ -1353,6 +1353,14 @@ impl Engine {
                         tx.insert_timer(notice).await?;
                     }
                 }
+                Effect::NotifyChildren { event } => {
+                    for child in tx.children(instance.id).await? {
+                        if child.finished_at.is_none() {
+                            tx.insert_timer(rows::notice_to_child(&child, event, now))
+                                .await?;
+                        }
+                    }
+                }
                 Effect::Refer { organ } => {
                     tx.append_step(referral(org, instance, organ, by, now))
                         .await?;
@@ -1676,6 +1684,8 @@ impl Engine {
                 .await?;
             context.questionnaire_title = compilation.questionnaire.title.clone();
             context.sections = compilation.sections();
+            context.response_rate = compilation.response_rate();
+            context.not_answered = compilation.not_answered();
         } else if let Some(response) = tx.response_of(instance.id).await?
             && let Some(questionnaire) = self
                 .catalog

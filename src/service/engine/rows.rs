@@ -135,6 +135,19 @@ pub(super) fn notice_to_parent(
     })
 }
 
+/// The event queued for a child, due now, sent as `system` when the engine fires it.
+pub(super) fn notice_to_child(child: &InstanceRow, event: &str, now: DateTime<Utc>) -> NewTimer {
+    NewTimer {
+        instance_id: child.id,
+        name: format!("händelse:{event}"),
+        event: event.to_owned(),
+        state: INSTANCE_SCOPE.to_owned(),
+        due_at: now,
+        repeat_every: None,
+        repeats_left: None,
+    }
+}
+
 /// A repeating timer's next round, when it has repeats left and the instance stays where the
 /// timer belongs after `decision`.
 pub(super) fn repeat_of(timer: &TimerRow, decision: &Decision) -> Option<NewTimer> {
