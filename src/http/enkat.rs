@@ -306,6 +306,15 @@ impl<'a> Page<'a> {
     }
 }
 
+/// A link whose round or answer is over: 410, with why and whom to ask.
+fn closed(state: &AppState, municipality: String, why: String) -> Response {
+    let mut p = Page::new(municipality, None, String::new());
+    p.page_title = "Enkäten är stängd";
+    p.heading = "Enkäten är stängd";
+    p.message = why.into();
+    page(state, StatusCode::GONE, "ogiltig", &p)
+}
+
 fn not_found(state: &AppState, municipality: String) -> Response {
     let mut p = Page::new(municipality, None, String::new());
     p.page_title = "Länken gäller inte";
@@ -321,6 +330,7 @@ pub(super) async fn show(State(state): State<AppState>, Path(token): Path<String
     let view = match engine.open_link(&token).await {
         Ok(v) => v,
         Err(ServiceError::NotFound(_)) => return not_found(&state, municipality),
+        Err(ServiceError::Final(why)) => return closed(&state, municipality, why),
         Err(e) => return super::ApiError::from(e).into_response(),
     };
     let mut p = Page::new(municipality, Some(&view), format!("/enkat/{token}"));
@@ -366,6 +376,7 @@ pub(super) async fn post(
     let view = match engine.open_link(&token).await {
         Ok(v) => v,
         Err(ServiceError::NotFound(_)) => return not_found(&state, municipality),
+        Err(ServiceError::Final(why)) => return closed(&state, municipality, why),
         Err(e) => return super::ApiError::from(e).into_response(),
     };
     let mut p = Page::new(municipality, Some(&view), format!("/enkat/{token}"));

@@ -68,23 +68,70 @@ pub enum Saved {
 const QUESTIONNAIRE: &str = "aktiva-atgarder";
 
 impl Engine {
-    /// What a link reaches, or `NotFound` (the same for every reason a link does not work).
+    /// Why a finished instance's link no longer works, in the words of its workflow's final
+    /// state, with the handläggare to ask: `Final`, for the page to show. `None` while the
+    /// instance runs.
+    async fn closed(&self, instance: &InstanceRow) -> Result<Option<ServiceError>, ServiceError> {
+        if instance.finished_at.is_none() {
+            return Ok(None);
+        }
+        let Some(case_id) = instance.case_id else {
+            return Ok(None);
+        };
+        let workflow = self.workflow_of_instance(instance.clone()).await?;
+        let why = workflow
+            .states
+            .get(&instance.state)
+            .and_then(|s| s.description.clone())
+            .unwrap_or_else(|| instance.state.clone());
+        let store = self.kansli().store();
+        let number = self.kansli().case_number(case_id).await?;
+        let org = store.org_snapshot().await?;
+        let contact = store
+            .case_by_id(case_id)
+            .await?
+            .and_then(|c| c.handlaggare_id)
+            .and_then(|id| org.people.iter().find(|p| p.id == id))
+            .map(|p| {
+                format!(
+                    " Kontakta handläggaren {}, {}, om du har frågor.",
+                    p.name, p.email
+                )
+            })
+            .unwrap_or_default();
+        Ok(Some(ServiceError::Final(format!(
+            "Enkäten är stängd: {why} (ärende {number}).{contact}"
+        ))))
+    }
+
+    /// What a link reaches: `NotFound` for a link that never worked or was replaced (the same
+    /// for each, so a guess learns nothing), `Final` with the reason for one whose round or
+    /// answer is over.
     pub async fn open_link(&self, token: &str) -> Result<LinkView, ServiceError> {
         let gone = || ServiceError::NotFound("länken gäller inte".into());
         if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(gone());
         }
         let store = self.kansli().store();
-        let invitation = store
-            .live_invitation(&token_hash(token))
-            .await?
-            .ok_or_else(gone)?;
+        let hash = token_hash(token);
+        let Some(invitation) = store.live_invitation(&hash).await? else {
+            // A link that died with its round (or its approved answer) says so, and whom to
+            // ask; one replaced by a newer link, or never given out, is simply not found.
+            let closed = match store.invitation_by_token(&hash).await? {
+                Some(dead) => match store.instance(dead.instance_id).await? {
+                    Some(instance) => self.closed(&instance).await?,
+                    None => None,
+                },
+                None => None,
+            };
+            return Err(closed.unwrap_or_else(gone));
+        };
         let instance = store
             .instance(invitation.instance_id)
             .await?
             .ok_or_else(gone)?;
         if instance.finished_at.is_some() {
-            return Err(gone());
+            return Err(self.closed(&instance).await?.unwrap_or_else(gone));
         }
         let case_id = instance.case_id.ok_or_else(gone)?;
         let case_number = self.kansli().case_number(case_id).await?;

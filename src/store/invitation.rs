@@ -106,6 +106,17 @@ impl Store {
             .await?)
     }
 
+    /// A link by its token's hash, revoked or not: to tell the holder of a dead link why.
+    pub async fn invitation_by_token(
+        &self,
+        token_sha256: &str,
+    ) -> Result<Option<InvitationRow>, StoreError> {
+        Ok(invitation::Entity::find()
+            .filter(invitation::Column::TokenSha256.eq(token_sha256))
+            .one(self.db())
+            .await?)
+    }
+
     /// Every link of an instance.
     pub async fn invitations_of(&self, instance_id: i32) -> Result<Vec<InvitationRow>, StoreError> {
         Ok(invitation::Entity::find()

@@ -175,7 +175,7 @@ on_both_backends! {
         let (_, form) = http_get(site.addr, &chef_again).await;
         assert!(form.contains("Beskriv samverkan i H1.") && form.contains("Förvaltningens HR-chef"), "the comment and the answers: {form}");
 
-        // Completed and approved: every link into the answer dies.
+        // Completed and approved: every link into the answer dies, and says why.
         let (status, _) = http_post(site.addr, &chef_again, &with(complete(), "skicka")).await;
         assert_eq!(status, 200);
         let head_again = site.link_for("karin.welander@norrvika.example").await;
@@ -183,8 +183,8 @@ on_both_backends! {
         assert_eq!(status, 200, "{page}");
         for link in [&chef, &chef_again, &head, &head_again] {
             let (status, page) = http_get(site.addr, link).await;
-            assert_eq!(status, 404, "{link}");
-            assert!(page.contains("Länken gäller inte") && !page.contains("Barn- och utbildning"));
+            assert_eq!(status, 410, "{link}");
+            assert!(page.contains("Enkäten är stängd: Godkänt av förvaltningschefen (ärende KS 2026/1).") && !page.contains("Barn- och utbildning"), "{page}");
         }
         let history = site.kansli.case_history("KS 2026/1").await.unwrap();
         assert!(history.iter().any(|h| h.action == "godkann" && h.actor.contains("karin.welander")), "who and when");
@@ -195,10 +195,16 @@ on_both_backends! {
         let chef = site.link_for("oskar.lindfors@norrvika.example").await;
         let (status, _) = http_post(site.addr, &chef, &with(complete(), "skicka")).await;
         assert_eq!(status, 200);
-        // This year's round runs out and is compiled; its links die with it.
+        let late = site.link_for("tobias.frank@norrvika.example").await;
+        // This year's round runs out and is compiled; its links die with it, and a late answer
+        // is told so, and whom to ask.
         site.clock.set(local(2026, 11, 6, 8));
         site.engine.tick().await.unwrap();
         site.postman.dispatch_all_pending().await.unwrap();
+        let (status, page) = http_get(site.addr, &late).await;
+        assert!(status == 410 && page.contains("Enkäten är stängd: Inget svar kom in innan svaren sammanställdes (ärende KS 2026/1). Kontakta handläggaren Amira Hadžić, amira.hadzic@norrvika.example, om du har frågor."), "{status}: {page}");
+        let (status, _) = http_post(site.addr, &late, &with(complete(), "skicka")).await;
+        assert_eq!(status, 410, "a late answer is not taken");
         // A year later the follow-up starts again and links last year's ärende.
         site.clock.set(local(2027, 10, 1, 7));
         site.engine.tick().await.unwrap();
