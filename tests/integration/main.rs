@@ -16,6 +16,7 @@ mod corpus;
 mod diarium;
 mod engine;
 mod enkat;
+mod layering;
 mod mail;
 mod meetings;
 mod migrations;
