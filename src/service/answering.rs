@@ -248,21 +248,69 @@ impl Engine {
             return Err(ServiceError::Conflict("svaret är redan inskickat".into()));
         }
         let (answers, errors) = view.questionnaire.check(fields, submit);
-        let now = self.kansli().clock.now();
-        let tx = self.kansli().store().begin().await?;
-        tx.save_response(
-            view.instance.id,
-            (&view.questionnaire.id, view.questionnaire.version),
-            &serde_json::to_string(&answers).map_err(anyhow::Error::from)?,
-            submit && errors.is_empty(),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        let submitted = submit && errors.is_empty();
         let chef = Actor::new(format!("länk:{}", view.invitation.recipient_email));
-        if view.instance.state == "inbjuden" {
-            self.step(&view, "utkast_sparat", Map::new(), &chef, None)
-                .await?;
+        let store = self.kansli().store();
+        let org = store.org_snapshot().await?;
+        let json = serde_json::to_string(&answers).map_err(anyhow::Error::from)?;
+        // The answer and the steps it takes the workflow are one transaction: a submitted
+        // answer whose workflow did not move cannot be left behind by a crash between them.
+        let mut attempt = 0;
+        loop {
+            let now = self.kansli().clock.now();
+            let tx = store.begin().await?;
+            tx.save_response(
+                view.instance.id,
+                (&view.questionnaire.id, view.questionnaire.version),
+                &json,
+                submitted,
+                now,
+            )
+            .await?;
+            let mut steps: Vec<(&str, Option<String>)> = Vec::new();
+            if view.instance.state == "inbjuden" {
+                steps.push(("utkast_sparat", None));
+            }
+            if submitted {
+                // One submission per saved version of the answer: a double click registers
+                // one handling.
+                let key = format!("svar:{}:{}", view.instance.id, view.instance.row_version);
+                steps.push(("svar_inskickat", Some(key)));
+            }
+            let mut retry = false;
+            for (event, key) in &steps {
+                let taken = self
+                    .send_within(
+                        &tx,
+                        &org,
+                        view.instance.id,
+                        event,
+                        &Map::new(),
+                        Sender::Role(Role::Chef),
+                        &chef,
+                        key.as_deref(),
+                        now,
+                    )
+                    .await?;
+                match taken {
+                    Ok(_) => {}
+                    Err(ServiceError::Conflict(_)) if attempt < 3 => {
+                        retry = true;
+                        break;
+                    }
+                    Err(e) => {
+                        tx.rollback().await?;
+                        return Err(e);
+                    }
+                }
+            }
+            if retry {
+                tx.rollback().await?;
+                attempt += 1;
+                continue;
+            }
+            tx.commit().await?;
+            break;
         }
         if !submit {
             return Ok((Saved::Draft(errors), answers));
@@ -270,10 +318,6 @@ impl Engine {
         if !errors.is_empty() {
             return Ok((Saved::Refused(errors), answers));
         }
-        // One submission per saved version of the answer: a double click registers one handling.
-        let key = format!("svar:{}:{}", view.instance.id, view.instance.row_version);
-        self.step(&view, "svar_inskickat", Map::new(), &chef, Some(&key))
-            .await?;
         Ok((Saved::Submitted, answers))
     }
 

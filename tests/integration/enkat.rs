@@ -361,4 +361,25 @@ on_both_backends! {
         }
         assert!(site.handlingar().await.is_empty());
     }
+
+    async fn a_submitted_answer_and_its_workflow_step_stand_or_fall_together(db) {
+        let site = site(db).await;
+        let link = site.link_for("oskar.lindfors@norrvika.example").await;
+        let buf = |progress: Vec<kansli::service::UnitProgress>| progress.into_iter().find(|p| p.unit_code == "BUF").unwrap();
+        // The step cannot register the answer as a handling (its table is gone for a moment,
+        // as when the database fails halfway): nothing of the submission stands.
+        let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, "ALTER TABLE document RENAME TO document_away").await.unwrap();
+        let (status, _) = http_post(site.addr, &link, &with(complete(), "skicka")).await;
+        assert_eq!(status, 500);
+        let after = buf(site.engine.progress("KS 2026/1").await.unwrap());
+        assert!(after.submitted_at.is_none() && after.state == "inbjuden", "neither the answer nor the step: {after:?}");
+        // Once the database is whole again, the same submission goes through, once.
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, "ALTER TABLE document_away RENAME TO document").await.unwrap();
+        let (status, _) = http_post(site.addr, &link, &with(complete(), "skicka")).await;
+        assert_eq!(status, 200);
+        let after = buf(site.engine.progress("KS 2026/1").await.unwrap());
+        assert!(after.submitted_at.is_some() && after.state == "inskickad", "{after:?}");
+        assert_eq!(site.handlingar().await.iter().filter(|d| d.contains("Barn- och utbildningsförvaltningen")).count(), 1);
+    }
 }
