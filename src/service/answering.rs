@@ -1,10 +1,12 @@
 //! Answering the questionnaire through a personal link: the chef's draft and submission, the
 //! förvaltningschef's approval or return. The link decides everything: which förvaltning's
-//! answer it reaches and what its holder may do. A link that is forged, revoked or for a
-//! finished answer reaches nothing, and says nothing about why.
+//! answer it reaches and what its holder may do. A link that is forged or replaced by a newer
+//! one reaches nothing and says nothing about why; one whose answer is approved or whose round
+//! is compiled says so, and whom to ask.
 //!
-//! Each save writes the answers first and then moves the workflow (a first draft, the
-//! submission, the sign-off), so nothing typed is lost when a step is refused.
+//! A save writes the answers and the steps they take the workflow (a first draft, the
+//! submission) in one transaction; when a submission's step is refused, the answers are kept as
+//! a draft, so nothing typed is lost. A sign-off is one step of its own.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -300,6 +302,19 @@ impl Engine {
                     }
                     Err(e) => {
                         tx.rollback().await?;
+                        if submitted {
+                            // Nothing typed is lost: the answers stay, as a draft.
+                            let keep = store.begin().await?;
+                            keep.save_response(
+                                view.instance.id,
+                                (&view.questionnaire.id, view.questionnaire.version),
+                                &json,
+                                false,
+                                now,
+                            )
+                            .await?;
+                            keep.commit().await?;
+                        }
                         return Err(e);
                     }
                 }

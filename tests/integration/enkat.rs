@@ -373,9 +373,11 @@ on_both_backends! {
         let (status, _) = http_post(site.addr, &link, &with(complete(), "skicka")).await;
         assert_eq!(status, 500);
         let after = buf(site.engine.progress("KS 2026/1").await.unwrap());
-        assert!(after.submitted_at.is_none() && after.state == "inbjuden", "neither the answer nor the step: {after:?}");
+        assert!(after.submitted_at.is_none() && after.state == "inbjuden", "neither the submission nor the step: {after:?}");
         // Once the database is whole again, the same submission goes through, once.
         sea_orm::ConnectionTrait::execute_unprepared(&conn, "ALTER TABLE document_away RENAME TO document").await.unwrap();
+        let (_, form) = http_get(site.addr, &link).await;
+        assert!(form.contains("Förvaltningens HR-chef"), "what was typed is kept, as a draft: {form}");
         let (status, _) = http_post(site.addr, &link, &with(complete(), "skicka")).await;
         assert_eq!(status, 200);
         let after = buf(site.engine.progress("KS 2026/1").await.unwrap());
