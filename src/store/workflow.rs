@@ -752,8 +752,8 @@ impl Tx {
         Ok(timer::Entity::find_by_id(id).one(&self.txn).await?)
     }
 
-    /// Makes a failed timer pending again, due at `now`, its lease and note cleared; false if
-    /// it was not failed.
+    /// Makes a failed timer pending again, due at `now`, its lease cleared (its note keeps the
+    /// reason until it fires again); false if it was not failed.
     pub async fn retry_timer(&self, id: i32, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let result = timer::Entity::update_many()
             .col_expr(timer::Column::Status, Expr::value(timer_status::PENDING))

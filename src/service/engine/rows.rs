@@ -124,21 +124,21 @@ pub(super) fn notice_to_parent(
     event: &str,
     now: DateTime<Utc>,
 ) -> Option<NewTimer> {
-    instance.parent_id.map(|parent| NewTimer {
-        instance_id: parent,
-        name: format!("händelse:{event}"),
-        event: event.to_owned(),
-        state: INSTANCE_SCOPE.to_owned(),
-        due_at: now,
-        repeat_every: None,
-        repeats_left: None,
-    })
+    instance
+        .parent_id
+        .map(|parent| queued_event(parent, event, now))
 }
 
 /// The event queued for a child, due now, sent as `system` when the engine fires it.
 pub(super) fn notice_to_child(child: &InstanceRow, event: &str, now: DateTime<Utc>) -> NewTimer {
+    queued_event(child.id, event, now)
+}
+
+/// An event queued for an instance as a timer due now: how one instance tells another
+/// (parent and children) something, in the telling step's transaction.
+fn queued_event(instance_id: i32, event: &str, now: DateTime<Utc>) -> NewTimer {
     NewTimer {
-        instance_id: child.id,
+        instance_id,
         name: format!("händelse:{event}"),
         event: event.to_owned(),
         state: INSTANCE_SCOPE.to_owned(),

@@ -292,7 +292,10 @@ impl Engine {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Extract>, ServiceError> {
         let store = self.kansli().store();
-        let mut out = Vec::new();
+        // Read through one transaction, rolled back (nothing is written here), and rendered
+        // after it, so that no PDF is made while a transaction is open.
+        let mut drawn = Vec::new();
+        let read = store.begin().await?;
         for p in store.paragraphs_of_meeting(meeting_id).await? {
             let Some(case_id) = p.case_id.filter(|_| p.kind == ParagraphKind::Beslut.code()) else {
                 continue;
@@ -309,12 +312,19 @@ impl Engine {
                 .case_by_id(case_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("paragraph {} has no ärende", p.id))?;
-            let tx = store.begin().await?;
             let context = self
-                .extract_context(&tx, org, &case, &(&p).into(), Some(protocol), now)
-                .await;
-            tx.rollback().await?;
-            let context = context?;
+                .extract_context(&read, org, &case, &(&p).into(), Some(protocol), now)
+                .await?;
+            let description = format!(
+                "Protokollsutdrag {}, {}",
+                paragraph_label(&p),
+                case.public_title
+            );
+            drawn.push((p.id, !runs_workflow, context, description));
+        }
+        read.rollback().await?;
+        let mut out = Vec::with_capacity(drawn.len());
+        for (paragraph_id, file_in_case, context, description) in drawn {
             let (content, name, media_type) =
                 match self.render_on_request(EXTRACT, &context, DocumentFormat::Pdf, now) {
                     Ok(pdf) => (pdf, format!("{EXTRACT}.pdf"), "application/pdf"),
@@ -326,16 +336,12 @@ impl Engine {
                     Err(e) => return Err(e),
                 };
             out.push(Extract {
-                paragraph_id: p.id,
-                file_in_case: !runs_workflow,
+                paragraph_id,
+                file_in_case,
                 content,
                 name,
                 media_type,
-                description: format!(
-                    "Protokollsutdrag {}, {}",
-                    paragraph_label(&p),
-                    case.public_title
-                ),
+                description,
             });
         }
         Ok(out)

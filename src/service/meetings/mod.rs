@@ -254,14 +254,18 @@ pub const POSTED_ON: &str = "posted_on";
 pub const APPEAL_LAST_DAY: &str = "appeal_last_day";
 
 /// Holds `meeting` for this transaction's changes, refusing them when its protocol is
-/// justerat: a justerat protocol is a final allmän handling.
-async fn held_open(tx: &crate::store::Tx, meeting: &MeetingRow) -> Result<(), ServiceError> {
+/// justerat: a justerat protocol is a final allmän handling. Returns the meeting as read under
+/// the hold.
+async fn held_open(
+    tx: &crate::store::Tx,
+    meeting: &MeetingRow,
+) -> Result<MeetingRow, ServiceError> {
     match tx.hold_meeting(meeting.id).await? {
         None => Err(ServiceError::NotFound(format!(
             "meeting {} does not exist",
             meeting.id
         ))),
-        Some((_, None)) => Ok(()),
+        Some((held, None)) => Ok(held),
         Some((_, Some(protocol))) => Err(justerat(meeting, &protocol)),
     }
 }

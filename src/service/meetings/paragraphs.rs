@@ -314,9 +314,9 @@ impl Engine {
         loop {
             let now = self.kansli().clock.now();
             let tx = store.begin().await?;
-            held_open(&tx, &meeting).await?;
+            let held = held_open(&tx, &meeting).await?;
             let attendance = tx.attendance_in(meeting.id).await?;
-            let Some(chair) = held_by(&tx, &meeting).await? else {
+            let Some(chair) = held.held_at.and(held.chair) else {
                 return Err(ServiceError::Invalid(format!(
                     "närvaro: record who is present at meeting {} first (kansli meeting attend): \
                      the protocol says who took part in each decision",
@@ -554,18 +554,6 @@ impl Engine {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// The ordförande once the meeting's närvaro is recorded, read in the transaction; `None`
-/// before.
-async fn held_by(
-    tx: &crate::store::Tx,
-    meeting: &MeetingRow,
-) -> Result<Option<String>, ServiceError> {
-    Ok(tx
-        .hold_meeting(meeting.id)
-        .await?
-        .and_then(|(m, _)| m.held_at.and(m.chair)))
 }
 
 /// Checks each text of a list and keeps the non-blank ones.
