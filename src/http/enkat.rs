@@ -296,9 +296,7 @@ impl<'a> Page<'a> {
             errors: Vec::new(),
             error_count: 0,
             notice: None,
-            returned_comment: view
-                .filter(|v| v.instance.state == "returnerad" && !v.comment.is_empty())
-                .map(|v| v.comment.clone()),
+            returned_comment: view.and_then(LinkView::returned_comment).map(str::to_owned),
             hidden: Vec::new(),
             heading: "",
             message: Cow::Borrowed(""),
@@ -386,14 +384,15 @@ pub(super) async fn post(
             .and_then(|v| v.first())
             .cloned()
             .unwrap_or_default();
-        return match engine.sign_off(&token, action == "godkann", &comment).await {
+        let approve = action == "approve";
+        return match engine.sign_off(&token, approve, &comment).await {
             Ok(_) => {
-                p.heading = if action == "godkann" {
+                p.heading = if approve {
                     "Svaret är godkänt"
                 } else {
                     "Svaret är skickat tillbaka"
                 };
-                p.message = if action == "godkann" {
+                p.message = if approve {
                     "Tack! Svaret är godkänt och går vidare till sammanställningen."
                 } else {
                     "Den som svarat har fått din kommentar och kan komplettera svaret."
@@ -418,7 +417,7 @@ pub(super) async fn post(
             // The workflow moved on since the page was shown: say why in Swedish, with the
             // button's name. The steps the ärende takes now are not this page's to list.
             Err(ServiceError::Refused(r)) => {
-                let label = match action == "godkann" {
+                let label = match approve {
                     true => "Godkänn svaret",
                     false => "Skicka tillbaka för komplettering",
                 };

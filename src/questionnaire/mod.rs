@@ -549,6 +549,11 @@ impl Questionnaires {
         self.by_key.is_empty()
     }
 
+    /// Whether some version of questionnaire `id` exists.
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_key.keys().any(|(k, _)| k == id)
+    }
+
     /// The version for `year`: the newest one not newer than the year.
     pub fn for_year(&self, id: &str, year: i32) -> Option<&Questionnaire> {
         self.by_key

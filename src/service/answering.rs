@@ -7,6 +7,12 @@
 //! A save writes the answers and the steps they take the workflow (a first draft, the
 //! submission) in one transaction; when a submission's step is refused, the answers are kept as
 //! a draft, so nothing typed is lost. A sign-off is one step of its own.
+//!
+//! Which questionnaire, which states take answers and which events a save, a submission, an
+//! approval and a return send are the workflow's own declaration (`questionnaire:` in its
+//! file, [`AnswerFlow`]); nothing here names a state or an event.
+
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -16,7 +22,8 @@ use super::{Actor, Engine, Outcome, ServiceError};
 use crate::domain::organisation::Role;
 use crate::questionnaire::{Answer, Answers, FieldError, Fields, Kind, Questionnaire};
 use crate::store::{InstanceRow, InvitationRow};
-use crate::workflow::Sender;
+use crate::workflow::model::AnswerFlow;
+use crate::workflow::{Sender, Workflow};
 
 /// What a link reaches.
 #[derive(Debug, Clone)]
@@ -33,25 +40,44 @@ pub struct LinkView {
     pub questionnaire: Questionnaire,
     /// The answers saved so far.
     pub answers: Answers,
-    /// The förvaltningschef's comment on a returned answer.
+    /// The approver's comment on a returned answer.
     pub comment: String,
     /// The link's row (for idempotency keys).
     invitation: InvitationRow,
+    /// The instance's workflow, whose declaration says how answering moves it.
+    workflow: Arc<Workflow>,
+    flow: AnswerFlow,
 }
 
 impl LinkView {
-    /// Whether the answer can be edited now (invited, drafted, or returned).
+    /// Whether the answer can be edited now: an answer link, in a state that takes answers.
     pub fn editable(&self) -> bool {
-        self.purpose == "answer"
-            && matches!(
-                self.instance.state.as_str(),
-                "inbjuden" | "utkast" | "returnerad"
-            )
+        self.purpose == "answer" && self.flow.takes_answers_in(&self.instance.state)
     }
 
     /// Whether the answer waits for sign-off.
     pub fn awaiting_signoff(&self) -> bool {
-        self.instance.state == "inskickad"
+        self.instance.state == self.flow.awaiting_approval
+    }
+
+    /// The approver's comment, while the answer is back with the one who answers.
+    pub fn returned_comment(&self) -> Option<&str> {
+        (self.editable() && !self.comment.is_empty()).then_some(self.comment.as_str())
+    }
+
+    /// Who sends `event` now: the role the workflow gives it in the current state, else the
+    /// role the link's purpose implies.
+    fn sender(&self, event: &str) -> Sender {
+        let fallback = if self.purpose == "signoff" {
+            Role::Forvaltningschef
+        } else {
+            Role::Chef
+        };
+        Sender::Role(
+            self.workflow
+                .person_sending(&self.instance.state, event)
+                .unwrap_or(fallback),
+        )
     }
 }
 
@@ -65,9 +91,6 @@ pub enum Saved {
     /// Not submitted: these answers are missing or wrong. The draft was saved.
     Refused(Vec<FieldError>),
 }
-
-/// The questionnaire the workflow answers.
-const QUESTIONNAIRE: &str = "aktiva-atgarder";
 
 impl Engine {
     /// Why a finished instance's link no longer works, in the words of its workflow's final
@@ -137,15 +160,22 @@ impl Engine {
         }
         let case_id = instance.case_id.ok_or_else(gone)?;
         let case_number = self.kansli().case_number(case_id).await?;
+        let workflow = self.workflow_of_instance(instance.clone()).await?;
+        let flow = self.answer_flow(&workflow).ok_or_else(|| {
+            anyhow::anyhow!(
+                "workflow {} has a link but declares no questionnaire",
+                workflow.id
+            )
+        })?;
         let vars: Map<String, Value> =
             serde_json::from_str(&instance.variables).unwrap_or_default();
         let year = vars.get("year").and_then(Value::as_i64).unwrap_or(0) as i32;
         let questionnaire = self
             .catalog()
             .questionnaires()
-            .for_year(QUESTIONNAIRE, year)
+            .for_year(&flow.id, year)
             .cloned()
-            .ok_or_else(|| anyhow::anyhow!("no questionnaire {QUESTIONNAIRE} for {year}"))?;
+            .ok_or_else(|| anyhow::anyhow!("no questionnaire {} for {year}", flow.id))?;
         let mut answers: Answers = match store.response_of(instance.id).await? {
             Some(r) => serde_json::from_str(&r.answers).map_err(anyhow::Error::from)?,
             None => Answers::new(),
@@ -160,7 +190,7 @@ impl Engine {
             .map(|u| u.name.clone())
             .unwrap_or_default();
         let comment = vars
-            .get("comment")
+            .get(&flow.comment)
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
@@ -173,6 +203,18 @@ impl Engine {
             answers,
             comment,
             invitation,
+            workflow,
+            flow,
+        })
+    }
+
+    /// How answering moves `workflow`: its own declaration, or, for an instance started on a
+    /// version stored before workflows declared it, the current version's.
+    pub(crate) fn answer_flow(&self, workflow: &Workflow) -> Option<AnswerFlow> {
+        workflow.questionnaire.clone().or_else(|| {
+            self.catalog()
+                .get(&workflow.id)
+                .and_then(|e| e.workflow.questionnaire.clone())
         })
     }
 
@@ -251,7 +293,7 @@ impl Engine {
         }
         let (answers, errors) = view.questionnaire.check(fields, submit);
         let submitted = submit && errors.is_empty();
-        let chef = Actor::new(format!("länk:{}", view.invitation.recipient_email));
+        let holder = Actor::new(format!("länk:{}", view.invitation.recipient_email));
         let store = self.kansli().store();
         let org = store.org_snapshot().await?;
         let json = serde_json::to_string(&answers).map_err(anyhow::Error::from)?;
@@ -269,15 +311,20 @@ impl Engine {
                 now,
             )
             .await?;
+            let flow = &view.flow;
             let mut steps: Vec<(&str, Option<String>)> = Vec::new();
-            if view.instance.state == "inbjuden" {
-                steps.push(("utkast_sparat", None));
+            // A save is recorded as a step only when it moves the instance (the first
+            // draft); later drafts live in the response row alone.
+            if let Some(draft) = &flow.draft
+                && view.workflow.moves(&view.instance.state, draft)
+            {
+                steps.push((draft, None));
             }
             if submitted {
                 // One submission per saved version of the answer: a double click registers
                 // one handling.
                 let key = format!("svar:{}:{}", view.instance.id, view.instance.row_version);
-                steps.push(("svar_inskickat", Some(key)));
+                steps.push((&flow.submit, Some(key)));
             }
             let mut retry = false;
             for (event, key) in &steps {
@@ -288,8 +335,8 @@ impl Engine {
                         view.instance.id,
                         event,
                         &Map::new(),
-                        Sender::Role(Role::Chef),
-                        &chef,
+                        view.sender(event),
+                        &holder,
                         key.as_deref(),
                         now,
                     )
@@ -356,7 +403,7 @@ impl Engine {
         let key = format!("attest:{}:{}", view.instance.id, view.instance.row_version);
         if approve {
             return self
-                .step(&view, "godkann", Map::new(), &actor, Some(&key))
+                .step(&view, &view.flow.approve, Map::new(), &actor, Some(&key))
                 .await;
         }
         let comment = comment.trim();
@@ -368,8 +415,8 @@ impl Engine {
         if comment.chars().count() > 2000 {
             return Err(ServiceError::Invalid("kommentar: högst 2000 tecken".into()));
         }
-        let values = Map::from_iter([("comment".to_owned(), json!(comment))]);
-        self.step(&view, "returnera", values, &actor, Some(&key))
+        let values = Map::from_iter([(view.flow.comment.clone(), json!(comment))]);
+        self.step(&view, &view.flow.return_, values, &actor, Some(&key))
             .await
     }
 
@@ -381,18 +428,14 @@ impl Engine {
         actor: &Actor,
         key: Option<&str>,
     ) -> Result<Outcome, ServiceError> {
-        let role = if view.purpose == "signoff" {
-            Role::Forvaltningschef
-        } else {
-            Role::Chef
-        };
+        let sender = view.sender(event);
         let instance = self
             .kansli()
             .store()
             .instance(view.instance.id)
             .await?
             .ok_or_else(|| ServiceError::NotFound("länken gäller inte".into()))?;
-        self.send_to(instance, event, values, Sender::Role(role), actor, key)
+        self.send_to(instance, event, values, sender, actor, key)
             .await
     }
 }
@@ -410,7 +453,7 @@ pub struct UnitProgress {
     pub state_text: String,
     /// When the invitation went out.
     pub invited_at: chrono::DateTime<chrono::Utc>,
-    /// When reminders were queued.
+    /// When reminders were sent (the steps its workflow declares as `reminders`).
     pub reminders: Vec<chrono::DateTime<chrono::Utc>>,
     /// When the answer was last submitted.
     pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -425,32 +468,33 @@ impl Engine {
         let case = self.kansli().case_row(&book, case_number).await?;
         let store = self.kansli().store();
         let org = store.org_snapshot().await?;
-        let messages = store.outbox(Some(case.id)).await?;
         let history = store.audit_of(case.id).await?;
         let mut out = Vec::new();
         for instance in store.instances_of_case(case.id).await? {
             let Some(unit_code) = instance.unit_code.clone() else {
                 continue;
             };
-            let state_text = self
-                .catalog()
-                .get(&instance.workflow_id)
-                .and_then(|e| {
-                    e.workflow
-                        .states
-                        .get(&instance.state)
-                        .and_then(|s| s.description.clone())
-                })
+            let workflow = self.workflow_of_instance(instance.clone()).await?;
+            let state_text = workflow
+                .states
+                .get(&instance.state)
+                .and_then(|s| s.description.clone())
                 .unwrap_or_default();
-            let reminders = messages
-                .iter()
-                .filter(|m| m.instance_id == Some(instance.id) && m.template.contains("paminnelse"))
-                .map(|m| m.created_at)
+            let Some(flow) = self.answer_flow(&workflow) else {
+                continue;
+            };
+            // The history says when, however it came about (the form, a timer or `event send`).
+            let steps = || {
+                history
+                    .iter()
+                    .filter(|a| a.instance_id == Some(instance.id))
+            };
+            let reminders = steps()
+                .filter(|a| flow.reminders.contains(&a.action))
+                .map(|a| a.at)
                 .collect();
-            // The history says when, however the answer came in (the form or `event send`).
-            let submitted_at = history
-                .iter()
-                .filter(|a| a.instance_id == Some(instance.id) && a.action == "svar_inskickat")
+            let submitted_at = steps()
+                .filter(|a| a.action == flow.submit)
                 .map(|a| a.at)
                 .next_back();
             out.push(UnitProgress {

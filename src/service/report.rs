@@ -125,14 +125,8 @@ impl Engine {
                 }
                 _ => Answers::new(),
             };
-            if questionnaire.is_none()
-                && let Some(r) = &response
-            {
-                questionnaire = self
-                    .catalog()
-                    .questionnaires()
-                    .for_year(&r.questionnaire_id, r.version)
-                    .cloned();
+            if questionnaire.is_none() {
+                questionnaire = self.questionnaire_of(&instance, response.as_ref());
             }
             units.push(UnitAnswer {
                 name: org
@@ -147,29 +141,38 @@ impl Engine {
             });
         }
         units.sort_by(|a, b| a.code.cmp(&b.code));
-        let questionnaire = match questionnaire {
-            Some(q) => q,
-            None => {
-                let year: i32 = case_number
-                    .split(|c: char| !c.is_ascii_digit())
-                    .find(|p| p.len() == 4)
-                    .and_then(|y| y.parse().ok())
-                    .unwrap_or(0);
-                self.catalog()
-                    .questionnaires()
-                    .for_year("aktiva-atgarder", year)
-                    .cloned()
-                    .ok_or_else(|| {
-                        ServiceError::NotFound(format!("no questionnaire for ärende {case_number}"))
-                    })?
-            }
-        };
+        let questionnaire = questionnaire.ok_or_else(|| {
+            ServiceError::NotFound(format!("no questionnaire for ärende {case_number}"))
+        })?;
         Ok(Compilation {
             case_number: case_number.to_owned(),
             questionnaire,
             units,
             min_group: self.min_group,
         })
+    }
+}
+
+impl Engine {
+    /// The questionnaire an instance answers: the version its answer was given in, or, before
+    /// any answer, the version its workflow's declaration gives for the instance's year.
+    fn questionnaire_of(
+        &self,
+        instance: &InstanceRow,
+        response: Option<&ResponseRow>,
+    ) -> Option<Questionnaire> {
+        let questionnaires = self.catalog().questionnaires();
+        if let Some(r) = response {
+            return questionnaires
+                .for_year(&r.questionnaire_id, r.version)
+                .cloned();
+        }
+        let workflow = &self.catalog().get(&instance.workflow_id)?.workflow;
+        let flow = self.answer_flow(workflow)?;
+        let vars: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&instance.variables).ok()?;
+        let year = vars.get("year")?.as_i64()?;
+        questionnaires.for_year(&flow.id, year as i32).cloned()
     }
 }
 

@@ -62,12 +62,19 @@ impl Catalog {
             }
         }
         files.sort();
-        let questionnaires = Questionnaires::load(&dir.join("enkater"));
+        let folder = dir.join("enkater");
+        let questionnaires = Questionnaires::load(&folder);
         match (Self::from_sources(files, Some(templates)), questionnaires) {
-            (Ok(catalog), Ok(q)) => Ok(Self {
-                questionnaires: Arc::new(q),
-                ..catalog
-            }),
+            (Ok(catalog), Ok(q)) => {
+                let missing = catalog.questionnaires_missing_from(&q, &folder);
+                if !missing.is_empty() {
+                    return Err(missing);
+                }
+                Ok(Self {
+                    questionnaires: Arc::new(q),
+                    ..catalog
+                })
+            }
             (Ok(_), Err(p)) => Err(p),
             (Err(p), Ok(_)) => Err(p),
             (Err(mut a), Err(b)) => {
@@ -75,6 +82,27 @@ impl Catalog {
                 Err(a)
             }
         }
+    }
+
+    /// A problem for every `questionnaire:` declaration naming one that `enkater/` lacks.
+    fn questionnaires_missing_from(&self, found: &Questionnaires, folder: &Path) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for entry in self.entries.values() {
+            for (id, line, column) in &entry.workflow.references.questionnaires {
+                if !found.contains(id) {
+                    problems.push(Problem {
+                        file: entry.path.clone(),
+                        line: *line,
+                        column: *column,
+                        message: format!(
+                            "questionnaire: id: {id:?} has no version in {}",
+                            folder.display()
+                        ),
+                    });
+                }
+            }
+        }
+        problems
     }
 
     /// The questionnaires in the folder's `enkater/`.

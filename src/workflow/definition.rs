@@ -29,6 +29,12 @@ pub struct RawWorkflow {
     /// The events that meetings send: a decision, a proposal, a justering.
     #[serde(default)]
     pub meetings: Option<Spanned<RawMeetings>>,
+    /// The questionnaire this workflow's personal links answer, and how answering moves it.
+    #[serde(default)]
+    pub questionnaire: Option<Spanned<RawQuestionnaire>>,
+    /// The timer whose due time emails show as the answering deadline.
+    #[serde(default)]
+    pub deadline: Option<Spanned<String>>,
     /// The state an instance starts in.
     pub initial: Spanned<String>,
     /// The states, in the order of the file.
@@ -52,6 +58,34 @@ pub struct RawMeetings {
     /// Sent when an organ sends the ärende back for more preparation (återremiss).
     #[serde(default)]
     pub referral: Option<String>,
+}
+
+/// `questionnaire: { id: aktiva-atgarder, answering: [inbjuden, …], awaiting_approval: inskickad,
+/// draft: …, submit: …, approve: …, return: …, comment: comment, reminders: [paminn] }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuestionnaire {
+    /// The questionnaire in `enkater/`, in the version for the instance's `year`.
+    pub id: Spanned<String>,
+    /// The states in which the answer link takes answers.
+    pub answering: Spanned<Vec<String>>,
+    /// The state in which the answer waits for approval through the sign-off link.
+    pub awaiting_approval: Spanned<String>,
+    /// Sent by a save that moves the instance (the first draft); optional.
+    #[serde(default)]
+    pub draft: Option<Spanned<String>>,
+    /// Sent when the answer is submitted.
+    pub submit: Spanned<String>,
+    /// Sent when the answer is approved.
+    pub approve: Spanned<String>,
+    /// Sent when the answer is returned for completion.
+    #[serde(rename = "return")]
+    pub return_: Spanned<String>,
+    /// The string variable a return sets to its comment.
+    pub comment: Spanned<String>,
+    /// The events that remind the holder of the answer link; counted on the progress page.
+    #[serde(default)]
+    pub reminders: Option<Spanned<Vec<String>>>,
 }
 
 /// The ärende a root workflow opens.

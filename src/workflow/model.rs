@@ -12,7 +12,9 @@ use indexmap::IndexMap;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::definition::{RawEffect, RawGuard, RawTimer, RawTransition, RawWorkflow};
+use super::definition::{
+    RawEffect, RawGuard, RawQuestionnaire, RawTimer, RawTransition, RawWorkflow,
+};
 use super::duration::parse_duration;
 use crate::domain::document::Direction;
 use crate::domain::organisation::{Role, UnitKind};
@@ -93,6 +95,10 @@ pub struct Workflow {
     pub variables: IndexMap<String, Variable>,
     /// The events its meetings send (none for a workflow meetings do not move).
     pub meetings: MeetingEvents,
+    /// The questionnaire its answer links answer, and the events answering sends.
+    pub questionnaire: Option<AnswerFlow>,
+    /// The timer whose due time emails show as the answering deadline.
+    pub deadline: Option<String>,
     /// The initial state.
     pub initial: String,
     /// The states, in file order.
@@ -123,6 +129,63 @@ pub struct MeetingEvents {
     pub referral: Option<String>,
 }
 
+/// How answering a questionnaire moves a workflow: which questionnaire, in which states the
+/// answer link takes answers, and which of the workflow's own events a save, a submission, an
+/// approval and a return are, so that no answering code names a state or an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerFlow {
+    /// The questionnaire's id in `enkater/`; its version is the one for the instance's `year`.
+    pub id: String,
+    /// The states in which the answer link takes answers.
+    pub answering: Vec<String>,
+    /// The state in which the answer waits for approval.
+    pub awaiting_approval: String,
+    /// Sent by a save when the current state takes it to another state (the first draft).
+    pub draft: Option<String>,
+    /// Sent when the answer is submitted.
+    pub submit: String,
+    /// Sent when the answer is approved.
+    pub approve: String,
+    /// Sent when the answer is returned for completion.
+    pub return_: String,
+    /// The variable a return sets to the approver's comment.
+    pub comment: String,
+    /// The events that remind the link's holder.
+    pub reminders: Vec<String>,
+}
+
+impl AnswerFlow {
+    /// Whether the answer link takes answers in `state`.
+    pub fn takes_answers_in(&self, state: &str) -> bool {
+        self.answering.iter().any(|s| s == state)
+    }
+}
+
+impl Workflow {
+    /// Who sends `event` in `state` on behalf of a person: the first role its transition names.
+    pub fn person_sending(&self, state: &str, event: &str) -> Option<Role> {
+        self.states
+            .get(state)?
+            .transitions
+            .iter()
+            .filter(|t| t.event == event)
+            .flat_map(|t| &t.by)
+            .find_map(|s| match s {
+                Sender::Role(r) => Some(*r),
+                Sender::System => None,
+            })
+    }
+
+    /// Whether `event` in `state` takes the instance to another state.
+    pub fn moves(&self, state: &str, event: &str) -> bool {
+        self.states.get(state).is_some_and(|s| {
+            s.transitions
+                .iter()
+                .any(|t| t.event == event && t.to.as_deref().is_some_and(|to| to != state))
+        })
+    }
+}
+
 /// What a workflow refers to outside itself.
 #[derive(Debug, Clone, Default)]
 pub struct References {
@@ -132,6 +195,8 @@ pub struct References {
     pub email_templates: Vec<(String, u64, u64)>,
     /// Document templates, with where they are named.
     pub document_templates: Vec<(String, u64, u64)>,
+    /// The questionnaire, with where it is named.
+    pub questionnaires: Vec<(String, u64, u64)>,
 }
 
 /// The ärende a root workflow opens.
@@ -268,6 +333,24 @@ pub struct Transition {
 }
 
 impl State {
+    /// Every effect the state declares: on entry, on exit and on its transitions.
+    pub fn effects(&self) -> impl Iterator<Item = &EffectSpec> {
+        self.on_entry
+            .iter()
+            .chain(&self.on_exit)
+            .chain(self.transitions.iter().flat_map(|t| &t.effects))
+    }
+
+    /// Every timer the state runs or one of its effects sets.
+    pub fn timers_set(&self) -> impl Iterator<Item = &TimerSpec> {
+        self.timers
+            .iter()
+            .chain(self.effects().filter_map(|e| match e {
+                EffectSpec::SetTimer(t) => Some(t),
+                _ => None,
+            }))
+    }
+
     /// What people call `event` in this state: the label of its transitions (validation keeps
     /// them from disagreeing), else the event's code.
     pub fn event_label<'a>(&'a self, event: &'a str) -> &'a str {
@@ -753,6 +836,21 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
         }
     };
 
+    let questionnaire = raw
+        .questionnaire
+        .as_ref()
+        .map(|declared| answer_flow(&mut c, declared, &states, &variables));
+    let deadline = raw.deadline.as_ref().map(|declared| {
+        let name = declared.value.trim();
+        if !timer_names(&states).contains(name) {
+            c.at(
+                declared,
+                format!("deadline: no state sets a timer named {name}"),
+            );
+        }
+        name.to_owned()
+    });
+
     if !c.problems.is_empty() {
         // A variable used twice in one text, or a guard naming it twice, is one problem.
         let mut seen = HashSet::new();
@@ -767,10 +865,145 @@ pub fn validate(file: &PathBuf, raw: RawWorkflow) -> Result<Workflow, Vec<Proble
         schedule,
         variables,
         meetings,
+        questionnaire,
+        deadline,
         initial: raw.initial.value,
         states,
         references: c.refs,
     })
+}
+
+/// Every timer name a state or an effect sets.
+fn timer_names(states: &IndexMap<String, State>) -> HashSet<&str> {
+    states
+        .values()
+        .flat_map(State::timers_set)
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// Checks a `questionnaire:` declaration against the states and variables: every state it
+/// names exists, every event it names is taken where answering sends it, and the comment is a
+/// string variable.
+fn answer_flow(
+    c: &mut Checker<'_>,
+    declared: &Spanned<RawQuestionnaire>,
+    states: &IndexMap<String, State>,
+    variables: &IndexMap<String, Variable>,
+) -> AnswerFlow {
+    let d = &declared.value;
+    let takes = |state: &str, event: &str| {
+        states
+            .get(state)
+            .is_some_and(|s| s.transitions.iter().any(|t| t.event == event))
+    };
+    if d.id.value.trim().is_empty() {
+        c.at(&d.id, "questionnaire: id: name a questionnaire in enkater/");
+    } else {
+        c.refs.questionnaires.push((
+            d.id.value.clone(),
+            d.id.referenced.line(),
+            d.id.referenced.column(),
+        ));
+    }
+    if d.answering.value.is_empty() {
+        c.at(
+            &d.answering,
+            "questionnaire: answering: name at least one state",
+        );
+    }
+    for state in &d.answering.value {
+        match states.get(state) {
+            None => c.at(
+                &d.answering,
+                format!("questionnaire: answering: no state {state}"),
+            ),
+            Some(s) if s.is_final => c.at(
+                &d.answering,
+                format!("questionnaire: answering: state {state} is final"),
+            ),
+            Some(_) if !takes(state, &d.submit.value) => c.at(
+                &d.submit,
+                format!(
+                    "questionnaire: submit: state {state} takes answers but not event {}",
+                    d.submit.value
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    let waiting = &d.awaiting_approval.value;
+    if !states.contains_key(waiting) {
+        c.at(
+            &d.awaiting_approval,
+            format!("questionnaire: awaiting_approval: no state {waiting}"),
+        );
+    } else {
+        for (key, event) in [("approve", &d.approve), ("return", &d.return_)] {
+            if !takes(waiting, &event.value) {
+                c.at(
+                    event,
+                    format!(
+                        "questionnaire: {key}: state {waiting} does not take event {}",
+                        event.value
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(draft) = &d.draft
+        && !d.answering.value.iter().any(|s| takes(s, &draft.value))
+    {
+        c.at(
+            draft,
+            format!(
+                "questionnaire: draft: no answering state takes event {}",
+                draft.value
+            ),
+        );
+    }
+    let reminders = d
+        .reminders
+        .as_ref()
+        .map(|r| r.value.clone())
+        .unwrap_or_default();
+    for event in &reminders {
+        if !states.keys().any(|s| takes(s, event)) {
+            let at = d.reminders.as_ref().expect("reminders were given");
+            c.at(
+                at,
+                format!("questionnaire: reminders: event {event} is taken by no state"),
+            );
+        }
+    }
+    match variables.get(&d.comment.value) {
+        Some(v) if v.kind == VariableKind::String => {}
+        Some(_) => c.at(
+            &d.comment,
+            format!(
+                "questionnaire: comment: variable {} is not a string",
+                d.comment.value
+            ),
+        ),
+        None => c.at(
+            &d.comment,
+            format!(
+                "questionnaire: comment: no variable {} is declared",
+                d.comment.value
+            ),
+        ),
+    }
+    AnswerFlow {
+        id: d.id.value.trim().to_owned(),
+        answering: d.answering.value.clone(),
+        awaiting_approval: waiting.clone(),
+        draft: d.draft.as_ref().map(|e| e.value.clone()),
+        submit: d.submit.value.clone(),
+        approve: d.approve.value.clone(),
+        return_: d.return_.value.clone(),
+        comment: d.comment.value.clone(),
+        reminders,
+    }
 }
 
 fn transition(

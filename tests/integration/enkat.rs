@@ -40,9 +40,15 @@ impl Drop for Site {
 }
 
 async fn site(db: &TestDb) -> Site {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    site_running(db, &root.join("workflows")).await
+}
+
+/// A site whose engine runs the workflows in `workflows`.
+async fn site_running(db: &TestDb, workflows: &Path) -> Site {
     let (kansli, clock) = db.app(local(2026, 10, 1, 7)).await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
+    let catalog = Catalog::load(workflows, &root.join("templates")).unwrap();
     let secret = Arc::new(LinkSecret::random());
     let engine = Engine::new(kansli.clone(), Arc::new(catalog.clone()), "e")
         .with_base_url(BASE)
@@ -165,9 +171,9 @@ on_both_backends! {
         let (status, page) = http_get(site.addr, &head).await;
         assert_eq!(status, 200);
         assert!(page.contains("Godkänn svaret") && page.contains("Förvaltningens HR-chef"), "{page}");
-        let (status, page) = http_post(site.addr, &head, &[("atgard", "returnera"), ("kommentar", "")]).await;
+        let (status, page) = http_post(site.addr, &head, &[("atgard", "return"), ("kommentar", "")]).await;
         assert_eq!(status, 422, "a return needs a comment: {page}");
-        let (status, _) = http_post(site.addr, &head, &[("atgard", "returnera"), ("kommentar", "Beskriv samverkan i H1.")]).await;
+        let (status, _) = http_post(site.addr, &head, &[("atgard", "return"), ("kommentar", "Beskriv samverkan i H1.")]).await;
         assert_eq!(status, 200);
         let chef_again = site.link_for("oskar.lindfors@norrvika.example").await;
         let returned = site.kansli.messages(None, None).await.unwrap().into_iter().rfind(|m| m.template == "enkat-returnerad").unwrap();
@@ -179,7 +185,7 @@ on_both_backends! {
         let (status, _) = http_post(site.addr, &chef_again, &with(complete(), "skicka")).await;
         assert_eq!(status, 200);
         let head_again = site.link_for("karin.welander@norrvika.example").await;
-        let (status, page) = http_post(site.addr, &head_again, &[("atgard", "godkann")]).await;
+        let (status, page) = http_post(site.addr, &head_again, &[("atgard", "approve")]).await;
         assert_eq!(status, 200, "{page}");
         for link in [&chef, &chef_again, &head, &head_again] {
             let (status, page) = http_get(site.addr, link).await;
@@ -240,13 +246,13 @@ on_both_backends! {
             assert_eq!(http_post(site.addr, &link, &with(answers.clone(), "skicka")).await.0, 200);
             let sign = site.link_for(&format!("{head}@norrvika.example")).await;
             if *chef == "tobias.frank" {
-                assert_eq!(http_post(site.addr, &sign, &[("atgard", "returnera"), ("kommentar", "Komplettera C2.")]).await.0, 200);
+                assert_eq!(http_post(site.addr, &sign, &[("atgard", "return"), ("kommentar", "Komplettera C2.")]).await.0, 200);
                 let again = site.link_for(&format!("{chef}@norrvika.example")).await;
                 assert_eq!(http_post(site.addr, &again, &with(answers, "skicka")).await.0, 200);
                 let sign = site.link_for(&format!("{head}@norrvika.example")).await;
-                assert_eq!(http_post(site.addr, &sign, &[("atgard", "godkann")]).await.0, 200);
+                assert_eq!(http_post(site.addr, &sign, &[("atgard", "approve")]).await.0, 200);
             } else {
-                assert_eq!(http_post(site.addr, &sign, &[("atgard", "godkann")]).await.0, 200);
+                assert_eq!(http_post(site.addr, &sign, &[("atgard", "approve")]).await.0, 200);
             }
         }
         let progress = site.engine.progress("KS 2026/1").await.unwrap();
@@ -383,5 +389,125 @@ on_both_backends! {
         let after = buf(site.engine.progress("KS 2026/1").await.unwrap());
         assert!(after.submitted_at.is_some() && after.state == "inskickad", "{after:?}");
         assert_eq!(site.handlingar().await.iter().filter(|d| d.contains("Barn- och utbildningsförvaltningen")).count(), 1);
+    }
+}
+
+/// The shipped workflows with the questionnaire workflow's states and events renamed: the
+/// answering code must follow the declaration, not the names.
+fn renamed_workflows() -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let dir = tempfile::tempdir().unwrap();
+    let renames = [
+        ("inbjuden", "invited"),
+        ("utkast", "drafting"),
+        ("returnerad", "sent_back"),
+        ("inskickad", "handed_in"),
+        ("godkand", "accepted"),
+        ("utkast_sparat", "draft_kept"),
+        ("svar_inskickat", "hand_in"),
+        ("godkann", "accept"),
+        ("returnera", "send_back_for_more"),
+        ("paminn", "nudge"),
+        ("svarstid", "answer_by"),
+    ];
+    let whole = |text: &str, from: &str, to: &str| {
+        // A whole name only: not a template's `enkat-returnerad`, not `utkast_sparat` for
+        // `utkast`.
+        let mut out = String::new();
+        let mut rest = text;
+        let part = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+        while let Some(at) = rest.find(from) {
+            let before = rest[..at].chars().next_back();
+            let after = rest[at + from.len()..].chars().next();
+            out.push_str(&rest[..at]);
+            if before.is_some_and(part) || after.is_some_and(part) {
+                out.push_str(from);
+            } else {
+                out.push_str(to);
+            }
+            rest = &rest[at + from.len()..];
+        }
+        out.push_str(rest);
+        out
+    };
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        let path = entry.path();
+        let target = dir.path().join(entry.file_name());
+        if path.is_dir() {
+            std::fs::create_dir(&target).unwrap();
+            for file in std::fs::read_dir(&path).unwrap().flatten() {
+                std::fs::copy(file.path(), target.join(file.file_name())).unwrap();
+            }
+            continue;
+        }
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            for (from, to) in renames {
+                text = whole(&text, from, to);
+            }
+        }
+        std::fs::write(target, text).unwrap();
+    }
+    let enkat = std::fs::read_to_string(dir.path().join("aktiva-atgarder-enkat.yaml")).unwrap();
+    for gone in [
+        "\n  inbjuden:\n",
+        "\n  returnerad:\n",
+        "event: svar_inskickat\n",
+        "event: godkann\n",
+        "event: paminn\n",
+    ] {
+        assert!(!enkat.contains(gone), "{gone} is renamed");
+    }
+    dir
+}
+
+on_both_backends! {
+    async fn a_questionnaire_workflow_with_its_own_state_and_event_names_runs_the_round(db) {
+        let workflows = renamed_workflows();
+        let site = site_running(db, workflows.path()).await;
+        let chef = site.link_for("oskar.lindfors@norrvika.example").await;
+        let (status, form) = http_get(site.addr, &chef).await;
+        assert_eq!(status, 200, "{form}");
+
+        // A first draft moves the instance by the declared draft event.
+        let (status, _) = http_post(site.addr, &chef, &[("B1", "delvis"), ("atgard", "spara")]).await;
+        assert_eq!(status, 200);
+        let state = |units: &[kansli::service::UnitProgress], code: &str| {
+            units.iter().find(|u| u.unit_code == code).unwrap().state.clone()
+        };
+        assert_eq!(state(&site.engine.progress("KS 2026/1").await.unwrap(), "BUF"), "drafting");
+
+        // Submitted, sent back with a comment, completed, accepted: each by the declared event.
+        assert_eq!(http_post(site.addr, &chef, &with(complete(), "skicka")).await.0, 200);
+        let progress = site.engine.progress("KS 2026/1").await.unwrap();
+        assert_eq!(state(&progress, "BUF"), "handed_in");
+        assert!(progress.iter().find(|u| u.unit_code == "BUF").unwrap().submitted_at.is_some(), "the declared submit event dates it");
+        assert!(site.handlingar().await.iter().any(|d| d.starts_with("Svar på uppföljningsenkät")), "the answer is registered");
+        let head = site.link_for("karin.welander@norrvika.example").await;
+        assert_eq!(http_post(site.addr, &head, &[("atgard", "return"), ("kommentar", "Beskriv H1.")]).await.0, 200);
+        assert_eq!(state(&site.engine.progress("KS 2026/1").await.unwrap(), "BUF"), "sent_back");
+        let again = site.link_for("oskar.lindfors@norrvika.example").await;
+        let (status, form) = http_get(site.addr, &again).await;
+        assert!(status == 200 && form.contains("Beskriv H1."), "the comment, by the declared variable: {form}");
+        assert_eq!(http_post(site.addr, &again, &with(complete(), "skicka")).await.0, 200);
+        let head = site.link_for("karin.welander@norrvika.example").await;
+        assert_eq!(http_post(site.addr, &head, &[("atgard", "approve")]).await.0, 200);
+        assert_eq!(state(&site.engine.progress("KS 2026/1").await.unwrap(), "BUF"), "accepted");
+        let history = site.kansli.case_history("KS 2026/1").await.unwrap();
+        for event in ["draft_kept", "hand_in", "send_back_for_more", "accept"] {
+            assert!(history.iter().any(|h| h.action == event), "{event} in the history");
+        }
+
+        // Reminders by the renamed timer and event are counted; the round compiles with one
+        // answer and names the six that did not answer.
+        site.clock.set(local(2026, 10, 16, 10));
+        site.engine.tick().await.unwrap();
+        let progress = site.engine.progress("KS 2026/1").await.unwrap();
+        assert!(progress.iter().filter(|u| u.unit_code != "BUF").all(|u| u.reminders.len() == 1), "{progress:?}");
+        site.clock.set(local(2026, 11, 6, 8));
+        site.engine.tick().await.unwrap();
+        let report = site.engine.compilation("KS 2026/1").await.unwrap();
+        assert_eq!(report.response_rate(), "1 av 7 förvaltningar har svarat (14 %)");
+        assert_eq!(report.not_answered().len(), 6);
     }
 }

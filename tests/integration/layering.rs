@@ -45,3 +45,81 @@ fn the_domain_and_the_workflow_engine_use_no_database_web_mail_or_rendering_crat
         found.join("\n")
     );
 }
+
+/// Words that are a shipped workflow's state names and also the diarium's or the meetings' own
+/// vocabulary, which the code must speak: an ärende's status `avslutat`, a protocol's
+/// `justering` and its `anslag` (`../shared/domain.md`). Each is a name of the domain, not of
+/// a workflow.
+const DOMAIN_WORDS: [&str; 3] = ["avslutat", "justering", "anslag"];
+
+/// Every id, state, event and timer name of the shipped workflows.
+fn shipped_names() -> std::collections::BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalog = kansli::workflow::Catalog::load(&root.join("workflows"), &root.join("templates"))
+        .expect("the shipped workflows load");
+    let mut names = std::collections::BTreeSet::new();
+    for entry in catalog.iter() {
+        let w = &entry.workflow;
+        names.insert(w.id.clone());
+        for (name, state) in &w.states {
+            names.insert(name.clone());
+            names.extend(
+                state
+                    .timers_set()
+                    .flat_map(|t| [t.name.clone(), t.event.clone()]),
+            );
+            names.extend(state.transitions.iter().map(|t| t.event.clone()));
+        }
+    }
+    names
+}
+
+/// The quoted strings of a line of Rust.
+fn string_literals(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('"') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('"') else { break };
+        out.push(&after[..end]);
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+#[test]
+fn no_code_outside_tests_names_a_state_event_timer_or_id_of_a_shipped_workflow() {
+    let names = shipped_names();
+    for expected in ["aktiva-atgarder", "inbjuden", "svar_inskickat", "svarstid"] {
+        assert!(names.contains(expected), "the names are read: {names:?}");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        // Unit tests may run the shipped workflows; the code they test may not name them.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for literal in string_literals(line) {
+                if names.contains(literal) && !DOMAIN_WORDS.contains(&literal) {
+                    found.push(format!(
+                        "{}:{}: {literal:?} in {}",
+                        file.display(),
+                        n + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "code names a shipped workflow's own names; declare what it needs in the workflow file:\n{}",
+        found.join("\n")
+    );
+}

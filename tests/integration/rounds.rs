@@ -21,6 +21,7 @@ const WORKFLOW: &str = "\
 id: runda
 title: Uppföljning
 case: { series: KLF, title: Uppföljning }
+deadline: svarstid
 initial: inbjuden
 states:
   inbjuden:

@@ -206,3 +206,38 @@ fn the_shipped_workflows_load_against_the_shipped_templates_without_problems() {
         assert!(catalog.get(&id).is_some(), "{id} is not in the catalog");
     }
 }
+
+#[test]
+fn a_questionnaire_declaration_naming_a_questionnaire_enkater_lacks_is_reported_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::fs::read_to_string(
+        root().join("tests/fixtures/broken-workflows/questionnaire-submit-not-taken.yaml"),
+    )
+    .unwrap()
+    // The fixture's own mistake mended: only the missing questionnaire is left.
+    .replace("answering: [inbjuden, utkast]", "answering: [inbjuden]")
+    .replace("id: questionnaire-submit-not-taken", "id: enkat-flow");
+    std::fs::write(dir.path().join("enkat-flow.yaml"), source).unwrap();
+    let problems = Catalog::load(dir.path(), &templates())
+        .expect_err("a questionnaire that does not exist must be refused");
+    assert_eq!(problems.len(), 1, "{}", list(&problems));
+    let p = &problems[0];
+    assert_eq!((p.line, p.column), (6, 7), "{}", list(&problems));
+    assert!(
+        p.message
+            .contains("questionnaire: id: \"enkat\" has no version in")
+            && p.file.ends_with("enkat-flow.yaml"),
+        "{}",
+        list(&problems)
+    );
+
+    // With the questionnaire in enkater/, the same folder loads.
+    let enkater = dir.path().join("enkater");
+    std::fs::create_dir(&enkater).unwrap();
+    let shipped = root().join("workflows/enkater/aktiva-atgarder-2026.yaml");
+    let text = std::fs::read_to_string(shipped)
+        .unwrap()
+        .replace("id: aktiva-atgarder", "id: enkat");
+    std::fs::write(enkater.join("enkat-2026.yaml"), text).unwrap();
+    Catalog::load(dir.path(), &templates()).unwrap_or_else(|p| panic!("{}", list(&p)));
+}

@@ -34,7 +34,7 @@ pub use self::target::Target;
 
 use self::ingest::{Aim, Ingest, Request, Response};
 use self::letter::{Letter, StoredAttachment};
-use self::rows::{DEADLINE_TIMER, notice_to_parent, referral, repeat_of, sends_email, step_rows};
+use self::rows::{notice_to_parent, referral, repeat_of, sends_email, step_rows};
 use super::diarium::{PreparedCase, SeriesBook};
 use super::links::LinkSecret;
 use super::mail::municipality_of;
@@ -1259,9 +1259,12 @@ impl Engine {
         tx.insert_timers(rows.timers).await?;
         // The answering deadline is only shown in emails.
         let mut deadline = rows.deadline;
-        if deadline.is_none() && sends_email(decision) {
+        if let Some(timer) = &workflow.deadline
+            && deadline.is_none()
+            && sends_email(decision)
+        {
             deadline = tx
-                .pending_timer(instance.id, DEADLINE_TIMER)
+                .pending_timer(instance.id, timer)
                 .await?
                 .map(|t| t.due_at);
         }

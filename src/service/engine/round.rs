@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::letter::{Letter, Queued};
-use super::rows::{DEADLINE_TIMER, notice_to_parent, referral, repeat_of, sends_email, step_rows};
+use super::rows::{notice_to_parent, referral, repeat_of, sends_email, step_rows};
 use super::{Engine, Loaded, Outcome, StepBy, decide};
 use crate::service::{Actor, ServiceError};
 use crate::store::{AuditInput, CaseRow, InstanceMove, OrgSnapshot, TimerRow, Tx, timer_status};
@@ -258,15 +258,21 @@ impl Engine {
         tx.insert_timers(timers).await?;
 
         // The answering deadline the emails show: set by the step, or still pending.
-        let unknown: Vec<i32> = planned
-            .iter()
-            .zip(&deadlines)
-            .filter(|(p, d)| d.is_none() && sends_email(&p.decision))
-            .map(|(p, _)| p.loaded.row.id)
-            .collect();
+        // Each workflow names its own deadline timer: one read per name.
+        let mut unknown: HashMap<&str, Vec<i32>> = HashMap::new();
+        for (p, d) in planned.iter().zip(&deadlines) {
+            if let Some(timer) = &p.loaded.workflow.deadline
+                && d.is_none()
+                && sends_email(&p.decision)
+            {
+                unknown.entry(timer).or_default().push(p.loaded.row.id);
+            }
+        }
         let mut pending: HashMap<i32, DateTime<Utc>> = HashMap::new();
-        for t in tx.pending_timers_named(&unknown, DEADLINE_TIMER).await? {
-            pending.entry(t.instance_id).or_insert(t.due_at);
+        for (timer, ids) in &unknown {
+            for t in tx.pending_timers_named(ids, timer).await? {
+                pending.entry(t.instance_id).or_insert(t.due_at);
+            }
         }
         let mut letters = Vec::new();
         for (p, deadline) in planned.iter().zip(deadlines) {

@@ -12,9 +12,6 @@ use crate::store::{
 };
 use crate::workflow::{Decision, Effect, Workflow};
 
-/// The timer whose due time is the answering deadline that emails show.
-pub(super) const DEADLINE_TIMER: &str = "svarstid";
-
 /// What a step writes besides the instance row and its effects.
 pub(super) struct StepRows {
     /// The step's audit entry.
@@ -85,7 +82,7 @@ pub(super) fn step_rows(
         if plan.anchor.as_ref().is_some_and(|(_, at)| due_at >= *at) {
             continue;
         }
-        if plan.name == DEADLINE_TIMER {
+        if workflow.deadline.as_ref() == Some(&plan.name) {
             deadline = Some(due_at);
         }
         timers.push(NewTimer {
