@@ -213,7 +213,8 @@ impl CliError {
             CliError::Service(ServiceError::NotFound(_)) => 3,
             CliError::Service(ServiceError::Conflict(_)) => 4,
             CliError::Service(ServiceError::Forbidden(_)) => 5,
-            CliError::Service(ServiceError::Unexpected(_)) | CliError::Other(_) => 1,
+            CliError::Service(ServiceError::Unexpected(_) | ServiceError::Unrendered(_))
+            | CliError::Other(_) => 1,
             CliError::NeedsAttention(_) => 6,
         }
     }

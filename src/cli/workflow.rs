@@ -45,7 +45,8 @@ pub enum WorkflowCommand {
         /// Set a declared variable: NAME=VALUE, read as the variable's type.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
-        /// Start it although it has run for this year already (a second follow-up).
+        /// Start a scheduled workflow although it has run for this year already (a second
+        /// follow-up). Workflows without a schedule start as often as asked.
         #[arg(long)]
         again: bool,
     },

@@ -502,6 +502,10 @@ impl IntoResponse for ApiError {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internt fel").into_response();
             }
+            e @ ServiceError::Unrendered(_) => {
+                tracing::error!(error.message = %e, "request failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "internt fel").into_response();
+            }
         };
         (status, self.0.to_string()).into_response()
     }

@@ -277,8 +277,19 @@ impl Engine {
         Ok(())
     }
 
-    /// Saves posted answers through an answer link; `submit` also submits them.
+    /// Saves posted answers through an answer link; `submit` also submits them. The answer
+    /// document the submission registers is rendered before the transaction.
     pub async fn save_answers(
+        &self,
+        token: &str,
+        fields: &Fields,
+        submit: bool,
+    ) -> Result<(Saved, Answers), ServiceError> {
+        self.rendering_first(|| self.save_answers_once(token, fields, submit))
+            .await
+    }
+
+    async fn save_answers_once(
         &self,
         token: &str,
         fields: &Fields,

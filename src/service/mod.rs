@@ -36,8 +36,8 @@ pub use diarium::{
     HistoryEntry, MAX_FILE_BYTES, NewDocumentInput, OpenCase, PersonRef, SearchChoices,
 };
 pub use engine::{
-    DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, StepCounts, Target,
-    VersionInUse,
+    DocumentFormat, Engine, InboxItem, InstanceEvents, Outcome, ParagraphRef, RenderObserver,
+    StepCounts, Target, Unrendered, VersionInUse,
 };
 pub use failures::FailedTimer;
 pub use mail::{DispatchOutcome, MessageView, Postman, RetryPolicy};
@@ -82,6 +82,11 @@ pub enum ServiceError {
     /// meeting.
     #[error("{0}")]
     Final(String),
+    /// A step of the use case needs documents that are not yet rendered: the use case wrote
+    /// nothing, and runs again once they are (see `engine::renditions`). Never seen outside
+    /// the engine's services.
+    #[error("{} document(s) must be drawn up before the step is written; nothing was written", .0.len())]
+    Unrendered(Vec<engine::Unrendered>),
     /// Something outside the caller's control failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

@@ -22,7 +22,7 @@ const EACH: usize = 500;
 const INVITING: &str = "\
 id: inbjudan
 title: Inbjudan
-case: { series: KLF, title: Inbjudan }
+case: { series: KLF, title: Inbjudan, handlaggare: amira.hadzic }
 initial: inbjuden
 states:
   inbjuden:

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use kansli::clock::ManualClock;
 use kansli::domain::organisation::Role;
 use kansli::service::{Actor, Engine, Kansli, Outcome, ServiceError, Target};
@@ -12,6 +12,7 @@ use kansli::workflow::{Catalog, Sender};
 use serde_json::Map;
 
 use crate::helpers::TestDb;
+use crate::helpers::local;
 use crate::on_both_backends;
 
 fn shipped() -> Catalog {
@@ -21,13 +22,6 @@ fn shipped() -> Catalog {
 }
 
 /// 07:00 Stockholm time on a day of 2026 or 2027.
-fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Stockholm
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 async fn engine(db: &TestDb, at: DateTime<Utc>) -> (Engine, ManualClock) {
     let (kansli, clock) = db.app(at).await;
     (Engine::new(kansli, Arc::new(shipped()), "worker-a"), clock)

@@ -5,23 +5,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use kansli::mail::FileMailer;
 use kansli::service::links::LinkSecret;
 use kansli::service::{Engine, Kansli, Postman};
 use kansli::workflow::Catalog;
 
+use crate::helpers::local;
 use crate::helpers::{TestDb, complete, http_get, http_post};
 use crate::on_both_backends;
 
 const BASE: &str = "http://127.0.0.1";
-
-fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Stockholm
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 struct Site {
     kansli: Kansli,

@@ -87,6 +87,33 @@ impl TestDb {
     }
 }
 
+/// `h` o'clock on a day, Europe/Stockholm.
+pub fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    chrono_tz::Europe::Stockholm
+        .with_ymd_and_hms(y, m, d, h, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A calendar day.
+pub fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Copies a folder and everything in it.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// Noon on a day in 2026, UTC.
 pub fn day(month: u32, day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, month, day, 11, 0, 0).unwrap()

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use kansli::clock::ManualClock;
 use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use kansli::render::{MessageContext, Renderer};
@@ -14,6 +14,7 @@ use kansli::workflow::Catalog;
 use serde_json::Map;
 
 use crate::helpers::TestDb;
+use crate::helpers::{copy_dir, local};
 use crate::on_both_backends;
 use crate::smtp::SmtpSink;
 
@@ -23,13 +24,6 @@ fn root() -> &'static Path {
 
 fn shipped() -> Catalog {
     Catalog::load(&root().join("workflows"), &root().join("templates")).unwrap()
-}
-
-fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Stockholm
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 fn postman(kansli: &Kansli, sink: &SmtpSink, owner: &str) -> Postman {
@@ -438,18 +432,6 @@ fn a_template_using_a_field_its_context_lacks_or_a_missing_template_is_refused()
             && p.line > 0),
         "{problems:?}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The manual clock's time, for building rows in tests.

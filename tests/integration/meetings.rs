@@ -11,12 +11,9 @@ use kansli::service::{Actor, Engine, ServiceError};
 use kansli::workflow::Catalog;
 use serde_json::Map;
 
+use crate::helpers::date as day;
 use crate::helpers::{actor, open};
 use crate::on_both_backends;
-
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
 
 async fn engine(db: &crate::helpers::TestDb) -> Engine {
     engine_and_clock(db).await.0

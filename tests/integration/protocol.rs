@@ -16,12 +16,9 @@ use kansli::service::{
 use kansli::workflow::Catalog;
 use serde_json::Map;
 
+use crate::helpers::date as day;
 use crate::helpers::{actor, http, open};
 use crate::on_both_backends;
-
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
 
 fn noon(day: NaiveDate) -> chrono::DateTime<Utc> {
     day.and_hms_opt(12, 0, 0).unwrap().and_utc()

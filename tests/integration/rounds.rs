@@ -20,7 +20,7 @@ use crate::on_both_backends;
 const WORKFLOW: &str = "\
 id: runda
 title: Uppföljning
-case: { series: KLF, title: Uppföljning }
+case: { series: KLF, title: Uppföljning, handlaggare: amira.hadzic }
 deadline: svarstid
 initial: inbjuden
 states:

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use kansli::service::links::LinkSecret;
 use kansli::service::{Actor, DocumentFormat, Engine, Outcome, Postman, Saved, Target};
 use kansli::workflow::{Catalog, Sender};
 use serde_json::{Map, json};
 
+use crate::helpers::{date as day, local};
 use crate::on_both_backends;
 use crate::smtp::{Received, SmtpSink};
 
@@ -31,17 +31,6 @@ const FORVALTNINGAR: [&str; 7] = [
     "Socialförvaltningen",
     "Vård- och omsorgsförvaltningen",
 ];
-
-fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Stockholm
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
 
 /// The personal link's token in a received message.
 fn token(message: &Received) -> String {

@@ -151,6 +151,15 @@ impl From<ServiceError> for Problem {
                 Problem::new(StatusCode::CONFLICT, m)
             }
             ServiceError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, m),
+            // The engine renders what a use case asks for and runs it again: one that still
+            // asks when it reaches here is a fault of ours.
+            e @ ServiceError::Unrendered(_) => {
+                tracing::error!(error.message = %e, "API request failed");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; it is logged, try again later",
+                )
+            }
             ServiceError::Unexpected(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "API request failed");
                 Problem::new(

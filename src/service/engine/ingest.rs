@@ -148,7 +148,15 @@ impl Engine {
     /// conflict means that another lane (or process) moved the instance on between that read
     /// and the write: the event is then judged again on the instance as it is now, as the
     /// caller would do on a retry. Starts take no such turn: theirs is a new row.
-    pub(super) async fn submit(&self, mut request: Request) -> Result<Response, ServiceError> {
+    ///
+    /// A request whose step needs documents rendered gets them rendered outside the batch,
+    /// and is queued again (see `renditions`).
+    pub(super) async fn submit(&self, request: Request) -> Result<Response, ServiceError> {
+        self.rendering_first(|| self.submit_retrying(request.clone()))
+            .await
+    }
+
+    async fn submit_retrying(&self, mut request: Request) -> Result<Response, ServiceError> {
         let mut retries = 0;
         loop {
             let again = matches!(request, Request::Send { .. }).then(|| request.clone());
@@ -420,7 +428,7 @@ impl Engine {
             ));
         };
         self.steps.count(0, 1);
-        Ok(self
+        let answer = self
             .send_within(
                 tx,
                 org,
@@ -432,8 +440,12 @@ impl Engine {
                 idempotency_key.as_deref(),
                 now,
             )
-            .await?
-            .map(Response::Sent))
+            .await;
+        match answer {
+            // This request's documents are rendered by its caller; the batch goes on.
+            Err(ServiceError::Unrendered(wanted)) => Ok(Err(ServiceError::Unrendered(wanted))),
+            answer => Ok(answer?.map(Response::Sent)),
+        }
     }
 }
 

@@ -143,7 +143,13 @@ impl Letter<'_> {
                 .unwrap_or_default(),
             handlaggare_name: handlaggare.map(|p| p.name.clone()).unwrap_or_default(),
             handlaggare_email: handlaggare.map(|p| p.email.clone()).unwrap_or_default(),
-            comment: text("comment"),
+            // The approver's comment, from the variable the workflow's questionnaire names.
+            comment: self
+                .workflow
+                .questionnaire
+                .as_ref()
+                .map(|flow| text(&flow.comment))
+                .unwrap_or_default(),
         }
     }
 }

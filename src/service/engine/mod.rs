@@ -24,12 +24,14 @@ mod inbox;
 mod ingest;
 mod letter;
 mod opening;
+mod renditions;
 mod round;
 mod rows;
 mod target;
 
 pub use self::extract::ParagraphRef;
 pub use self::inbox::InboxItem;
+pub use self::renditions::{RenderObserver, Unrendered};
 pub use self::target::Target;
 
 use self::ingest::{Aim, Ingest, Request, Response};
@@ -113,6 +115,9 @@ pub struct VersionInUse {
     pub finished: usize,
 }
 
+/// Times a timer's step is put back to have its documents rendered before it fails.
+const RENDERING_ROUNDS: usize = 3;
+
 /// The workflow engine over the diarium.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -131,6 +136,9 @@ pub struct Engine {
     /// Take every step alone, as before rounds (see `round`).
     alone: bool,
     steps: Arc<StepCounts>,
+    /// Documents rendered for steps about to run again (see `renditions`).
+    renditions: Arc<renditions::Renditions>,
+    render_observer: Option<RenderObserver>,
 }
 
 /// Steps this process took, by how: in a set (a round, or a set of starts) or alone.
@@ -218,6 +226,8 @@ impl Engine {
             min_group: 5,
             alone: false,
             steps: Arc::default(),
+            renditions: Arc::default(),
+            render_observer: None,
         }
     }
 
@@ -322,9 +332,11 @@ impl Engine {
         }
     }
 
-    /// Starts a workflow by hand (`kansli workflow start`), refusing a second run for the same
-    /// period (the calendar year) unless `again`: a second yearly follow-up would send every
-    /// förvaltning its invitation twice. The refusal names the ärende that has the period.
+    /// Starts a workflow by hand (`kansli workflow start`). A workflow with a schedule runs once
+    /// a period (the calendar year): a second run is refused unless `again`, since a second
+    /// yearly follow-up would send every förvaltning its invitation twice, and the refusal
+    /// names the ärende that has the period. One without a schedule (a motion) starts as often
+    /// as it is asked to.
     pub async fn start_by_hand(
         &self,
         workflow_id: &str,
@@ -333,7 +345,11 @@ impl Engine {
         actor: &Actor,
     ) -> Result<(i32, Option<String>), ServiceError> {
         let period = local_year(self.now());
-        if !again {
+        let periodic = self
+            .catalog
+            .get(workflow_id)
+            .is_some_and(|e| e.workflow.schedule.is_some());
+        if periodic && !again {
             for row in self.kansli.store.roots_of(workflow_id).await? {
                 let vars: Map<String, Value> =
                     serde_json::from_str(&row.variables).unwrap_or_default();
@@ -368,25 +384,36 @@ impl Engine {
         cron_period: &str,
         now: DateTime<Utc>,
     ) -> Result<(i32, Option<String>), ServiceError> {
-        let org = self.kansli.store.org_snapshot().await?;
-        let book = SeriesBook::from_rows(org.series.clone())?;
-        let prepared = self
-            .prepare_start(&book, workflow_id, variables, period, now)
-            .await?;
-        let tx = self.kansli.store.begin().await?;
-        let started = self
-            .start_in(
-                &tx,
-                &org,
-                &book,
-                prepared,
-                Some(cron_period),
-                &Actor::system(),
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(started)
+        self.rendering_first(|| async {
+            let org = self.kansli.store.org_snapshot().await?;
+            let book = SeriesBook::from_rows(org.series.clone())?;
+            let prepared = self
+                .prepare_start(&book, workflow_id, variables.clone(), period, now)
+                .await?;
+            let tx = self.kansli.store.begin().await?;
+            let started = self
+                .start_in(
+                    &tx,
+                    &org,
+                    &book,
+                    prepared,
+                    Some(cron_period),
+                    &Actor::system(),
+                    now,
+                )
+                .await;
+            match started {
+                Ok(started) => {
+                    tx.commit().await?;
+                    Ok(started)
+                }
+                Err(e) => {
+                    tx.rollback().await?;
+                    Err(e)
+                }
+            }
+        })
+        .await
     }
 
     /// Everything about a start that is read and checked before its transaction: the
@@ -673,8 +700,14 @@ impl Engine {
                 now,
             )
             .await;
-        match &answer {
+        match answer {
             Ok(_) => step.commit().await?,
+            // Not the step's own failure: the whole use case runs again once its documents
+            // are rendered, so it ends here with nothing written.
+            Err(ServiceError::Unrendered(wanted)) => {
+                step.rollback().await?;
+                return Err(ServiceError::Unrendered(wanted));
+            }
             Err(_) => step.rollback().await?,
         }
         Ok(answer)
@@ -751,6 +784,10 @@ impl Engine {
     /// instance's events in order.
     pub async fn fire_due_timers(&self) -> Result<usize, ServiceError> {
         let mut fired = 0;
+        // Batches a timer was put back in to have its documents rendered: a step whose
+        // documents change each time is set aside as failed, like any step that cannot be taken.
+        let mut rendering_rounds: HashMap<i32, usize> = HashMap::new();
+        let mut rendered_for_timers: Vec<Unrendered> = Vec::new();
         loop {
             let started = std::time::Instant::now();
             let lane = self.ingest.lane().await?;
@@ -761,6 +798,7 @@ impl Engine {
                 .claim_due_timers(&self.owner, now, TIMER_LEASE, 200)
                 .await?;
             if claimed.is_empty() {
+                self.renditions.forget(&rendered_for_timers);
                 return Ok(fired);
             }
             let claim_ms = ms(started);
@@ -775,6 +813,7 @@ impl Engine {
             let tx = self.kansli.store.begin().await?;
             let mut deferred: Vec<i32> = Vec::new();
             let mut blocked: Vec<i32> = Vec::new();
+            let mut unrendered: Vec<Unrendered> = Vec::new();
             let no_values = Map::new();
             let system = Actor::system();
             for round in round::rounds(&claimed, |t| t.instance_id) {
@@ -811,6 +850,18 @@ impl Engine {
                             blocked.push(timer.instance_id);
                             deferred.push(timer.id);
                         }
+                        // Its documents are rendered after the batch, outside it, and the
+                        // timer fires in the next batch.
+                        Err(ServiceError::Unrendered(wanted))
+                            if rendering_rounds.get(&timer.id).copied().unwrap_or(0)
+                                < RENDERING_ROUNDS =>
+                        {
+                            step.rollback().await?;
+                            *rendering_rounds.entry(timer.id).or_default() += 1;
+                            blocked.push(timer.instance_id);
+                            deferred.push(timer.id);
+                            unrendered.extend(wanted);
+                        }
                         Err(e) => {
                             // A step that cannot be taken (a broken effect, a definition that
                             // no longer loads) must not hold up every timer behind it: it is
@@ -846,6 +897,12 @@ impl Engine {
                 self.kansli.store.release_timer(id, &self.owner).await?;
             }
             drop(lane);
+            // Renditions serve the batch after the one that asked for them; then they go.
+            self.renditions.forget(&rendered_for_timers);
+            if !unrendered.is_empty() {
+                self.render_outside(&unrendered).await?;
+            }
+            rendered_for_timers = unrendered;
         }
     }
 
@@ -1270,6 +1327,9 @@ impl Engine {
         }
 
         let mut children = Vec::new();
+        // Documents not yet rendered: the step goes on without them, to find them all, and
+        // then ends asking for them (see `renditions`).
+        let mut unrendered = Vec::new();
         for effect in &decision.effects {
             match effect {
                 Effect::Email { template, to, link } => {
@@ -1295,8 +1355,8 @@ impl Engine {
                             workflow.id
                         )
                     })?;
-                    let file = self
-                        .render_document(
+                    let file = match self
+                        .rendered_document(
                             tx,
                             org,
                             instance,
@@ -1306,7 +1366,14 @@ impl Engine {
                             description,
                             now,
                         )
-                        .await?;
+                        .await?
+                    {
+                        Ok(file) => file,
+                        Err(wanted) => {
+                            unrendered.push(wanted);
+                            continue;
+                        }
+                    };
                     let seq = tx.allocate_document_seq(case.id).await?;
                     tx.insert_document(
                         NewDocument {
@@ -1368,6 +1435,8 @@ impl Engine {
                     tx.append_step(referral(org, instance, organ, by, now))
                         .await?;
                 }
+                // The decision goes out with the document drawn up before it.
+                Effect::Dispatch { .. } if !unrendered.is_empty() => {}
                 Effect::Dispatch { template, attach } => {
                     let case = case.ok_or_else(|| {
                         anyhow::anyhow!("{}: effect dispatch needs an ärende", workflow.id)
@@ -1409,6 +1478,9 @@ impl Engine {
                     }
                 }
             }
+        }
+        if !unrendered.is_empty() {
+            return Err(ServiceError::Unrendered(unrendered));
         }
         Ok(children)
     }
@@ -1617,10 +1689,11 @@ fn inherited(parent: &Map<String, Value>) -> Map<String, Value> {
 }
 
 impl Engine {
-    /// Renders a step's document and stores it, returning the file reference for its handling.
+    /// A step's document, rendered before the step's transaction (see `renditions`), stored,
+    /// as the file reference for its handling; or the document to render, when it is not.
     /// An instance with an answer gets the answer written out, question by question.
     #[allow(clippy::too_many_arguments)]
-    async fn render_document(
+    async fn rendered_document(
         &self,
         tx: &Tx,
         org: &OrgSnapshot,
@@ -1630,31 +1703,26 @@ impl Engine {
         template: &str,
         description: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<(String, String, String)>, ServiceError> {
-        let Some(renderer) = self.catalog.renderer() else {
-            return Ok(None);
+    ) -> Result<Result<Option<(String, String, String)>, Unrendered>, ServiceError> {
+        if self.catalog.renderer().is_none() {
+            return Ok(Ok(None));
+        }
+        let wanted = Unrendered {
+            template: template.to_owned(),
+            context: self
+                .full_context(tx, org, instance, vars, case, description, None, now)
+                .await?,
         };
-        let context = self
-            .full_context(tx, org, instance, vars, case, description, None, now)
-            .await?;
-        let failed = |e: crate::render::TemplateError| anyhow::anyhow!("document {template}: {e}");
-        // The archival PDF/A where the document has a Typst template, else the HTML.
-        let (content, extension, media_type) = match renderer
-            .document_pdf(template, &context, now)
-            .map_err(failed)?
-        {
-            Some(pdf) => (pdf, "pdf", "application/pdf"),
-            None => {
-                let html = renderer.document(template, &context).map_err(failed)?;
-                (html.into_bytes(), "html", "text/html; charset=utf-8")
-            }
+        let Some(rendition) = self.renditions.get(&wanted) else {
+            return Ok(Err(wanted));
         };
-        let sha256 = tx.store_content(content, now).await?;
+        let sha256 = tx.store_content(rendition.content, now).await?;
+        let extension = rendition.extension;
         let name = match &instance.unit_code {
             Some(unit) => format!("{template}-{}.{extension}", unit.to_lowercase()),
             None => format!("{template}.{extension}"),
         };
-        Ok(Some((sha256, name, media_type.to_owned())))
+        Ok(Ok(Some((sha256, name, rendition.media_type.to_owned()))))
     }
 
     /// Everything a document of an ärende's instance shows, read through `tx`: the ärende and

@@ -28,7 +28,24 @@ impl Engine {
     /// moved to the next vardag (lag 1930:173), the notice up until then. Ärenden whose
     /// workflow waits for the justering move on. Returns the protocol and any warnings, in
     /// Swedish.
+    ///
+    /// The documents the steps register (the protokollsutdrag) are rendered before the
+    /// transaction, as the protocol is.
     pub async fn justera(
+        &self,
+        meeting_id: i32,
+        justerare: &[String],
+        justerad_on: NaiveDate,
+        posted_on: Option<NaiveDate>,
+        actor: &Actor,
+    ) -> Result<(ProtocolRow, Vec<String>), ServiceError> {
+        self.rendering_first(|| {
+            self.justera_once(meeting_id, justerare, justerad_on, posted_on, actor)
+        })
+        .await
+    }
+
+    async fn justera_once(
         &self,
         meeting_id: i32,
         justerare: &[String],
@@ -170,6 +187,9 @@ impl Engine {
                     self.file_extract(&tx, &org, p, extract, actor, now).await?;
                 }
             }
+            // The documents the steps need and miss, all at once: rendered together, before
+            // the justering runs again.
+            let mut unrendered = Vec::new();
             for case_id in takes_effect.iter().filter_map(|p| p.case_id) {
                 let root = store
                     .instances_of_case(case_id)
@@ -215,7 +235,14 @@ impl Engine {
                         Some(&key),
                         now,
                     )
-                    .await?;
+                    .await;
+                let sent = match sent {
+                    Err(ServiceError::Unrendered(wanted)) => {
+                        unrendered.extend(wanted);
+                        continue;
+                    }
+                    sent => sent?,
+                };
                 // The justering is recorded whatever the workflow says; the answer says why
                 // the workflow did not move, as for a paragraph.
                 match sent {
@@ -234,6 +261,10 @@ impl Engine {
                     }
                     Err(e) => return Err(e),
                 }
+            }
+            if !unrendered.is_empty() {
+                tx.rollback().await?;
+                return Err(ServiceError::Unrendered(unrendered));
             }
             tx.commit().await?;
             return Ok((row, warnings));

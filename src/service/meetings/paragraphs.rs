@@ -163,8 +163,19 @@ impl Engine {
     }
 
     /// Records a paragraph of any kind under the organ's next paragraph number, with the step
-    /// it moves the ärende's workflow by, in one transaction.
+    /// it moves the ärende's workflow by, in one transaction; the documents the step registers
+    /// are rendered before it.
     pub async fn record_paragraph(
+        &self,
+        meeting_id: i32,
+        input: ParagraphInput,
+        actor: &Actor,
+    ) -> Result<ParagraphView, ServiceError> {
+        self.rendering_first(|| self.record_paragraph_once(meeting_id, input.clone(), actor))
+            .await
+    }
+
+    async fn record_paragraph_once(
         &self,
         meeting_id: i32,
         input: ParagraphInput,
