@@ -9,7 +9,10 @@ use super::CliError;
 use super::output::{self, Format};
 use crate::domain::calendar::parse_date;
 use crate::domain::document::{Direction, SecrecyMarking};
-use crate::service::{Actor, CaseQuery, Kansli, NewDocumentInput, OpenCase, postlista_csv};
+use crate::service::{
+    Actor, CaseQuery, Kansli, NewDocumentInput, OpenCase, Outcome, Target, postlista_csv,
+};
+use crate::workflow::Sender;
 
 /// `kansli case ...`
 #[derive(Debug, Subcommand)]
@@ -159,7 +162,7 @@ enum Status {
 #[derive(Debug, Subcommand)]
 pub enum DocumentCommand {
     /// Register a handling in an ärende; prints its number alone on the last line.
-    Add(AddDocumentArgs),
+    Add(Box<AddDocumentArgs>),
     /// Write a handling's attached file to a path.
     Get {
         /// The handling's number, e.g. "KS 2021/841:3".
@@ -205,6 +208,16 @@ pub struct AddDocumentArgs {
     /// A file to attach.
     #[arg(long)]
     file: Option<PathBuf>,
+    /// A workflow step the registration brings (see `kansli case events NUMBER`), taken in
+    /// the same transaction: when the workflow refuses it, nothing is registered.
+    #[arg(long, requires = "role")]
+    event: Option<String>,
+    /// The role the step is sent in (handläggare, registrator, sekreterare, ...).
+    #[arg(long = "as", value_name = "ROLE", requires = "event")]
+    role: Option<String>,
+    /// The unit whose part of the workflow the step is for (e.g. BUF).
+    #[arg(long, requires = "event")]
+    unit: Option<String>,
 }
 
 /// `kansli registry ...`
@@ -327,6 +340,7 @@ pub(super) async fn case(
 }
 
 pub(super) async fn document(
+    settings: &crate::config::Settings,
     kansli: &Kansli,
     command: DocumentCommand,
     actor: &Actor,
@@ -372,27 +386,47 @@ pub(super) async fn document(
                 }
                 None => None,
             };
-            let document = kansli
-                .add_document(
-                    &args.number,
-                    NewDocumentInput {
-                        date,
-                        direction,
-                        counterpart: args.counterpart,
-                        counterpart_protected: args.protect_counterpart,
-                        description: args.description,
-                        description_protected: args.protect_description,
-                        secrecy,
-                        file,
-                    },
-                    actor,
-                )
-                .await?;
+            let input = NewDocumentInput {
+                date,
+                direction,
+                counterpart: args.counterpart,
+                counterpart_protected: args.protect_counterpart,
+                description: args.description,
+                description_protected: args.protect_description,
+                secrecy,
+                file,
+            };
+            let (document, step) = match (args.event, args.role) {
+                (Some(event), Some(role)) => {
+                    let sender: Sender = role
+                        .parse()
+                        .map_err(|e: String| CliError::Usage(format!("--as: {e}")))?;
+                    let engine = super::workflow::engine_for(settings, kansli)?;
+                    let target = Target {
+                        case_number: args.number.clone(),
+                        unit: args.unit,
+                    };
+                    let (document, outcome) = engine
+                        .register_with_step(&target, input, &event, sender, actor)
+                        .await?;
+                    (document, Some((event, outcome)))
+                }
+                _ => (kansli.add_document(&args.number, input, actor).await?, None),
+            };
             println!(
                 "Handling registrerad ({}): {}",
                 document.direction.label(),
                 document.description
             );
+            match step {
+                Some((event, Outcome::Applied { from, to })) => {
+                    println!("{}: {event} ({from} → {to})", args.number)
+                }
+                Some((event, Outcome::AlreadyApplied)) => {
+                    println!("{}: {event} (redan gjort)", args.number)
+                }
+                None => {}
+            }
             println!("{}", document.number);
         }
         DocumentCommand::Get { number, output } => {

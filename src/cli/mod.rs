@@ -307,7 +307,9 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                     output,
                 }) => workflow::export(&settings, &kansli, &number, format, output).await,
                 Command::Case(command) => case::case(&kansli, command, &actor).await,
-                Command::Document(command) => case::document(&kansli, command, &actor).await,
+                Command::Document(command) => {
+                    case::document(&settings, &kansli, command, &actor).await
+                }
                 Command::Registry(command) => case::registry(&kansli, command).await,
                 Command::Workflow(command) => {
                     workflow::workflow(&settings, Some(&kansli), command, &actor).await

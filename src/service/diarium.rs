@@ -83,6 +83,69 @@ pub struct NewDocumentInput {
     pub file: Option<(String, Vec<u8>)>,
 }
 
+/// A handling checked and ready to be registered (see [`Kansli::prepare_document`]).
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedDocument {
+    case: CaseRow,
+    case_number: String,
+    date: NaiveDate,
+    direction: Direction,
+    counterpart: Option<String>,
+    counterpart_protected: bool,
+    description: String,
+    description_protected: bool,
+    secrecy: Option<(String, NaiveDate, String)>,
+    file: Option<(String, String, NewFile)>,
+}
+
+impl PreparedDocument {
+    /// Registers it under the ärende's next `:N`, with its history entry, in `tx`.
+    pub(crate) async fn register_in(
+        self,
+        tx: &Tx,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<DocumentView, ServiceError> {
+        let file_ref = match self.file {
+            Some((name, media_type, blob)) => {
+                let hash = blob.sha256.clone();
+                tx.store_file(blob).await?;
+                Some((hash, name, media_type))
+            }
+            None => None,
+        };
+        let seq = tx.allocate_document_seq(self.case.id).await?;
+        let row = tx
+            .insert_document(
+                NewDocument {
+                    case_id: self.case.id,
+                    date: self.date,
+                    direction: self.direction.code().to_owned(),
+                    counterpart: self.counterpart,
+                    counterpart_protected: self.counterpart_protected,
+                    description: self.description,
+                    description_protected: self.description_protected,
+                    secrecy: self.secrecy,
+                    file: file_ref,
+                    registered_at: now,
+                    registered_by: actor.as_str().to_owned(),
+                },
+                seq,
+            )
+            .await?;
+        let view = document_view(&self.case_number, row)?;
+        tx.append_audit(
+            Some(self.case.id),
+            actor.as_str(),
+            "handling registrerad",
+            Some(format!("{} ({})", view.number, view.direction.label())),
+            now,
+        )
+        .await?;
+        Ok(view)
+    }
+}
+
 /// A field of a handling that a refusal names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentField {
@@ -818,6 +881,24 @@ impl Kansli {
         input: NewDocumentInput,
         actor: &Actor,
     ) -> Result<DocumentView, ServiceError> {
+        let now = self.clock.now();
+        let prepared = self.prepare_document(number, input, now).await?;
+        let tx = self.store.begin().await?;
+        let view = prepared.register_in(&tx, actor, now).await?;
+        tx.commit().await?;
+        tracing::Span::current().record("document", view.number.as_str());
+        tracing::info!("handling registered");
+        Ok(view)
+    }
+
+    /// A handling checked, field by field and its file by its content, ready to be registered
+    /// in a transaction: refused here, before anything is written.
+    pub(crate) async fn prepare_document(
+        &self,
+        number: &str,
+        input: NewDocumentInput,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedDocument, ServiceError> {
         let book = SeriesBook::load(self).await?;
         let case = self.case_row(&book, number).await?;
         let case_number = book.render(&case)?;
@@ -842,53 +923,22 @@ impl Kansli {
             )),
             None => None,
         };
-        let now = self.clock.now();
         let file = match input.file {
             Some((name, content)) => Some(checked_file(&name, content, now)?),
             None => None,
         };
-
-        let tx = self.store.begin().await?;
-        let file_ref = match file {
-            Some((name, media_type, blob)) => {
-                let hash = blob.sha256.clone();
-                tx.store_file(blob).await?;
-                Some((hash, name, media_type))
-            }
-            None => None,
-        };
-        let seq = tx.allocate_document_seq(case.id).await?;
-        let row = tx
-            .insert_document(
-                NewDocument {
-                    case_id: case.id,
-                    date: input.date,
-                    direction: input.direction.code().to_owned(),
-                    counterpart,
-                    counterpart_protected: input.counterpart_protected,
-                    description,
-                    description_protected: input.description_protected,
-                    secrecy,
-                    file: file_ref,
-                    registered_at: now,
-                    registered_by: actor.as_str().to_owned(),
-                },
-                seq,
-            )
-            .await?;
-        let view = document_view(&case_number, row)?;
-        tx.append_audit(
-            Some(case.id),
-            actor.as_str(),
-            "handling registrerad",
-            Some(format!("{} ({})", view.number, view.direction.label())),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        tracing::Span::current().record("document", view.number.as_str());
-        tracing::info!("handling registered");
-        Ok(view)
+        Ok(PreparedDocument {
+            case,
+            case_number,
+            date: input.date,
+            direction: input.direction,
+            counterpart,
+            counterpart_protected: input.counterpart_protected,
+            description,
+            description_protected: input.description_protected,
+            secrecy,
+            file,
+        })
     }
 
     /// A handling's attached file: its name, media type and content.

@@ -238,6 +238,17 @@ on_both_backends! {
         problem(&form, 415);
         let case = call(addr, "GET", &format!("/cases/{CASE}"), registrator, None).await.json();
         assert_eq!(case["documents"].as_array().unwrap().len(), 1, "{case}");
+        // A handling that brings a workflow step: both in one transaction, or neither.
+        let handlaggare = &tokens[1].1;
+        let refused = json!({"direction": "internal", "date": "2026-10-02", "description": "Anteckning", "event": "tjansteskrivelse_klar"});
+        problem(&call(addr, "POST", &path, handlaggare, Some(&refused)).await, 409);
+        let case = call(addr, "GET", &format!("/cases/{CASE}"), registrator, None).await.json();
+        assert_eq!(case["documents"].as_array().unwrap().len(), 1, "a refused step registers nothing: {case}");
+        let compiling = json!({"direction": "internal", "date": "2026-10-02", "description": "Anteckning om sammanställningen", "event": "sammanstall"});
+        let made = call(addr, "POST", &path, handlaggare, Some(&compiling)).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let made = made.json();
+        assert_eq!((made["number"].as_str(), made["workflow"]["outcome"].as_str(), made["workflow"]["to"].as_str()), (Some("KS 2026/1:2"), Some("applied"), Some("sammanstallning")), "{made}");
         // Search: metacharacters are words like any other.
         for q in ["%27%20OR%201%3D1%20--", "%25", "%3Cscript%3E"] {
             let found = call(addr, "GET", &format!("/cases?q={q}"), registrator, None).await;

@@ -156,7 +156,13 @@ on_both_backends! {
         assert!(twice.status.code() == Some(2) && stderr(&twice).contains(&format!("already, in ärende {number}; give --again")), "{}", stderr(&twice));
         let again = last_line(&ok(kansli(db, d, &["workflow", "start", "aktiva-atgarder", "--again"]))).to_owned();
         assert_ne!(again, number);
-        ok(kansli(db, d, &["event", "send", &number, "sammanstall", "--as", "handläggare"]));
+        // A handling that brings a step: a step the state refuses registers nothing; one it
+        // takes is taken with the handling.
+        let note = ["document", "add", &number, "--direction", "upprättad", "--description", "Anteckning om svaren", "--as", "handläggare", "--event"];
+        let refused = kansli(db, d, &[&note[..], &["tjansteskrivelse_klar"]].concat());
+        assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+        let out = ok(kansli(db, d, &[&note[..], &["sammanstall"]].concat()));
+        assert!(out.contains("sammanstall (insamling → sammanstallning)") && last_line(&out) == format!("{number}:1"), "the first handling of the ärende: {out}");
         std::fs::write(d.join("arendet.txt"), "Förvaltningarna har svarat\npå enkäten.\n\nRapporten bifogas.").unwrap();
         let out = kansli(db, d, &["event", "send", &number, "texter_sparade", "--as", "handläggare", "--set-file", "arendet=saknas.txt"]);
         assert!(out.status.code() == Some(2) && stderr(&out).contains("cannot read saknas.txt"), "{}", stderr(&out));

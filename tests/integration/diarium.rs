@@ -1,27 +1,14 @@
 //! Ärenden and handlingar through the service, on both backends.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use kansli::domain::document::{Direction, SecrecyMarking};
+use kansli::domain::document::SecrecyMarking;
 use kansli::service::{
     CaseQuery, DocumentField, DocumentRefusal, NewDocumentInput, OpenCase, ServiceError,
 };
 use kansli::store::{NewCase, StoreError};
 
-use crate::helpers::{actor, day, open};
+use crate::helpers::{actor, day, incoming, open};
 use crate::on_both_backends;
-
-fn incoming(description: &str) -> NewDocumentInput {
-    NewDocumentInput {
-        date: NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(),
-        direction: Direction::Incoming,
-        counterpart: Some("Barn- och utbildningsförvaltningen".into()),
-        counterpart_protected: false,
-        description: description.into(),
-        description_protected: false,
-        secrecy: None,
-        file: None,
-    }
-}
 
 on_both_backends! {
     async fn each_series_numbers_from_1_and_renders_its_own_format(db) {

@@ -114,6 +114,20 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// An inkommande handling from Barn- och utbildningsförvaltningen, received 4 March 2026.
+pub fn incoming(description: &str) -> kansli::service::NewDocumentInput {
+    kansli::service::NewDocumentInput {
+        date: date(2026, 3, 4),
+        direction: kansli::domain::document::Direction::Incoming,
+        counterpart: Some("Barn- och utbildningsförvaltningen".into()),
+        counterpart_protected: false,
+        description: description.into(),
+        description_protected: false,
+        secrecy: None,
+        file: None,
+    }
+}
+
 /// Noon on a day in 2026, UTC.
 pub fn day(month: u32, day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, month, day, 11, 0, 0).unwrap()

@@ -24,6 +24,7 @@ mod motion;
 mod organisation;
 mod postlista;
 mod protocol;
+mod registering;
 mod rendering;
 mod rounds;
 mod security;

@@ -286,6 +286,31 @@ struct EventOutcome {
     to: Option<String>,
 }
 
+/// The instance a step is for: the ärende's own, or its unit's child.
+fn target_of(number: &str, unit: Option<String>) -> Target {
+    Target {
+        case_number: number.trim().to_owned(),
+        unit: unit.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()),
+    }
+}
+
+impl From<Outcome> for EventOutcome {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Applied { from, to } => EventOutcome {
+                outcome: "applied",
+                from: Some(from),
+                to: Some(to),
+            },
+            Outcome::AlreadyApplied => EventOutcome {
+                outcome: "already_applied",
+                from: None,
+                to: None,
+            },
+        }
+    }
+}
+
 /// `POST /api/v1/cases/{number}/events`: a workflow step, in a role of the caller's that the
 /// state allows for it.
 pub(super) async fn event(
@@ -297,29 +322,11 @@ pub(super) async fn event(
     user.may(Permission::ReadDiarium)?;
     let Path(number) = number?;
     let Json(new) = body?;
-    let target = Target {
-        case_number: number.trim().to_owned(),
-        unit: new
-            .unit
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty()),
-    };
+    let target = target_of(&number, new.unit);
     let outcome = engine(&state)?
         .send_as_user(&user, &target, new.event.trim(), None)
         .await?;
-    let body = match outcome {
-        Outcome::Applied { from, to } => EventOutcome {
-            outcome: "applied",
-            from: Some(from),
-            to: Some(to),
-        },
-        Outcome::AlreadyApplied => EventOutcome {
-            outcome: "already_applied",
-            from: None,
-            to: None,
-        },
-    };
-    Ok(Json(body).into_response())
+    Ok(Json(EventOutcome::from(outcome)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -330,6 +337,18 @@ pub(super) struct NewDocument {
     counterpart: Option<String>,
     description: String,
     file: Option<NewFile>,
+    /// A workflow step the registration brings, taken in the same transaction.
+    event: Option<String>,
+    /// The unit whose instance the step is for; the ärende's own when absent.
+    unit: Option<String>,
+}
+
+/// A registered handling, with the step it brought.
+#[derive(Serialize)]
+struct Registered {
+    #[serde(flatten)]
+    document: crate::service::DocumentView,
+    workflow: EventOutcome,
 }
 
 #[derive(Deserialize)]
@@ -359,27 +378,39 @@ pub(super) async fn register(
         }
         None => None,
     };
-    let document = state
-        .kansli
-        .add_document(
-            number.trim(),
-            NewDocumentInput {
-                date: new.date,
-                direction: new.direction,
-                counterpart: new
-                    .counterpart
-                    .map(|c| c.trim().to_owned())
-                    .filter(|c| !c.is_empty()),
-                counterpart_protected: false,
-                description: new.description,
-                description_protected: false,
-                secrecy: None,
-                file,
-            },
-            &Actor::new(user.username.clone()),
-        )
+    let input = NewDocumentInput {
+        date: new.date,
+        direction: new.direction,
+        counterpart: new
+            .counterpart
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
+        counterpart_protected: false,
+        description: new.description,
+        description_protected: false,
+        secrecy: None,
+        file,
+    };
+    let Some(event) = new
+        .event
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty())
+    else {
+        let document = state
+            .kansli
+            .add_document(number.trim(), input, &Actor::new(user.username.clone()))
+            .await?;
+        return Ok((StatusCode::CREATED, Json(document)).into_response());
+    };
+    let target = target_of(&number, new.unit);
+    let (document, outcome) = engine(&state)?
+        .register_as_user(&user, &target, input, &event)
         .await?;
-    Ok((StatusCode::CREATED, Json(document)).into_response())
+    let body = Registered {
+        document,
+        workflow: EventOutcome::from(outcome),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// `GET /api/v1/documents/{number}/file`: a handling's file, as it was registered.

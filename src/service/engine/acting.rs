@@ -54,6 +54,20 @@ impl Engine {
         event: &str,
         idempotency_key: Option<&str>,
     ) -> Result<Outcome, ServiceError> {
+        let sender = self.acting_sender(user, target, event).await?;
+        let actor = Actor::new(user.username.clone());
+        self.send(target, event, sender, &actor, idempotency_key)
+            .await
+    }
+
+    /// The role in which `user` sends `event` to `target` now, or the refusal
+    /// [`Engine::send_as_user`] describes.
+    pub(crate) async fn acting_sender(
+        &self,
+        user: &User,
+        target: &Target,
+        event: &str,
+    ) -> Result<Sender, ServiceError> {
         let instances = self.events_of(&target.case_number).await?;
         let instance = instances
             .iter()
@@ -120,9 +134,7 @@ impl Engine {
                 allowed: senders.join(", "),
             }));
         };
-        let actor = Actor::new(user.username.clone());
-        self.send(target, event, Sender::Role(role), &actor, idempotency_key)
-            .await
+        Ok(Sender::Role(role))
     }
 }
 

@@ -24,6 +24,7 @@ mod inbox;
 mod ingest;
 mod letter;
 mod opening;
+mod registering;
 mod renditions;
 mod round;
 mod rows;
