@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::CliError;
 use super::output::{self, Format};
 use crate::domain::calendar::parse_date;
+use crate::domain::case_status::CaseStatus;
 use crate::domain::document::{Direction, SecrecyMarking};
 use crate::service::{
     Actor, CaseQuery, Kansli, NewDocumentInput, OpenCase, Outcome, Target, postlista_csv,
@@ -295,9 +296,13 @@ pub(super) async fn case(
             let query = CaseQuery {
                 series: args.series,
                 year: args.year,
-                status: args.status.map(|s| match s {
-                    Status::Open => "open".to_owned(),
-                    Status::Closed => "closed".to_owned(),
+                status: args.status.map(|s| {
+                    match s {
+                        Status::Open => CaseStatus::Open,
+                        Status::Closed => CaseStatus::Closed,
+                    }
+                    .code()
+                    .to_owned()
                 }),
                 text: args.text,
                 handlaggare: args.handlaggare,
@@ -441,11 +446,7 @@ pub(super) async fn document(
 }
 
 async fn municipality_name(kansli: &Kansli) -> Result<String, CliError> {
-    let snapshot = kansli
-        .store()
-        .org_snapshot()
-        .await
-        .map_err(crate::service::ServiceError::from)?;
+    let snapshot = kansli.organisation().await?;
     snapshot.municipality.map(|m| m.name).ok_or_else(|| {
         CliError::Usage("--secrecy-authority is needed: no municipality is imported yet".into())
     })

@@ -369,11 +369,7 @@ async fn org(kansli: &Kansli, command: OrgCommand) -> Result<(), CliError> {
             Ok(())
         }
         OrgCommand::Show { format } => {
-            let snapshot = kansli
-                .store()
-                .org_snapshot()
-                .await
-                .map_err(ServiceError::from)?;
+            let snapshot = kansli.organisation().await?;
             output::org(&snapshot, format);
             Ok(())
         }
@@ -407,12 +403,7 @@ async fn user(kansli: &Kansli, command: UserCommand) -> Result<(), CliError> {
             );
         }
         UserCommand::List => {
-            for a in kansli
-                .store()
-                .accounts()
-                .await
-                .map_err(crate::service::ServiceError::from)?
-            {
+            for a in kansli.accounts().await? {
                 let flags = [
                     a.admin.then_some("administratör"),
                     a.disabled_at.map(|_| "avstängt"),

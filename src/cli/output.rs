@@ -4,6 +4,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::domain::calendar::format_local;
+use crate::domain::case_status::CaseStatus;
 use crate::service::{CaseList, CaseView, HistoryEntry};
 use crate::store::OrgSnapshot;
 
@@ -33,7 +34,7 @@ pub(super) fn case(case: &CaseView, format: Format) {
     if case.public_title != case.title {
         println!("  Offentlig titel: {}", case.public_title);
     }
-    let status = if case.status == "open" {
+    let status = if case.status == CaseStatus::Open {
         "pågående"
     } else {
         "avslutat"
@@ -131,7 +132,7 @@ pub(super) fn case_list(list: &CaseList, format: Format) {
         return;
     }
     for case in &list.cases {
-        let status = if case.status == "open" {
+        let status = if case.status == CaseStatus::Open {
             "pågående"
         } else {
             "avslutat"

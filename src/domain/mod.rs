@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod case_number;
+pub mod case_status;
 pub mod deadline;
 pub mod document;
 pub mod email;

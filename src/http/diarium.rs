@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::staff::{csrf_refusal, require_to};
 use super::{AppState, municipality, render_page};
 use crate::domain::calendar::format_local;
+use crate::domain::case_status::CaseStatus;
 use crate::domain::search::SearchWords;
 use crate::service::access::Permission;
 use crate::service::accounts::User;
@@ -186,8 +187,8 @@ pub(super) async fn search(
         Err(e) => return super::ApiError::from(e).into_response(),
     };
     let statuses = vec![
-        ("open".to_owned(), "Öppna".to_owned()),
-        ("closed".to_owned(), "Avslutade".to_owned()),
+        (CaseStatus::Open.code().to_owned(), "Öppna".to_owned()),
+        (CaseStatus::Closed.code().to_owned(), "Avslutade".to_owned()),
     ];
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -209,7 +210,7 @@ pub(super) async fn search(
                 href: format!("/arende?nummer={}", encode(&c.number)),
                 number: c.number,
                 title: c.title,
-                status: status_text(&c.status).into(),
+                status: c.status.label().into(),
                 opened: format_local(c.opened_at),
             })
             .collect(),
@@ -318,14 +319,6 @@ struct HistoryVm {
     detail: String,
 }
 
-/// An ärende's status in Swedish.
-fn status_text(status: &str) -> &'static str {
-    match status {
-        "open" => "öppet",
-        _ => "avslutat",
-    }
-}
-
 async fn case_page(
     state: &AppState,
     user: &User,
@@ -430,8 +423,8 @@ async fn case_page(
                 detail: h.detail.unwrap_or_default(),
             })
             .collect(),
-        status_text: status_text(&case.status),
-        may_register: user.can(Permission::RegisterDocuments) && case.status == "open",
+        status_text: case.status.label(),
+        may_register: user.can(Permission::RegisterDocuments) && case.status == CaseStatus::Open,
         may_see_to: user.can(Permission::RegisterDocuments),
         today: state.kansli.today().to_string(),
         decisions,

@@ -48,7 +48,7 @@ const DEMO_ADMIN: &str = "mikael.aro";
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let kansli = crate::app::open(&settings).await?;
-    if args.demo && kansli.store().org_snapshot().await?.municipality.is_none() {
+    if args.demo && kansli.organisation().await?.municipality.is_none() {
         let summary = kansli
             .import_organisation("demo-organisation.toml", crate::service::DEMO_ORGANISATION)
             .await?;
@@ -62,13 +62,12 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
         // Demo people log in with their person key and one shared password (README). Each
         // missing account is made, so a start that was stopped half-way is completed.
         let existing: std::collections::HashSet<String> = kansli
-            .store()
             .accounts()
             .await?
             .into_iter()
             .map(|a| a.username)
             .collect();
-        for person in kansli.store().org_snapshot().await?.people {
+        for person in kansli.organisation().await?.people {
             if existing.contains(&person.key) {
                 continue;
             }

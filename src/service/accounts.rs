@@ -295,6 +295,11 @@ impl Kansli {
         }))
     }
 
+    /// Every account, by username.
+    pub async fn accounts(&self) -> Result<Vec<crate::store::AccountRow>, ServiceError> {
+        Ok(self.store.accounts().await?)
+    }
+
     /// Creates an account for a person of the organisation.
     pub async fn add_account(
         &self,

@@ -11,6 +11,7 @@ use crate::domain::calendar::{local_date, local_year, start_of_local_day};
 use crate::domain::case_number::{
     CaseNumberParts, SeriesFormat, document_number, is_class_char, split_document_number,
 };
+use crate::domain::case_status::CaseStatus;
 use crate::domain::document::{Direction, SecrecyMarking};
 use crate::domain::file_format::{ACCEPTED, FileFormat, FormatRefusal};
 use crate::domain::search::SearchWords;
@@ -399,7 +400,7 @@ pub struct CaseView {
     /// Public title.
     pub public_title: String,
     /// `open` or `closed`.
-    pub status: String,
+    pub status: CaseStatus,
     /// The handläggare.
     pub handlaggare: Option<PersonRef>,
     /// The earlier ärende this continues.
@@ -767,13 +768,14 @@ impl Kansli {
         };
         let status = match query.status.as_deref().map(str::trim) {
             None => None,
-            Some("open" | "öppen" | "oppen" | "pågående") => Some("open".to_owned()),
-            Some("closed" | "avslutad" | "avslutat") => Some("closed".to_owned()),
-            Some(other) => {
-                return Err(ServiceError::Invalid(format!(
-                    "status {other:?} is neither open nor closed"
-                )));
-            }
+            Some(word) => match word.parse::<CaseStatus>() {
+                Ok(status) => Some(status.code().to_owned()),
+                Err(_) => {
+                    return Err(ServiceError::Invalid(format!(
+                        "status {word:?} is neither open nor closed"
+                    )));
+                }
+            },
         };
         if let (Some(from), Some(to)) = (query.from, query.to)
             && from > to
@@ -827,7 +829,8 @@ impl Kansli {
         reason: Option<&str>,
         actor: &Actor,
     ) -> Result<CaseView, ServiceError> {
-        self.set_status(number, "closed", reason, actor).await
+        self.set_status(number, CaseStatus::Closed, reason, actor)
+            .await
     }
 
     /// Reopens a closed ärende.
@@ -837,13 +840,14 @@ impl Kansli {
         reason: Option<&str>,
         actor: &Actor,
     ) -> Result<CaseView, ServiceError> {
-        self.set_status(number, "open", reason, actor).await
+        self.set_status(number, CaseStatus::Open, reason, actor)
+            .await
     }
 
     async fn set_status(
         &self,
         number: &str,
-        status: &str,
+        status: CaseStatus,
         reason: Option<&str>,
         actor: &Actor,
     ) -> Result<CaseView, ServiceError> {
@@ -851,21 +855,20 @@ impl Kansli {
         let book = SeriesBook::load(self).await?;
         let row = self.case_row(&book, number).await?;
         let rendered = book.render(&row)?;
-        if row.status == status {
-            let state = if status == "open" { "open" } else { "closed" };
+        if row.status() == status {
             return Err(ServiceError::Invalid(format!(
-                "ärende {rendered} is already {state}"
+                "ärende {rendered} is already {}",
+                status.code()
             )));
         }
         let now = self.clock.now();
-        let closed = (status == "closed").then(|| (now, actor.as_str().to_owned()));
-        let action = if status == "closed" {
-            "ärende avslutat"
-        } else {
-            "ärende återöppnat"
+        let closed = (status == CaseStatus::Closed).then(|| (now, actor.as_str().to_owned()));
+        let action = match status {
+            CaseStatus::Closed => "ärende avslutat",
+            CaseStatus::Open => "ärende återöppnat",
         };
         let tx = self.store.begin().await?;
-        tx.set_case_status(row.id, row.row_version, status, closed)
+        tx.set_case_status(row.id, row.row_version, status.code(), closed)
             .await?;
         tx.append_audit(Some(row.id), actor.as_str(), action, reason, now)
             .await?;
@@ -902,7 +905,7 @@ impl Kansli {
         let book = SeriesBook::load(self).await?;
         let case = self.case_row(&book, number).await?;
         let case_number = book.render(&case)?;
-        if case.status != "open" {
+        if case.status() != CaseStatus::Open {
             return Err(DocumentRefusal::CaseClosed { case: case_number }.into());
         }
         let description =
@@ -1146,6 +1149,7 @@ impl Kansli {
     ) -> Result<CaseView, ServiceError> {
         let number = book.render(&row)?;
         let (series, _) = book.by_id(row.series_id)?;
+        let status = row.status();
         Ok(CaseView {
             number,
             series: series.prefix.clone(),
@@ -1154,7 +1158,7 @@ impl Kansli {
             classification: row.classification,
             title: row.title,
             public_title: row.public_title,
-            status: row.status,
+            status,
             handlaggare: None,
             previous: None,
             opened_at: row.opened_at,

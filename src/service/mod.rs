@@ -163,9 +163,23 @@ impl Kansli {
         self
     }
 
-    /// The store, for callers that compose their own checks (tests, benches).
+    /// The store behind the services: the services' own, and the benches'. The pages and the
+    /// command line never reach it (a test holds them to that); they call the services.
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The store behind the services, for the integration tests' inspection of what was
+    /// written (`test-support` only).
+    #[cfg(feature = "test-support")]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The organisation as imported: municipality, organs, units, people, roles, series.
+    pub async fn organisation(&self) -> Result<crate::store::OrgSnapshot, ServiceError> {
+        Ok(self.store.org_snapshot().await?)
     }
 }
 

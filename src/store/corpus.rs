@@ -128,7 +128,7 @@ async fn write_chunk(tx: &super::Tx, chunk: &[CorpusCase]) -> Result<(), StoreEr
         let mut model = case_model(c.case.clone(), c.seq);
         model.last_document_seq = Set(c.documents.len() as i32);
         if let Some((at, by)) = &c.closed {
-            model.status = Set("closed".into());
+            model.status = Set(crate::domain::case_status::CaseStatus::Closed.code().into());
             model.closed_at = Set(Some(*at));
             model.closed_by = Set(Some(by.clone()));
         }

@@ -18,9 +18,17 @@ use sea_orm::{
 use super::entity::{audit_event, case, document, file_blob, series_counter};
 use super::sets::{self, ID_CHUNK, find_in, one_of};
 use super::{AuditRow, Store, StoreError, Tx};
+use crate::domain::case_status::CaseStatus;
 
 /// An ärende, as stored.
 pub type CaseRow = case::Model;
+
+impl case::Model {
+    /// Its status; a stored code that is neither reads as closed, which takes nothing new.
+    pub fn status(&self) -> CaseStatus {
+        self.status.parse().unwrap_or(CaseStatus::Closed)
+    }
+}
 /// A handling, as stored.
 pub type DocumentRow = document::Model;
 
@@ -522,7 +530,7 @@ pub(super) fn case_model(new: NewCase, seq: u32) -> case::ActiveModel {
         public_title: Set(new.public_title),
         search_text: Set(new.search_text),
         handlaggare_id: Set(new.handlaggare_id),
-        status: Set("open".into()),
+        status: Set(CaseStatus::Open.code().into()),
         previous_case_id: Set(new.previous_case_id),
         last_document_seq: Set(0),
         opened_at: Set(new.opened_at),

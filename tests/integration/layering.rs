@@ -123,3 +123,40 @@ fn no_code_outside_tests_names_a_state_event_timer_or_id_of_a_shipped_workflow()
         found.join("\n")
     );
 }
+
+/// Whether `code` names the identifier `name` itself, not one that begins or ends with it.
+fn names(code: &str, name: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(name).any(|(at, _)| {
+        !code[..at].chars().next_back().is_some_and(part)
+            && !code[at + name.len()..].chars().next().is_some_and(part)
+    })
+}
+
+#[test]
+fn the_pages_and_the_command_line_reach_the_database_only_through_the_services() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    for layer in ["http", "cli"] {
+        rust_files(&root.join(layer), &mut files);
+    }
+    assert!(files.len() > 10, "the layers' files are found: {files:?}");
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            // The store itself, a transaction on it, or the way to them.
+            let reaches = code.contains(".store()")
+                || (code.contains("store::") && ["Store", "Tx"].iter().any(|t| names(code, t)));
+            if reaches {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the pages or the command line reach the store; add a service:\n{}",
+        found.join("\n")
+    );
+}

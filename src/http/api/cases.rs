@@ -130,9 +130,10 @@ pub(super) async fn search(
             year: p.year,
             status: p.status.map(|s| {
                 match s {
-                    CaseStatus::Open => "open",
-                    CaseStatus::Closed => "closed",
+                    CaseStatus::Open => crate::domain::case_status::CaseStatus::Open,
+                    CaseStatus::Closed => crate::domain::case_status::CaseStatus::Closed,
                 }
+                .code()
                 .to_owned()
             }),
             handlaggare: text(p.handlaggare),

@@ -43,6 +43,7 @@ use super::links::LinkSecret;
 use super::mail::municipality_of;
 use super::{Actor, Kansli, OpenCase, ServiceError};
 use crate::domain::calendar::{local_date, local_year};
+use crate::domain::case_status::CaseStatus;
 use crate::domain::document::Direction;
 use crate::render::DocumentContext;
 use crate::store::{
@@ -1456,12 +1457,12 @@ impl Engine {
                 Effect::CloseCase { reason } => {
                     if let Some(id) = instance.case_id
                         && let Some(current) = tx.case_by_id(id).await?
-                        && current.status == "open"
+                        && current.status() == CaseStatus::Open
                     {
                         tx.set_case_status(
                             id,
                             current.row_version,
-                            "closed",
+                            CaseStatus::Closed.code(),
                             Some((now, by.actor.as_str().to_owned())),
                         )
                         .await?;
