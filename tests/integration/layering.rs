@@ -18,11 +18,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn the_domain_and_the_workflow_engine_use_no_database_web_mail_or_rendering_crate() {
+/// Every line of code (comments left out) in the `layers` of `src/` that `offends`, as
+/// `file:line: text`.
+fn offending_lines(layers: &[&str], offends: impl Fn(&str) -> bool) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for layer in ["domain", "workflow"] {
+    for layer in layers {
         rust_files(&root.join(layer), &mut files);
     }
     assert!(files.len() > 10, "the layers' files are found: {files:?}");
@@ -31,14 +32,22 @@ fn the_domain_and_the_workflow_engine_use_no_database_web_mail_or_rendering_crat
         let text = std::fs::read_to_string(file).unwrap();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or_default();
-            for krate in OUTSIDE {
-                // A path into the crate (`sea_orm::…`) or a `use` of it.
-                if code.contains(&format!("{krate}::")) || code.contains(&format!("use {krate}")) {
-                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-                }
+            if offends(code) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
             }
         }
     }
+    found
+}
+
+#[test]
+fn the_domain_and_the_workflow_engine_use_no_database_web_mail_or_rendering_crate() {
+    // A path into the crate (`sea_orm::…`) or a `use` of it.
+    let found = offending_lines(&["domain", "workflow"], |code| {
+        OUTSIDE.iter().any(|krate| {
+            code.contains(&format!("{krate}::")) || code.contains(&format!("use {krate}"))
+        })
+    });
     assert!(
         found.is_empty(),
         "the pure layers name an outside crate:\n{}",
@@ -135,25 +144,11 @@ fn names(code: &str, name: &str) -> bool {
 
 #[test]
 fn the_pages_and_the_command_line_reach_the_database_only_through_the_services() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    for layer in ["http", "cli"] {
-        rust_files(&root.join(layer), &mut files);
-    }
-    assert!(files.len() > 10, "the layers' files are found: {files:?}");
-    let mut found = Vec::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or_default();
-            // The store itself, a transaction on it, or the way to them.
-            let reaches = code.contains(".store()")
-                || (code.contains("store::") && ["Store", "Tx"].iter().any(|t| names(code, t)));
-            if reaches {
-                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-            }
-        }
-    }
+    // The store itself, a transaction on it, or the way to them.
+    let found = offending_lines(&["http", "cli"], |code| {
+        code.contains(".store()")
+            || (code.contains("store::") && ["Store", "Tx"].iter().any(|t| names(code, t)))
+    });
     assert!(
         found.is_empty(),
         "the pages or the command line reach the store; add a service:\n{}",
