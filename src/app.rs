@@ -88,3 +88,106 @@ pub fn postman(
             .with_links(link_secret(settings)?, &settings.mail.base_url),
     )
 }
+
+/// Kansli assembled from its settings: the services, the engine and the outbox's dispatcher
+/// over one database, and the web server's listener, already bound (`127.0.0.1:0` takes a free
+/// port, as the tests do). [`Application::run_until`] serves until told to stop, with the
+/// background loops of [`crate::jobs`].
+pub struct Application {
+    kansli: Kansli,
+    engine: crate::service::Engine,
+    postman: crate::service::Postman,
+    listener: tokio::net::TcpListener,
+    addr: std::net::SocketAddr,
+    protection: crate::http::Protection,
+    tick: Option<std::time::Duration>,
+}
+
+impl Application {
+    /// Builds Kansli as `settings` say, with the real clock. Refused, with every problem, when
+    /// the database cannot be opened, a workflow is invalid, or the address is taken.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build`], with time from `clock`.
+    pub async fn build_with_clock(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let kansli = open_with_clock(settings, clock).await?;
+        crate::private::create_dir_all(&settings.mail.dir)?;
+        // An invalid workflow stops the server here, with every problem listed.
+        let catalog = catalog(settings).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "the workflows have problems; the server does not start:\n{}",
+                lines.join("\n")
+            )
+        })?;
+        let renderer = catalog.shared_renderer();
+        let engine = engine(settings, &kansli, catalog)?;
+        let postman = postman(settings, &kansli, renderer)?;
+        let listener = tokio::net::TcpListener::bind(settings.server.addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.addr))?;
+        let addr = listener.local_addr()?;
+        let tick = (settings.engine.tick_seconds > 0)
+            .then(|| std::time::Duration::from_secs(settings.engine.tick_seconds));
+        Ok(Self {
+            kansli,
+            engine,
+            postman,
+            listener,
+            addr,
+            protection: crate::http::Protection::from_settings(settings),
+            tick,
+        })
+    }
+
+    /// Guards requests as `protection` says instead of as the settings do (an embedding
+    /// process with proxies of its own, a test of the guards).
+    pub fn with_protection(mut self, protection: crate::http::Protection) -> Self {
+        self.protection = protection;
+        self
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The services.
+    pub fn kansli(&self) -> &Kansli {
+        &self.kansli
+    }
+
+    /// The engine the pages and the background loop share.
+    pub fn engine(&self) -> &crate::service::Engine {
+        &self.engine
+    }
+
+    /// The outbox's dispatcher.
+    pub fn postman(&self) -> &crate::service::Postman {
+        &self.postman
+    }
+
+    /// Serves until `shutdown` completes, with the background loops running (the engine's and
+    /// the dispatcher's only when `engine.tick_seconds` is above 0).
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let jobs = crate::jobs::spawn(&self.kansli, &self.engine, &self.postman, self.tick);
+        // The peer's address is kept for throttling logins per address.
+        let app = crate::http::router_for(self.kansli, self.engine, self.protection)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        for job in jobs {
+            job.abort();
+        }
+        Ok(served?)
+    }
+}

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
-use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::service::{Kansli, ServiceError, postlista_csv};
@@ -46,9 +45,25 @@ pub const DEMO_PASSWORD: &str = "norrvika-demo";
 const DEMO_ADMIN: &str = "mikael.aro";
 
 /// Runs the server until Ctrl-C or SIGTERM.
-pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
-    let kansli = crate::app::open(&settings).await?;
-    if args.demo && kansli.organisation().await?.municipality.is_none() {
+pub async fn serve(args: ServeArgs, mut settings: Settings) -> anyhow::Result<()> {
+    if let Some(addr) = args.addr {
+        settings.server.addr = addr;
+    }
+    let app = crate::app::Application::build(&settings).await?;
+    if args.demo {
+        seed_demo(app.kansli()).await?;
+    }
+    let local = app.addr();
+    tracing::info!(%local, "Kansli is listening");
+    eprintln!("Kansli lyssnar på http://{local}/ (Ctrl-C avslutar)");
+    app.run_until(shutdown_signal()).await
+}
+
+/// The fictional demo municipality, when the database has no organisation yet, and an
+/// account for each of its people: the person key as the username, one shared password
+/// (README). Each missing account is made, so a start that was stopped half-way is completed.
+async fn seed_demo(kansli: &Kansli) -> anyhow::Result<()> {
+    if kansli.organisation().await?.municipality.is_none() {
         let summary = kansli
             .import_organisation("demo-organisation.toml", crate::service::DEMO_ORGANISATION)
             .await?;
@@ -58,61 +73,24 @@ pub async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
             "demo organisation loaded"
         );
     }
-    if args.demo {
-        // Demo people log in with their person key and one shared password (README). Each
-        // missing account is made, so a start that was stopped half-way is completed.
-        let existing: std::collections::HashSet<String> = kansli
-            .accounts()
-            .await?
-            .into_iter()
-            .map(|a| a.username)
-            .collect();
-        for person in kansli.organisation().await?.people {
-            if existing.contains(&person.key) {
-                continue;
-            }
-            let admin = person.key == DEMO_ADMIN;
-            kansli
-                .add_account(&person.key, &person.key, DEMO_PASSWORD, admin)
-                .await?;
+    let existing: std::collections::HashSet<String> = kansli
+        .accounts()
+        .await?
+        .into_iter()
+        .map(|a| a.username)
+        .collect();
+    for person in kansli.organisation().await?.people {
+        if existing.contains(&person.key) {
+            continue;
         }
-        eprintln!(
-            "Demokonton: personnyckeln som användarnamn (t.ex. amira.hadzic), lösenord {DEMO_PASSWORD}"
-        );
+        let admin = person.key == DEMO_ADMIN;
+        kansli
+            .add_account(&person.key, &person.key, DEMO_PASSWORD, admin)
+            .await?;
     }
-    crate::private::create_dir_all(&settings.mail.dir)?;
-    // An invalid workflow stops the server here, with every problem listed.
-    let catalog = crate::app::catalog(&settings).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!(
-            "the workflows have problems; the server does not start:\n{}",
-            lines.join("\n")
-        )
-    })?;
-    let renderer = catalog.shared_renderer();
-    let engine = crate::app::engine(&settings, &kansli, catalog)?;
-    let web_engine = engine.clone();
-    let postman = crate::app::postman(&settings, &kansli, renderer)?;
-    if settings.engine.tick_seconds > 0 {
-        let every = std::time::Duration::from_secs(settings.engine.tick_seconds);
-        // Separate tasks: a mail server that times out must not hold up timers and starts.
-        tokio::spawn(run_postman(postman, every));
-        tokio::spawn(run_engine(engine, every));
-    }
-    tokio::spawn(run_sweeper(kansli.clone()));
-    let addr = args.addr.unwrap_or(settings.server.addr);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr()?;
-    tracing::info!(%local, "Kansli is listening");
-    eprintln!("Kansli lyssnar på http://{local}/ (Ctrl-C avslutar)");
-    // The peer's address is kept for throttling logins per address.
-    let app = router_for(kansli, web_engine, Protection::from_settings(&settings))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    eprintln!(
+        "Demokonton: personnyckeln som användarnamn (t.ex. amira.hadzic), lösenord {DEMO_PASSWORD}"
+    );
     Ok(())
 }
 
@@ -245,62 +223,6 @@ fn routes(state: AppState) -> Router {
 
 /// The most a login form's body may be: a username, a password and two tokens.
 const LOGIN_FORM_BYTES: usize = 16 * 1024;
-
-/// The engine's background loop: scheduled starts and due timers, every `every`. A failed
-/// look is logged and retried at the next; claimed work whose lease runs out is taken again.
-async fn run_engine(engine: crate::service::Engine, every: std::time::Duration) {
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        match engine.tick().await {
-            Ok((started, fired)) => {
-                for s in started {
-                    tracing::info!(start = %s, "scheduled workflow started");
-                }
-                if fired > 0 {
-                    tracing::info!(fired, "timers fired");
-                }
-            }
-            Err(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "engine tick failed")
-            }
-        }
-    }
-}
-
-/// The outbox's background loop: what is due, every `every`.
-async fn run_postman(postman: crate::service::Postman, every: std::time::Duration) {
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        match postman.dispatch_all_pending().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(messages = n, "outbox dispatched"),
-            Err(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "dispatch failed")
-            }
-        }
-    }
-}
-
-/// Deletes ended sessions, old login attempts and the API's expired answers every ten
-/// minutes.
-async fn run_sweeper(kansli: Kansli) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        match kansli.sweep_expired().await {
-            Ok(0) => {}
-            Ok(rows) => tracing::info!(rows, "expired sessions and login attempts swept"),
-            Err(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "sweep failed")
-            }
-        }
-    }
-}
 
 async fn shutdown_signal() {
     let ctrl_c = async {

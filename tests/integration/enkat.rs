@@ -3,78 +3,45 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use kansli::mail::FileMailer;
-use kansli::service::links::LinkSecret;
-use kansli::service::{Engine, Kansli, Postman};
-use kansli::workflow::Catalog;
-
+use crate::harness::{AppOptions, TestApp, spawn_app, spawn_app_with};
 use crate::helpers::local;
 use crate::helpers::{TestDb, complete, http_get, http_post};
 use crate::on_both_backends;
 
-const BASE: &str = "http://127.0.0.1";
+/// Kansli as the harness runs it, the follow-up started on 1 October at 07:00.
+struct Site(TestApp);
 
-struct Site {
-    kansli: Kansli,
-    engine: Engine,
-    clock: kansli::clock::ManualClock,
-    addr: SocketAddr,
-    postman: Postman,
-    mail: tempfile::TempDir,
-    server: tokio::task::JoinHandle<()>,
-}
+impl std::ops::Deref for Site {
+    type Target = TestApp;
 
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.server.abort();
+    fn deref(&self) -> &TestApp {
+        &self.0
     }
 }
 
 async fn site(db: &TestDb) -> Site {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    site_running(db, &root.join("workflows")).await
+    let app = spawn_app(db, local(2026, 10, 1, 7)).await;
+    app.engine.tick().await.unwrap();
+    Site(app)
 }
 
 /// A site whose engine runs the workflows in `workflows`.
 async fn site_running(db: &TestDb, workflows: &Path) -> Site {
-    let (kansli, clock) = db.app(local(2026, 10, 1, 7)).await;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::load(workflows, &root.join("templates")).unwrap();
-    let secret = Arc::new(LinkSecret::random());
-    let engine = Engine::new(kansli.clone(), Arc::new(catalog.clone()), "e")
-        .with_base_url(BASE)
-        .with_link_secret(secret.clone());
-    engine.tick().await.unwrap();
-    let mail = tempfile::tempdir().unwrap();
-    let postman = Postman::new(
-        kansli.clone(),
-        Arc::new(FileMailer::new(mail.path())),
-        catalog.shared_renderer(),
-        "p",
-    )
-    .with_links(secret, BASE);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = kansli::http::router_with_engine(kansli.clone(), engine.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Site {
-        kansli,
-        engine,
-        clock,
-        addr,
-        postman,
-        mail,
-        server,
-    }
+    let options = AppOptions {
+        workflows: Some(workflows.to_owned()),
+        ..AppOptions::default()
+    };
+    let app = spawn_app_with(db, local(2026, 10, 1, 7), options).await;
+    app.engine.tick().await.unwrap();
+    Site(app)
 }
 
 impl Site {
     /// Sends what is queued and returns the personal link path in the newest message to `to`.
     async fn link_for(&self, to: &str) -> String {
         self.postman.dispatch_all_pending().await.unwrap();
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(self.mail.path())
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(self.mail_dir())
             .unwrap()
             .flatten()
             .map(|e| (e.metadata().unwrap().modified().unwrap(), e.path()))

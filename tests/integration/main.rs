@@ -6,10 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod harness;
 mod helpers;
 
 mod admin;
 mod api;
+mod application;
 mod cli;
 mod concurrency;
 mod corpus;

@@ -6,32 +6,30 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use kansli::service::{Engine, Kansli};
+use kansli::service::Engine;
 use kansli::workflow::Catalog;
 
+use crate::harness::{AppOptions, TestApp, spawn_app_with};
 use crate::helpers::{TestDb, http, http_upload};
 use crate::on_both_backends;
 
 const STATUS: &str = "/arende/status?nummer=KS%202026%2F1";
 
-/// A server over the demo organisation, with the year's follow-up started (`KS 2026/1`).
-pub(crate) struct Site {
-    pub(crate) kansli: Kansli,
-    pub(crate) engine: Engine,
-    pub(crate) addr: SocketAddr,
-    pub(crate) clock: kansli::clock::ManualClock,
-    server: tokio::task::JoinHandle<()>,
-}
+/// Kansli as the harness runs it, the follow-up started on 1 October 2026 at 07:00, with
+/// accounts for a handläggare, a chef and a nämndsekreterare.
+pub(crate) struct Site(TestApp);
 
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for Site {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.0
     }
 }
 
 /// The secret the site's engine writes personal links with, for a postman to fill them in.
 pub(crate) fn link_secret() -> Arc<kansli::service::links::LinkSecret> {
-    Arc::new(kansli::service::links::LinkSecret::from_hex(&"5a".repeat(32)).unwrap())
+    crate::harness::link_secret()
 }
 
 pub(crate) async fn site(db: &TestDb) -> Site {
@@ -41,38 +39,23 @@ pub(crate) async fn site(db: &TestDb) -> Site {
 /// [`site`], guarded as `protection` says, served with the peer's address as `kansli serve`
 /// serves it.
 pub(crate) async fn site_with(db: &TestDb, protection: kansli::http::Protection) -> Site {
-    let start = chrono_tz::Europe::Stockholm
-        .with_ymd_and_hms(2026, 10, 1, 7, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc);
-    let (kansli, clock) = db.app(start).await;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
-    let engine =
-        Engine::new(kansli.clone(), Arc::new(catalog), "e").with_link_secret(link_secret());
-    engine.tick().await.unwrap();
+    let options = AppOptions {
+        protection: Some(protection),
+        ..AppOptions::default()
+    };
+    let app = spawn_app_with(db, crate::helpers::local(2026, 10, 1, 7), options).await;
+    app.engine.tick().await.unwrap();
     for (username, person, password) in [
         ("amira", "amira.hadzic", "ett-långt-lösenord"),
         ("oskar", "oskar.lindfors", "ett-annat-lösenord"),
         ("sara", "sara.nyqvist", "sekreterarens-lösenord"),
     ] {
-        kansli
+        app.kansli
             .add_account(username, person, password, false)
             .await
             .unwrap();
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = kansli::http::router_for(kansli.clone(), engine.clone(), protection)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Site {
-        kansli,
-        engine,
-        addr,
-        clock,
-        server,
-    }
+    Site(app)
 }
 
 /// Fetches the login form: its CSRF token, which the form and its cookie both carry.
