@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::mail::{Address, Mailer, OutgoingMessage, SmtpMailer, SmtpSecurity, SmtpSettings};
 use crate::render::{MessageContext, Renderer};
 use crate::service::{Kansli, Postman};
-use crate::store::{NewOutbox, Store, outbox_status};
+use crate::store::{NewOutbox, OutboxStatus, Store};
 
 /// `kansli bench mail`
 #[derive(Debug, clap::Args)]
@@ -97,7 +97,7 @@ async fn measure(
             template: "enkat-inbjudan".into(),
             recipients: json!([to]).to_string(),
             context: serde_json::to_string(&context)?,
-            status: outbox_status::PENDING,
+            status: OutboxStatus::Pending,
             at: Utc::now(),
             message_id: Some(format!(
                 "<bench-{i}-{:x}.kansli@norrvika.example>",
@@ -134,7 +134,7 @@ async fn measure(
     let delivered = delivered_count as f64 / started.elapsed().as_secs_f64();
     let sent = store
         .list_outbox(&crate::store::OutboxFilter {
-            status: Some("sent".into()),
+            status: Some(crate::store::OutboxStatus::Sent),
             ..Default::default()
         })
         .await?

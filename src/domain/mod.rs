@@ -1,6 +1,7 @@
 //! Value types with invariants: numbers, roles, directions, dates. No IO lives here; every type
 //! is parsed once at the edge and trusted afterwards.
 
+pub mod audit;
 pub mod calendar;
 pub mod case_number;
 pub mod case_status;

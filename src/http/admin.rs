@@ -21,6 +21,7 @@ use crate::domain::protocol::Seat;
 use crate::service::accounts::User;
 use crate::service::admin::{AccountInput, AdminError, OUTBOX_STATUSES, Problem, SeriesInput};
 use crate::service::{ImportSummary, MessageView};
+use crate::store::OutboxStatus;
 use crate::store::{OrgSnapshot, OrganRow, UnitRow};
 
 const WHAT: &str = "administrera Kansli";
@@ -210,7 +211,7 @@ async fn overview_page(
     let failed = match read(
         state
             .kansli
-            .admin_message_count(user, crate::store::outbox_status::FAILED)
+            .admin_message_count(user, OutboxStatus::Failed)
             .await,
     ) {
         Ok(n) => n,
@@ -1134,7 +1135,7 @@ async fn outbox_page(
     mut outcome: Outcome,
 ) -> Response {
     let mut status = status.trim();
-    if !status.is_empty() && !OUTBOX_STATUSES.contains(&status) {
+    if !status.is_empty() && OutboxStatus::from_code(status).is_none() {
         // An unknown status in the address: every message, and the problem.
         outcome.status = Some(StatusCode::BAD_REQUEST);
         outcome.errors.push(Problem {
@@ -1170,9 +1171,9 @@ async fn outbox_page(
         selected: status.is_empty(),
     }];
     statuses.extend(OUTBOX_STATUSES.iter().map(|s| Choice {
-        value: (*s).to_owned(),
-        label: status_label(s).to_owned(),
-        selected: *s == status,
+        value: s.code().to_owned(),
+        label: status_label(s.code()).to_owned(),
+        selected: s.code() == status,
     }));
     let context = OutboxPage {
         page_title: "Utskick",

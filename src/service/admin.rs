@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::{AccountInputError, User, new_password_hash, password_problem};
 use super::{ImportSummary, Kansli, MessageView, ServiceError, optional_text, required_text};
+use crate::domain::audit::Action;
 use crate::domain::case_number::{CaseNumberParts, SeriesFormat, is_class_char};
 use crate::domain::organisation::Role;
-use crate::store::{AccountRow, OrgSnapshot, SeriesRow, outbox_status};
+use crate::store::{AccountRow, OrgSnapshot, OutboxStatus, SeriesRow};
 
 /// Why an administrator's request was not carried out.
 #[derive(Debug, thiserror::Error)]
@@ -107,12 +108,7 @@ pub struct AccountInput {
 pub const OUTBOX_PAGE: u64 = 100;
 
 /// The statuses the outbox can be filtered by.
-pub const OUTBOX_STATUSES: [&str; 4] = [
-    outbox_status::PENDING,
-    outbox_status::FAILED,
-    outbox_status::SENT,
-    outbox_status::NO_RECIPIENTS,
-];
+pub const OUTBOX_STATUSES: [OutboxStatus; 4] = OutboxStatus::ALL;
 
 fn example_number(prefix: &str, format: &SeriesFormat) -> String {
     format.render(
@@ -315,9 +311,9 @@ impl Kansli {
             None,
             &by.username,
             if created {
-                "diarieserie skapad"
+                Action::SeriesCreated
             } else {
-                "diarieserie ändrad"
+                Action::SeriesChanged
             },
             Some(format!("{prefix}: {} ({})", row.name, row.format)),
             self.clock.now(),
@@ -372,7 +368,7 @@ impl Kansli {
         tx.append_audit(
             None,
             &by.username,
-            "konto skapat",
+            Action::AccountCreated,
             Some(format!(
                 "{} för {}{}",
                 row.username,
@@ -421,9 +417,9 @@ impl Kansli {
             None,
             &by.username,
             if enabled {
-                "konto öppnat igen"
+                Action::AccountEnabled
             } else {
-                "konto avstängt"
+                Action::AccountDisabled
             },
             Some(account.username.clone()),
             now,
@@ -468,7 +464,7 @@ impl Kansli {
         tx.append_audit(
             None,
             &by.username,
-            "lösenord bytt",
+            Action::PasswordChanged,
             Some(account.username.clone()),
             now,
         )
@@ -516,7 +512,7 @@ impl Kansli {
         tx.append_audit(
             None,
             &by.username,
-            "roller ändrade",
+            Action::RolesChanged,
             Some(format!(
                 "{}: {}",
                 person.key,
@@ -550,8 +546,12 @@ impl Kansli {
     }
 
     /// How many messages in the outbox have `status`.
-    pub async fn admin_message_count(&self, by: &User, status: &str) -> Result<u64, AdminError> {
-        self.outbox_reader(by, Some(status))?;
+    pub async fn admin_message_count(
+        &self,
+        by: &User,
+        status: OutboxStatus,
+    ) -> Result<u64, AdminError> {
+        self.outbox_reader(by, Some(status.code()))?;
         Ok(self.store.count_outbox(status).await?)
     }
 
@@ -559,7 +559,7 @@ impl Kansli {
     fn outbox_reader(&self, by: &User, status: Option<&str>) -> Result<(), AdminError> {
         self.admin_only(by, "read the outbox")?;
         match status {
-            Some(s) if !OUTBOX_STATUSES.contains(&s) => {
+            Some(s) if OutboxStatus::from_code(s).is_none() => {
                 Err(invalid("status", format!("Okänd status {s:?}.")))
             }
             _ => Ok(()),

@@ -13,6 +13,7 @@ use chrono::Duration;
 
 use super::diarium::search_text;
 use super::{Kansli, ServiceError};
+use crate::domain::audit::Action;
 use crate::domain::calendar::{local_date, local_year};
 use crate::domain::case_number::{CaseNumberParts, SeriesFormat};
 use crate::domain::document::Direction;
@@ -236,7 +237,7 @@ impl Kansli {
             ]);
             let mut audit = vec![CorpusAudit {
                 actor: REGISTRATOR.into(),
-                action: "ärende öppnat".into(),
+                action: Action::CaseOpened.text().into(),
                 detail: Some(format!("{number}: {title}")),
                 at: opened_at,
             }];
@@ -268,7 +269,7 @@ impl Kansli {
                     });
                     audit.push(CorpusAudit {
                         actor: REGISTRATOR.into(),
-                        action: "handling registrerad".into(),
+                        action: Action::DocumentRegistered.text().into(),
                         detail: Some(format!("{number}:{seq} ({})", direction.label())),
                         at,
                     });
@@ -282,7 +283,7 @@ impl Kansli {
             if let Some((at, by)) = &closed {
                 audit.push(CorpusAudit {
                     actor: by.clone(),
-                    action: "ärende avslutat".into(),
+                    action: Action::CaseClosed.text().into(),
                     detail: None,
                     at: *at,
                 });

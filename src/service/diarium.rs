@@ -7,6 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{Actor, Kansli, ServiceError, TextFault, checked_text, optional_text, required_text};
+use crate::domain::audit::Action;
 use crate::domain::calendar::{local_date, local_year, start_of_local_day};
 use crate::domain::case_number::{
     CaseNumberParts, SeriesFormat, document_number, is_class_char, split_document_number,
@@ -138,7 +139,7 @@ impl PreparedDocument {
         tx.append_audit(
             Some(self.case.id),
             actor.as_str(),
-            "handling registrerad",
+            Action::DocumentRegistered,
             Some(format!("{} ({})", view.number, view.direction.label())),
             now,
         )
@@ -739,7 +740,7 @@ impl Kansli {
             .map(|(row, (number, actor))| AuditInput {
                 case_id: Some(row.id),
                 actor,
-                action: "ärende öppnat".into(),
+                action: Action::CaseOpened.text().into(),
                 detail: Some(format!("{number}: {}", row.title)),
                 at: now,
                 ..Default::default()
@@ -864,8 +865,8 @@ impl Kansli {
         let now = self.clock.now();
         let closed = (status == CaseStatus::Closed).then(|| (now, actor.as_str().to_owned()));
         let action = match status {
-            CaseStatus::Closed => "ärende avslutat",
-            CaseStatus::Open => "ärende återöppnat",
+            CaseStatus::Closed => Action::CaseClosed,
+            CaseStatus::Open => Action::CaseReopened,
         };
         let tx = self.store.begin().await?;
         tx.set_case_status(row.id, row.row_version, status.code(), closed)
@@ -1032,7 +1033,7 @@ impl Kansli {
                 at: m.created_at,
                 actor: "system".into(),
                 role: None,
-                action: "e-post köad".into(),
+                action: Action::EmailQueued.text().into(),
                 from_state: None,
                 to_state: None,
                 detail: Some(what.clone()),
@@ -1042,7 +1043,7 @@ impl Kansli {
                     at: sent,
                     actor: "system".into(),
                     role: None,
-                    action: "e-post skickad".into(),
+                    action: Action::EmailSent.text().into(),
                     from_state: None,
                     to_state: None,
                     detail: Some(what),

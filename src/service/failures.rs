@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Actor, Kansli, ServiceError};
+use crate::domain::audit::Action;
 
 /// A timer whose step failed.
 #[derive(Debug, Clone, Serialize)]
@@ -77,7 +78,7 @@ impl Kansli {
         tx.append_audit(
             case_id,
             actor.as_str(),
-            "timer försökt igen",
+            Action::TimerRetried,
             Some(format!("timer {id}")),
             now,
         )

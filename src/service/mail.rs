@@ -17,10 +17,11 @@ use serde_json::json;
 
 use super::links::{self, LinkSecret};
 use super::{Kansli, ServiceError};
+use crate::domain::audit::Action;
 use crate::domain::organisation::Role;
 use crate::mail::{Address, Attachment, MailError, Mailer, OutgoingMessage};
 use crate::render::{DELIVERY_FAILURE_TEMPLATE, DeliveryFailureContext, Municipality, Renderer};
-use crate::store::{NewOutbox, OutboxFilter, OutboxRow, outbox_status};
+use crate::store::{NewOutbox, OutboxFilter, OutboxRow, OutboxStatus};
 
 /// A Message-ID unique to one queued message: random, in the sender's domain. Fixed when the
 /// message is queued, so every delivery of it carries the same id.
@@ -285,7 +286,7 @@ impl Postman {
         tx.append_audit(
             message.case_id,
             "system",
-            "e-post kunde inte levereras",
+            Action::EmailFailed,
             Some(format!("meddelande {} till {to}: {error}", message.id)),
             now,
         )
@@ -329,7 +330,7 @@ impl Postman {
                     template: DELIVERY_FAILURE_TEMPLATE.to_owned(),
                     recipients: json!([admin]).to_string(),
                     context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
-                    status: outbox_status::PENDING,
+                    status: OutboxStatus::Pending,
                     at: now,
                     message_id: Some(format!(
                         "<{:032x}.kansli@{}>",
@@ -446,7 +447,7 @@ impl Kansli {
         let rows = self
             .store
             .list_outbox(&OutboxFilter {
-                status: status.map(str::to_owned),
+                status: outbox_status(status)?,
                 case_id,
                 ..Default::default()
             })
@@ -466,7 +467,7 @@ impl Kansli {
         let mut rows = self
             .store
             .list_outbox(&OutboxFilter {
-                status: status.map(str::to_owned),
+                status: outbox_status(status)?,
                 limit: size + 1,
                 before,
                 newest_first: true,
@@ -504,13 +505,13 @@ impl Kansli {
         if !tx.reset_failed(id, now).await? {
             return Err(ServiceError::Invalid(format!(
                 "message {id} is {}, not failed; only a failed message can be retried",
-                row.status
+                row.status.code()
             )));
         }
         tx.append_audit(
             row.case_id,
             actor.as_str(),
-            "e-post köad igen",
+            Action::EmailQueuedAgain,
             Some(format!("meddelande {id}")),
             now,
         )
@@ -556,11 +557,23 @@ impl Kansli {
     }
 }
 
+/// The status a filter names, refused by name when it names none.
+fn outbox_status(code: Option<&str>) -> Result<Option<OutboxStatus>, ServiceError> {
+    code.map(|c| {
+        OutboxStatus::from_code(c.trim()).ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "status: {c:?} is none of pending, sent, failed, no_recipients"
+            ))
+        })
+    })
+    .transpose()
+}
+
 /// A stored message as it is shown, its ärende's number given.
 fn message_view(row: OutboxRow, case_number: Option<String>, whole: bool) -> MessageView {
     MessageView {
         id: row.id,
-        status: row.status,
+        status: row.status.code().to_owned(),
         template: row.template,
         case_number,
         to: row.recipient_email,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Kansli, ServiceError};
+use crate::domain::audit::Action;
 use crate::domain::calendar::parse_date;
 use crate::domain::case_number::{SeriesFormat, is_class_char};
 use crate::domain::email::EmailAddress;
@@ -224,7 +225,7 @@ impl Kansli {
         tx.append_audit(
             None,
             actor,
-            "organisation importerad",
+            Action::OrganisationImported,
             Some(format!(
                 "{file}: {} organ, {} ledamöter och ersättare, {} enheter, {} personer, {} serier",
                 summary.organs, summary.members, summary.units, summary.people, summary.series

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::accounts::User;
 use super::diarium::{CaseView, DocumentView, FileRef, SeriesBook};
 use super::{Kansli, ServiceError};
+use crate::domain::audit::Action;
 use crate::domain::document::MASK;
 use crate::domain::organisation::Role;
 use crate::store::CaseRow;
@@ -29,9 +30,6 @@ pub struct AccessGrant {
     /// When.
     pub granted_at: chrono::DateTime<chrono::Utc>,
 }
-
-/// What the history calls a read of a secret handling's file.
-const READ_ACTION: &str = "sekretessmarkerad handling läst";
 
 impl Kansli {
     /// Whether `user` may read the secret handlingar of the ärende `row` (see the module).
@@ -158,7 +156,7 @@ impl Kansli {
         tx.append_audit(
             Some(row.id),
             reader,
-            READ_ACTION,
+            Action::SecretRead,
             Some(document.number.clone()),
             self.clock.now(),
         )
@@ -231,8 +229,8 @@ impl Kansli {
         };
         if changed {
             let action = match grant {
-                true => "åtkomst till sekretessmarkerade handlingar given",
-                false => "åtkomst till sekretessmarkerade handlingar återtagen",
+                true => Action::AccessGiven,
+                false => Action::AccessTaken,
             };
             tx.append_audit(
                 Some(row.id),

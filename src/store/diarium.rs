@@ -18,6 +18,7 @@ use sea_orm::{
 use super::entity::{audit_event, case, document, file_blob, series_counter};
 use super::sets::{self, ID_CHUNK, find_in, one_of};
 use super::{AuditRow, Store, StoreError, Tx};
+use crate::domain::audit::Action;
 use crate::domain::case_status::CaseStatus;
 
 /// An ärende, as stored.
@@ -352,11 +353,11 @@ impl Tx {
         &self,
         case_id: Option<i32>,
         actor: &str,
-        action: &str,
+        action: Action,
         detail: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        audit_model(case_id, actor, action, detail, at)
+        audit_model(case_id, actor, action.text(), detail, at)
             .insert(&self.txn)
             .await?;
         Ok(())

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::entity::{audit_event, outbox, protocol, timer};
-use super::{ProtocolRow, Store, StoreError, outbox_status, timer_status};
+use super::{OutboxStatus, ProtocolRow, Store, StoreError, TimerStatus};
 
 /// What `/metrics` reports about the database.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,22 +26,22 @@ pub struct Gauges {
 impl Store {
     /// The counts, as of `now`.
     pub async fn gauges(&self, now: DateTime<Utc>) -> Result<Gauges, StoreError> {
-        let messages = |status: &'static str| {
+        let messages = |status: OutboxStatus| {
             outbox::Entity::find()
                 .filter(outbox::Column::Status.eq(status))
                 .count(self.db())
         };
         Ok(Gauges {
-            outbox_pending: messages(outbox_status::PENDING).await?,
-            outbox_failed: messages(outbox_status::FAILED).await?,
-            outbox_sent: messages(outbox_status::SENT).await?,
+            outbox_pending: messages(OutboxStatus::Pending).await?,
+            outbox_failed: messages(OutboxStatus::Failed).await?,
+            outbox_sent: messages(OutboxStatus::Sent).await?,
             timers_due: timer::Entity::find()
-                .filter(timer::Column::Status.eq(timer_status::PENDING))
+                .filter(timer::Column::Status.eq(TimerStatus::Pending))
                 .filter(timer::Column::DueAt.lte(now))
                 .count(self.db())
                 .await?,
             timers_failed: timer::Entity::find()
-                .filter(timer::Column::Status.eq(timer_status::FAILED))
+                .filter(timer::Column::Status.eq(TimerStatus::Failed))
                 .count(self.db())
                 .await?,
             steps_applied: audit_event::Entity::find()

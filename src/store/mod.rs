@@ -53,11 +53,11 @@ pub use meetings::{
 pub use organisation::{
     MunicipalityRow, OrgSnapshot, OrganMemberRow, OrganRow, PersonRow, RoleRow, SeriesRow, UnitRow,
 };
-pub use outbox::{NewOutbox, OutboxFilter, OutboxRow, outbox_status};
+pub use outbox::{NewOutbox, OutboxFilter, OutboxRow, OutboxStatus};
 pub use response::ResponseRow;
 pub use workflow::{
     AuditInput, DefinitionRow, INSTANCE_SCOPE, InstanceMove, InstanceRow, NewInstance, NewTimer,
-    TimerCancel, TimerRow, timer_status,
+    TimerCancel, TimerRow, TimerStatus,
 };
 
 /// What went wrong in the store, sorted by what the caller can do about it.

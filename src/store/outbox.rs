@@ -19,17 +19,7 @@ use super::{Store, StoreError, Tx};
 /// An outbox message.
 pub type OutboxRow = outbox::Model;
 
-/// Outbox states.
-pub mod outbox_status {
-    /// To send.
-    pub const PENDING: &str = "pending";
-    /// Delivered to the mail server.
-    pub const SENT: &str = "sent";
-    /// Given up.
-    pub const FAILED: &str = "failed";
-    /// Nobody to send to.
-    pub const NO_RECIPIENTS: &str = "no_recipients";
-}
+pub use super::entity::outbox::OutboxStatus;
 
 /// A rendered message to queue.
 #[derive(Debug, Clone)]
@@ -45,7 +35,7 @@ pub struct NewOutbox {
     /// The context it was rendered with, as JSON.
     pub context: String,
     /// `pending`, or `no_recipients`.
-    pub status: &'static str,
+    pub status: OutboxStatus,
     /// When.
     pub at: DateTime<Utc>,
     /// The Message-ID.
@@ -70,7 +60,7 @@ pub struct NewOutbox {
 #[derive(Debug, Clone, Default)]
 pub struct OutboxFilter {
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<OutboxStatus>,
     /// Only this ärende.
     pub case_id: Option<i32>,
     /// At most this many (0: all).
@@ -106,7 +96,7 @@ pub(super) fn outbox_model(new: NewOutbox) -> outbox::ActiveModel {
         template: Set(new.template),
         recipients: Set(new.recipients),
         context: Set(new.context),
-        status: Set(new.status.to_owned()),
+        status: Set(new.status),
         created_at: Set(new.at),
         message_id: Set(new.message_id),
         sender: Set(new.sender),
@@ -141,7 +131,7 @@ impl Tx {
         error: &str,
     ) -> Result<bool, StoreError> {
         let result = end_attempt(id, owner, attempts)
-            .col_expr(outbox::Column::Status, Expr::value(outbox_status::FAILED))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Failed))
             .col_expr(
                 outbox::Column::LastError,
                 Expr::value(Some(error.to_owned())),
@@ -154,11 +144,11 @@ impl Tx {
     /// Makes a failed message pending again, to be sent at once; false if it was not failed.
     pub async fn reset_failed(&self, id: i32, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let result = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::value(outbox_status::PENDING))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
             .col_expr(outbox::Column::Attempts, Expr::value(0))
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(Some(now)))
             .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::Status.eq(outbox_status::FAILED))
+            .filter(outbox::Column::Status.eq(OutboxStatus::Failed))
             .exec(&self.txn)
             .await?;
         Ok(result.rows_affected == 1)
@@ -177,7 +167,7 @@ impl Store {
         let due = Query::select()
             .column(outbox::Column::Id)
             .from(outbox::Entity)
-            .and_where(outbox::Column::Status.eq(outbox_status::PENDING))
+            .and_where(outbox::Column::Status.eq(OutboxStatus::Pending))
             .and_where(outbox::Column::NextAttemptAt.lte(now))
             .and_where(
                 outbox::Column::LeaseUntil
@@ -202,7 +192,7 @@ impl Store {
             .value(outbox::Column::LeaseOwner, owner)
             .value(outbox::Column::LeaseUntil, now + lease)
             .and_where(one_of(tx.db_backend(), outbox::Column::Id, ids))
-            .and_where(outbox::Column::Status.eq(outbox_status::PENDING))
+            .and_where(outbox::Column::Status.eq(OutboxStatus::Pending))
             .and_where(
                 outbox::Column::LeaseUntil
                     .is_null()
@@ -229,7 +219,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let result = end_attempt(id, owner, attempts)
-            .col_expr(outbox::Column::Status, Expr::value(outbox_status::SENT))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
             .col_expr(outbox::Column::SentAt, Expr::value(Some(at)))
             .col_expr(
                 outbox::Column::LastError,
@@ -275,7 +265,7 @@ impl Store {
             query = query.filter(outbox::Column::Id.lt(before));
         }
         if let Some(status) = &filter.status {
-            query = query.filter(outbox::Column::Status.eq(status.as_str()));
+            query = query.filter(outbox::Column::Status.eq(*status));
         }
         if let Some(id) = filter.case_id {
             query = query.filter(outbox::Column::CaseId.eq(id));
@@ -287,7 +277,7 @@ impl Store {
     }
 
     /// How many messages have `status`.
-    pub async fn count_outbox(&self, status: &str) -> Result<u64, StoreError> {
+    pub async fn count_outbox(&self, status: OutboxStatus) -> Result<u64, StoreError> {
         Ok(outbox::Entity::find()
             .filter(outbox::Column::Status.eq(status))
             .count(self.db())
@@ -306,7 +296,7 @@ impl Store {
     /// When the next pending message is due.
     pub async fn next_message_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(outbox::Entity::find()
-            .filter(outbox::Column::Status.eq(outbox_status::PENDING))
+            .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
             .order_by_asc(outbox::Column::NextAttemptAt)
             .one(self.db())
             .await?

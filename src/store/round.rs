@@ -19,7 +19,7 @@ use super::sets::{self, ID_CHUNK, find_in, one_of};
 use super::workflow::{step_model, timer_model};
 use super::{
     AuditInput, CaseRow, InstanceMove, InstanceRow, NewInvitation, NewOutbox, NewTimer, StoreError,
-    TimerCancel, TimerRow, Tx, timer_status,
+    TimerCancel, TimerRow, TimerStatus, Tx,
 };
 
 impl Tx {
@@ -42,7 +42,7 @@ impl Tx {
     ) -> Result<Vec<TimerRow>, StoreError> {
         let pending = timer::Entity::find()
             .filter(timer::Column::Name.eq(name))
-            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .filter(timer::Column::Status.eq(TimerStatus::Pending))
             .order_by_asc(timer::Column::Id);
         Ok(find_in(&self.txn, pending, timer::Column::InstanceId, instance_ids).await?)
     }
@@ -89,7 +89,7 @@ impl Tx {
         &self,
         ids: &[i32],
         owner: &str,
-        status: &str,
+        status: TimerStatus,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut finished = 0;
@@ -102,7 +102,7 @@ impl Tx {
                     timer::Column::Id,
                     chunk.iter().copied(),
                 ))
-                .filter(timer::Column::Status.eq(timer_status::PENDING))
+                .filter(timer::Column::Status.eq(TimerStatus::Pending))
                 .filter(timer::Column::LeaseOwner.eq(owner))
                 .exec(&self.txn)
                 .await?
@@ -133,8 +133,8 @@ impl Tx {
             ids.dedup();
             for chunk in ids.chunks(ID_CHUNK) {
                 cancelled += timer::Entity::update_many()
-                    .col_expr(Column::Status, Expr::value(timer_status::CANCELED))
-                    .filter(Column::Status.eq(timer_status::PENDING))
+                    .col_expr(Column::Status, Expr::value(TimerStatus::Canceled))
+                    .filter(Column::Status.eq(TimerStatus::Pending))
                     .filter(one_of(
                         self.db_backend(),
                         Column::InstanceId,

@@ -21,19 +21,7 @@ pub type InstanceRow = workflow_instance::Model;
 /// A timer or queued event.
 pub type TimerRow = timer::Model;
 
-/// Timer states.
-pub mod timer_status {
-    /// Waiting to fire.
-    pub const PENDING: &str = "pending";
-    /// Fired and applied.
-    pub const FIRED: &str = "fired";
-    /// Stopped because its state was left or an effect cancelled it.
-    pub const CANCELED: &str = "canceled";
-    /// Fired, but the instance no longer took its event.
-    pub const DISCARDED: &str = "discarded";
-    /// Its step failed (a broken effect); set aside with the reason in its note.
-    pub const FAILED: &str = "failed";
-}
+pub use super::entity::timer::TimerStatus;
 
 /// The scope of a timer set by an effect rather than declared on a state: it survives state
 /// changes until it fires, is cancelled, or the instance finishes.
@@ -159,7 +147,7 @@ pub(super) fn timer_model(new: NewTimer) -> timer::ActiveModel {
         due_at: Set(new.due_at),
         repeat_every_secs: Set(new.repeat_every.map(|d| d.num_seconds())),
         repeats_left: Set(new.repeats_left.map(|n| n as i32)),
-        status: Set(timer_status::PENDING.into()),
+        status: Set(TimerStatus::Pending),
         lease_owner: Set(None),
         lease_until: Set(None),
         fired_at: Set(None),
@@ -349,7 +337,7 @@ impl Tx {
         &self,
         id: i32,
         owner: &str,
-        status: &str,
+        status: TimerStatus,
         note: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -358,7 +346,7 @@ impl Tx {
             .col_expr(timer::Column::FiredAt, Expr::value(Some(at)))
             .col_expr(timer::Column::Note, Expr::value(note))
             .filter(timer::Column::Id.eq(id))
-            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .filter(timer::Column::Status.eq(TimerStatus::Pending))
             .filter(timer::Column::LeaseOwner.eq(owner))
             .exec(&self.txn)
             .await?;
@@ -473,7 +461,7 @@ impl Tx {
         Ok(timer::Entity::find()
             .filter(timer::Column::InstanceId.eq(instance_id))
             .filter(timer::Column::Name.eq(name))
-            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .filter(timer::Column::Status.eq(TimerStatus::Pending))
             .one(&self.txn)
             .await?)
     }
@@ -603,7 +591,7 @@ impl Store {
         let due = Query::select()
             .column(timer::Column::Id)
             .from(timer::Entity)
-            .and_where(timer::Column::Status.eq(timer_status::PENDING))
+            .and_where(timer::Column::Status.eq(TimerStatus::Pending))
             .and_where(timer::Column::DueAt.lte(now))
             .and_where(
                 timer::Column::LeaseUntil
@@ -632,7 +620,7 @@ impl Store {
             .value(timer::Column::LeaseOwner, owner)
             .value(timer::Column::LeaseUntil, now + lease)
             .and_where(one_of(tx.db_backend(), timer::Column::Id, ids))
-            .and_where(timer::Column::Status.eq(timer_status::PENDING))
+            .and_where(timer::Column::Status.eq(TimerStatus::Pending))
             .and_where(
                 timer::Column::LeaseUntil
                     .is_null()
@@ -671,7 +659,7 @@ impl Store {
     /// When the next pending timer is due.
     pub async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(timer::Entity::find()
-            .filter(timer::Column::Status.eq(timer_status::PENDING))
+            .filter(timer::Column::Status.eq(TimerStatus::Pending))
             .order_by_asc(timer::Column::DueAt)
             .one(self.db())
             .await?
@@ -738,7 +726,7 @@ impl Store {
     /// Timers whose step failed and that are set aside, oldest due first.
     pub async fn failed_timers(&self) -> Result<Vec<TimerRow>, StoreError> {
         Ok(timer::Entity::find()
-            .filter(timer::Column::Status.eq(timer_status::FAILED))
+            .filter(timer::Column::Status.eq(TimerStatus::Failed))
             .order_by_asc(timer::Column::DueAt)
             .order_by_asc(timer::Column::Id)
             .all(self.db())
@@ -756,7 +744,7 @@ impl Tx {
     /// reason until it fires again); false if it was not failed.
     pub async fn retry_timer(&self, id: i32, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let result = timer::Entity::update_many()
-            .col_expr(timer::Column::Status, Expr::value(timer_status::PENDING))
+            .col_expr(timer::Column::Status, Expr::value(TimerStatus::Pending))
             .col_expr(timer::Column::DueAt, Expr::value(now))
             .col_expr(
                 timer::Column::LeaseOwner,
@@ -767,7 +755,7 @@ impl Tx {
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(timer::Column::Id.eq(id))
-            .filter(timer::Column::Status.eq(timer_status::FAILED))
+            .filter(timer::Column::Status.eq(TimerStatus::Failed))
             .exec(&self.txn)
             .await?;
         Ok(result.rows_affected == 1)

@@ -10,7 +10,7 @@ use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use kansli::service::accounts::User;
 use kansli::service::admin::{AccountInput, AdminError};
 use kansli::service::{Kansli, Postman, RetryPolicy};
-use kansli::store::{NewOutbox, outbox_status};
+use kansli::store::{NewOutbox, OutboxStatus};
 
 use crate::helpers::{Reply, http, http_upload};
 use crate::on_both_backends;
@@ -322,7 +322,7 @@ on_both_backends! {
                 template: "enkat-paminnelse".into(),
                 recipients: serde_json::json!([{"name": "", "email": to}]).to_string(),
                 context: "{}".into(),
-                status: outbox_status::PENDING,
+                status: OutboxStatus::Pending,
                 at: chrono::Utc::now(),
                 message_id: None,
                 sender: None,

@@ -416,7 +416,7 @@ states:
         let instances = store.all_instances().await.unwrap();
         let trasig = instances.iter().find(|i| i.workflow_id == "trasig").unwrap();
         let timers = store.timers_of(trasig.id).await.unwrap();
-        assert_eq!(timers[0].status, "failed");
+        assert_eq!(timers[0].status, kansli::store::TimerStatus::Failed);
         assert!(timers[0].note.as_deref().unwrap().contains("needs an ärende"), "{:?}", timers[0].note);
         assert_eq!(engine.tick().await.unwrap().1, 0, "set aside, not retried in a loop");
         // Seen, not silent: counted for /metrics, listed with its reason, retried on request.

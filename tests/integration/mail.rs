@@ -9,7 +9,7 @@ use kansli::mail::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use kansli::render::{MessageContext, Renderer};
 use kansli::service::links::LinkSecret;
 use kansli::service::{Actor, DispatchOutcome, Engine, Kansli, Postman};
-use kansli::store::{NewFile, NewOutbox, outbox_status};
+use kansli::store::{NewFile, NewOutbox, OutboxStatus};
 use kansli::workflow::Catalog;
 use serde_json::Map;
 
@@ -91,7 +91,7 @@ on_both_backends! {
             template: "beslut-expedierat".into(),
             recipients: r#"[{"name":"Örjan Ås","email":"orjan.as@norrvika.example"}]"#.into(),
             context: "{}".into(),
-            status: outbox_status::PENDING,
+            status: OutboxStatus::Pending,
             at: clock.now_for_test(),
             message_id: Some("<bilaga-1.kansli@norrvika.example>".into()),
             sender: Some(r#"{"name":"Norrvika kommun","email":"kansli@norrvika.example"}"#.into()),
@@ -208,7 +208,7 @@ on_both_backends! {
         tx.insert_outbox(NewOutbox {
             instance_id: None, case_id: None, template: "enkat-godkand".into(),
             recipients: r#"[{"name":"Oskar","email":"oskar.lindfors@norrvika.example"}]"#.into(),
-            context: "{}".into(), status: outbox_status::PENDING, at: clock.now_for_test(),
+            context: "{}".into(), status: OutboxStatus::Pending, at: clock.now_for_test(),
             message_id: Some("<en-gang.kansli@norrvika.example>".into()),
             sender: Some(r#"{"name":"Norrvika kommun","email":"kansli@norrvika.example"}"#.into()),
             reply_to: None, recipient_email: Some("oskar.lindfors@norrvika.example".into()),

@@ -166,7 +166,7 @@ on_both_backends! {
         );
         let fired = store.timers_of(instance_id).await.unwrap();
         assert_eq!(fired[0].id, timers[0].id);
-        assert_eq!(fired[0].status, "fired");
+        assert_eq!(fired[0].status, kansli::store::TimerStatus::Fired);
         conn.close().await.unwrap();
         store.close().await.unwrap();
     }

@@ -141,7 +141,7 @@ async fn run(db: &TestDb, alone: bool) -> (Snapshot, u64, u64) {
             ));
             for t in store.timers_of(i.id).await.unwrap() {
                 rows.push(format!(
-                    "timer {} {} {} {} {} {:?}",
+                    "timer {} {} {} {} {:?} {:?}",
                     t.name, t.event, t.state, t.due_at, t.status, t.repeats_left
                 ));
             }
@@ -154,7 +154,7 @@ async fn run(db: &TestDb, alone: bool) -> (Snapshot, u64, u64) {
         }
         for m in store.outbox(Some(case.id)).await.unwrap() {
             rows.push(format!(
-                "message {} {} {:?} {:?} {:?} {}",
+                "message {} {:?} {:?} {:?} {:?} {}",
                 m.template, m.status, m.recipient_email, m.subject, m.text_body, m.created_at
             ));
         }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::extract::listed;
 use super::{Engine, Letter, StoredAttachment};
+use crate::domain::audit::Action;
 use crate::domain::calendar::local_date;
 use crate::domain::document::Direction;
 use crate::service::dispatch::resolve;
@@ -63,7 +64,7 @@ impl Engine {
             tx.append_audit(
                 Some(case.id),
                 actor.as_str(),
-                "expediering saknar mottagare",
+                Action::DispatchUnaddressed,
                 Some(format!(
                     "{unresolved}: finns inte i organisationen; skicka för hand"
                 )),
@@ -112,7 +113,7 @@ impl Engine {
             tx.append_audit(
                 Some(case.id),
                 actor.as_str(),
-                "beslut expedierat",
+                Action::DecisionDispatched,
                 Some(format!(":{seq} till {counterpart} <{}>", address.email)),
                 now,
             )

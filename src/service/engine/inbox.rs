@@ -10,7 +10,7 @@ use super::Engine;
 use crate::domain::organisation::Role;
 use crate::service::ServiceError;
 use crate::service::diarium::SeriesBook;
-use crate::store::timer_status;
+use crate::store::TimerStatus;
 use crate::workflow::Sender;
 use crate::workflow::engine::{allowed_events, substitute};
 
@@ -65,7 +65,7 @@ impl Engine {
                 .timers_of(row.id)
                 .await?
                 .into_iter()
-                .filter(|t| t.status == timer_status::PENDING)
+                .filter(|t| t.status == TimerStatus::Pending)
                 .map(|t| t.due_at)
                 .min();
             let Some(case) = store.case_by_id(case_id).await? else {

@@ -15,9 +15,7 @@ use crate::render::MessageContext;
 use crate::service::ServiceError;
 use crate::service::links;
 use crate::service::mail::{municipality_of, new_message_id};
-use crate::store::{
-    CaseRow, InstanceRow, NewInvitation, NewOutbox, OrgSnapshot, Tx, outbox_status,
-};
+use crate::store::{CaseRow, InstanceRow, NewInvitation, NewOutbox, OrgSnapshot, OutboxStatus, Tx};
 use crate::workflow::model::{LinkPurpose, Recipient};
 use crate::workflow::{Decision, Workflow};
 
@@ -251,7 +249,7 @@ impl Engine {
                     template: template.to_owned(),
                     recipients: "[]".into(),
                     context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
-                    status: outbox_status::NO_RECIPIENTS,
+                    status: OutboxStatus::NoRecipients,
                     at: now,
                     message_id: None,
                     sender: None,
@@ -296,7 +294,7 @@ impl Engine {
                     template: template.to_owned(),
                     recipients: json!([recipient]).to_string(),
                     context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
-                    status: outbox_status::PENDING,
+                    status: OutboxStatus::Pending,
                     at: now,
                     message_id: Some(new_message_id(&from.email)),
                     sender: Some(json!(from).to_string()),

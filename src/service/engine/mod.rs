@@ -62,8 +62,8 @@ use crate::domain::case_status::CaseStatus;
 use crate::domain::document::Direction;
 use crate::render::DocumentContext;
 use crate::store::{
-    AuditInput, CaseRow, InstanceRow, NewDocument, NewInstance, OrgSnapshot, TimerRow, Tx,
-    timer_status,
+    AuditInput, CaseRow, InstanceRow, NewDocument, NewInstance, OrgSnapshot, TimerRow, TimerStatus,
+    Tx,
 };
 use crate::workflow::engine::allowed_events;
 use crate::workflow::model::Sender;

@@ -26,7 +26,7 @@ use super::letter::{Letter, Queued};
 use super::rows::{notice_to_parent, referral, repeat_of, sends_email, step_rows};
 use super::{Engine, Loaded, Outcome, StepBy, decide};
 use crate::service::{Actor, ServiceError};
-use crate::store::{AuditInput, CaseRow, InstanceMove, OrgSnapshot, TimerRow, Tx, timer_status};
+use crate::store::{AuditInput, CaseRow, InstanceMove, OrgSnapshot, TimerRow, TimerStatus, Tx};
 use crate::workflow::model::{LinkPurpose, Recipient};
 use crate::workflow::{Decision, Effect, Sender};
 
@@ -174,7 +174,7 @@ impl Engine {
             .filter_map(|p| p.call.timer.map(|t| t.id))
             .collect();
         let finished = tx
-            .finish_timers(&fired, &self.owner, timer_status::FIRED, now)
+            .finish_timers(&fired, &self.owner, TimerStatus::Fired, now)
             .await?;
         if finished != fired.len() as u64 {
             return Ok(false);

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::StepBy;
+use crate::domain::audit::Action;
 use crate::domain::calendar::{add_local, next_office_time_within};
 use crate::store::{
     AuditInput, INSTANCE_SCOPE, InstanceRow, NewTimer, OrgSnapshot, TimerCancel, TimerRow,
@@ -184,7 +185,7 @@ pub(super) fn referral(
     AuditInput {
         case_id: instance.case_id,
         actor: by.actor.as_str().to_owned(),
-        action: "anmält till organ".into(),
+        action: Action::ReferredToOrgan.text().into(),
         detail: Some(name),
         at: now,
         ..Default::default()

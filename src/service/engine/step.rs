@@ -3,6 +3,7 @@
 //! its audit entry, timers, and every effect), in the caller's transaction.
 
 use super::*;
+use crate::domain::audit::Action;
 
 impl Engine {
     pub(super) async fn definition(&self, id: i32) -> Result<Arc<Workflow>, ServiceError> {
@@ -147,7 +148,7 @@ impl Engine {
                         instance_id: Some(child.id),
                         actor: by.actor.as_str().to_owned(),
                         role: Some(by.sender.to_string()),
-                        action: "avslutad med överordnat flöde".into(),
+                        action: Action::EndedWithParent.text().into(),
                         from_state: Some(child.state.clone()),
                         to_state: Some(child.state.clone()),
                         detail: child.unit_code.clone(),
@@ -242,7 +243,7 @@ impl Engine {
                     tx.append_audit(
                         Some(case.id),
                         by.actor.as_str(),
-                        "handling registrerad",
+                        Action::DocumentRegistered,
                         Some(format!(":{seq} {description} (mall {template})")),
                         now,
                     )
@@ -315,7 +316,7 @@ impl Engine {
                         tx.append_audit(
                             Some(id),
                             by.actor.as_str(),
-                            "ärende avslutat",
+                            Action::CaseClosed,
                             Some(reason.clone()),
                             now,
                         )

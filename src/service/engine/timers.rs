@@ -103,7 +103,7 @@ impl Engine {
                             tx.finish_timer(
                                 timer.id,
                                 &self.owner,
-                                timer_status::FAILED,
+                                TimerStatus::Failed,
                                 Some(note),
                                 now,
                             )
@@ -178,7 +178,7 @@ impl Engine {
                 tx.finish_timer(
                     timer.id,
                     &self.owner,
-                    timer_status::DISCARDED,
+                    TimerStatus::Discarded,
                     Some(refusal),
                     now,
                 )
@@ -187,7 +187,7 @@ impl Engine {
             }
         };
         if !tx
-            .finish_timer(timer.id, &self.owner, timer_status::FIRED, None, now)
+            .finish_timer(timer.id, &self.owner, TimerStatus::Fired, None, now)
             .await?
         {
             // Another worker took the timer over after our lease ran out.

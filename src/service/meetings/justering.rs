@@ -9,6 +9,7 @@
 use chrono::NaiveDate;
 
 use super::{APPEAL_LAST_DAY, JUSTERAD_ON, POSTED_ON, held_open, paragraph_label};
+use crate::domain::audit::Action;
 use crate::domain::deadline;
 use crate::domain::document::Direction;
 use crate::domain::organisation::Role;
@@ -151,7 +152,7 @@ impl Engine {
                 tx.append_audit(
                     p.case_id,
                     actor.as_str(),
-                    "protokoll justerat",
+                    Action::ProtocolJusterat,
                     Some(format!(
                         "{}: justerat {justerad_on}, anslaget {posted_on}, sista dag för \
                          överklagande {}",
@@ -413,7 +414,7 @@ impl Engine {
                 tx.append_audit(
                     Some(case_id),
                     actor.as_str(),
-                    "handling registrerad",
+                    Action::DocumentRegistered,
                     Some(format!(
                         ":{seq} {} ({})",
                         extract.description,
@@ -441,7 +442,7 @@ impl Engine {
                 tx.append_audit(
                     Some(case_id),
                     actor.as_str(),
-                    "beslut översänt",
+                    Action::DecisionForwarded,
                     Some(format!(
                         "{label}: protokollsutdraget registrerat i ärende {target}"
                     )),

@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 
 use super::{held_open, organ_name};
+use crate::domain::audit::Action;
 use crate::domain::protocol::{Presence, Seat, beslutfor};
 use crate::service::{Actor, Engine, ServiceError, optional_text, required_text};
 use crate::store::{AttendanceRow, MeetingPlan, MeetingRow};
@@ -75,7 +76,7 @@ impl Engine {
         tx.append_audit(
             None,
             actor.as_str(),
-            "sammanträde planerat",
+            Action::MeetingPlanned,
             Some(format!("{} {} ({})", row.organ_code, row.date, row.place)),
             now,
         )
@@ -109,7 +110,7 @@ impl Engine {
         tx.append_audit(
             Some(case.id),
             actor.as_str(),
-            "anmält till sammanträde",
+            Action::ReferredToMeeting,
             Some(format!("{} {}", meeting.organ_code, meeting.date)),
             now,
         )
@@ -135,7 +136,7 @@ impl Engine {
         tx.append_audit(
             None,
             actor.as_str(),
-            "punkt på föredragningslistan",
+            Action::AgendaItemAdded,
             Some(format!("{} {}: {title}", meeting.organ_code, meeting.date)),
             now,
         )
@@ -174,7 +175,7 @@ impl Engine {
         tx.append_audit(
             item.case_id,
             actor.as_str(),
-            "föredragningslistan ordnad",
+            Action::AgendaOrdered,
             Some(format!(
                 "{} {}: punkt {position} flyttad {}",
                 meeting.organ_code,
@@ -288,7 +289,7 @@ impl Engine {
                 template: KALLELSE_TEMPLATE.to_owned(),
                 recipients: serde_json::json!([to]).to_string(),
                 context: serde_json::to_string(&context).map_err(anyhow::Error::from)?,
-                status: crate::store::outbox_status::PENDING,
+                status: crate::store::OutboxStatus::Pending,
                 at: now,
                 message_id: Some(crate::service::mail::new_message_id(&from.email)),
                 sender: Some(serde_json::json!(from).to_string()),
@@ -330,7 +331,7 @@ impl Engine {
             tx.append_audit(
                 Some(case_id),
                 actor.as_str(),
-                "handling registrerad",
+                Action::DocumentRegistered,
                 Some(format!(":{seq} {description}")),
                 now,
             )
@@ -340,7 +341,7 @@ impl Engine {
         tx.append_audit(
             None,
             actor.as_str(),
-            "kallelse skickad",
+            Action::KallelseSent,
             Some(format!(
                 "{} {}: till {} ledamöter och ersättare",
                 meeting.organ_code,
@@ -562,7 +563,7 @@ impl Engine {
         tx.append_audit(
             None,
             actor.as_str(),
-            "närvaro registrerad",
+            Action::AttendanceRecorded,
             Some(format!(
                 "{} {}: {serving} tjänstgörande, ordförande {chair}, sekreterare {secretary}",
                 meeting.organ_code, meeting.date

@@ -15,6 +15,7 @@ use chrono::Datelike;
 use serde::Serialize;
 
 use super::{MEETING_DATE, held_open, lines_of, paragraph_label};
+use crate::domain::audit::Action;
 use crate::domain::organisation::Role;
 use crate::domain::protocol::{
     ParagraphKind, Presence, RemarkKind, Seat, Tally, VoteChoice, beslutfor,
@@ -403,7 +404,7 @@ impl Engine {
             tx.append_audit(
                 case.as_ref().map(|c| c.id),
                 actor.as_str(),
-                kind.label(),
+                Action::Paragraph(kind),
                 Some(format!("{label}: {}", decision.replace('\n', " "))),
                 now,
             )
@@ -470,7 +471,7 @@ impl Engine {
                 tx.append_audit(
                     case.as_ref().map(|c| c.id),
                     actor.as_str(),
-                    "beslut väntar på registrator",
+                    Action::DecisionAwaitsRegistrator,
                     Some(format!("{label}: {why}")),
                     now,
                 )
@@ -519,7 +520,7 @@ impl Engine {
             tx.append_audit(
                 Some(case_id),
                 actor.as_str(),
-                "anmält till sammanträde",
+                Action::ReferredToMeeting,
                 Some(format!(
                     "{} {} (bordlagt {})",
                     next.organ_code, next.date, meeting.date
@@ -557,7 +558,7 @@ impl Engine {
         tx.append_audit(
             None,
             actor.as_str(),
-            "beslut omhändertaget av registrator",
+            Action::DecisionHandled,
             Some(format!("paragraf {paragraph_id}")),
             now,
         )

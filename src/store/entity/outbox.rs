@@ -13,7 +13,7 @@ pub struct Model {
     pub template: String,
     pub recipients: String,
     pub context: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub created_at: DateTimeUtc,
     pub message_id: Option<String>,
     pub sender: Option<String>,
@@ -29,6 +29,49 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTimeUtc>,
+}
+
+/// Where a message is: to send, sent, given up, or with nobody to send it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum OutboxStatus {
+    /// To send; `next_attempt_at` says when.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Delivered to the mail server.
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Given up, with the last error.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Nobody to send to.
+    #[sea_orm(string_value = "no_recipients")]
+    NoRecipients,
+}
+
+impl OutboxStatus {
+    /// Every status, as the outbox page offers them.
+    pub const ALL: [OutboxStatus; 4] = [
+        OutboxStatus::Pending,
+        OutboxStatus::Failed,
+        OutboxStatus::Sent,
+        OutboxStatus::NoRecipients,
+    ];
+
+    /// The status a code names.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The stored code, as the pages and the API name it.
+    pub fn code(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+            OutboxStatus::NoRecipients => "no_recipients",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
