@@ -142,13 +142,9 @@ on_both_backends! {
     }
 
     async fn the_public_postlista_over_http_masks_exactly_like_the_export(db) {
-        let (kansli, _clock) = db.app(day(5, 12)).await;
-        fill(&kansli).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, kansli::http::router(kansli)).await.unwrap();
-        });
+        let app = crate::harness::spawn_app(db, day(5, 12)).await;
+        fill(&app.kansli).await;
+        let addr = app.addr;
         let get = |path: String| async move { crate::helpers::http_get(addr, &path).await };
         let (status, body) = get("/postlista.json?from=2026-05-01&to=2026-05-31".into()).await;
         assert_eq!(status, 200, "{body}");
@@ -162,6 +158,5 @@ on_both_backends! {
         let (status, body) = get("/postlista.json?from=2026-02-30&to=2026-05-31".into()).await;
         assert_eq!(status, 400);
         assert!(body.contains("2026-02-30"), "{body}");
-        server.abort();
     }
 }

@@ -2,12 +2,9 @@
 //! login and end at logout, and pages refused to those without the role.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use kansli::service::Engine;
-use kansli::workflow::Catalog;
 
 use crate::harness::{AppOptions, TestApp, spawn_app_with};
 use crate::helpers::{TestDb, http, http_upload};
@@ -568,17 +565,14 @@ on_both_backends! {
         // A step the handläggare sees a button for, whose condition does not hold: the role
         // check before the engine lets it through, and the engine refuses it.
         const VAKT: &str = "id: vakt\ntitle: Vakt\ncase: { series: KLF, title: Vakt, handlaggare: amira.hadzic }\nvariables:\n  klar: { type: boolean, default: false }\ninitial: utkast\nstates:\n  utkast:\n    on:\n      - event: vidare\n        by: [handläggare]\n        label: Skicka vidare\n        guard: { variable: { name: klar, equals: true } }\n        to: klart\n  klart:\n    final: true\n";
-        let (kansli, _clock) = db.app(Utc.with_ymd_and_hms(2026, 10, 1, 5, 0, 0).unwrap()).await;
-        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let catalog = Catalog::from_sources(vec![("vakt.yaml".into(), VAKT.into())], Some(&templates)).unwrap();
-        let engine = Engine::new(kansli.clone(), Arc::new(catalog), "e");
+        let workflows = tempfile::tempdir().unwrap();
+        std::fs::write(workflows.path().join("vakt.yaml"), VAKT).unwrap();
+        let options = AppOptions { workflows: Some(workflows.path().to_owned()), ..AppOptions::default() };
+        let app = spawn_app_with(db, Utc.with_ymd_and_hms(2026, 10, 1, 5, 0, 0).unwrap(), options).await;
+        let (kansli, engine, addr) = (&app.kansli, &app.engine, app.addr);
         let (_, number) = engine.start("vakt", Default::default(), &kansli::service::Actor::new("t")).await.unwrap();
         let number = number.expect("the workflow opens an ärende");
         kansli.add_account("amira", "amira.hadzic", "ett-långt-lösenord", false).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = kansli::http::router_with_engine(kansli.clone(), engine.clone());
-        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
         let session = format!("kansli_session={}", log_in(addr, "amira", "ett-långt-lösenord", "").await);
         let path = format!("/arende?nummer={}", number.replace(' ', "%20").replace('/', "%2F"));
@@ -597,7 +591,6 @@ on_both_backends! {
         let err = engine.send(&target, "vidare", kansli::workflow::Sender::Role(kansli::domain::organisation::Role::Handlaggare), &kansli::service::Actor::new("t"), None).await.unwrap_err();
         assert!(matches!(err, kansli::service::ServiceError::Refused(_)), "{err:?}");
         assert!(err.to_string().contains("the condition does not hold (klar = true)"), "{err}");
-        server.abort();
     }
 
     async fn an_arende_page_says_when_its_workflow_cannot_be_read(db) {
