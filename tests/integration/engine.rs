@@ -21,10 +21,10 @@ fn shipped() -> Catalog {
         .expect("the shipped workflows are valid")
 }
 
-/// 07:00 Stockholm time on a day of 2026 or 2027.
+/// The engine of Kansli as `kansli serve` builds it (the harness), its clock at `at`.
 async fn engine(db: &TestDb, at: DateTime<Utc>) -> (Engine, ManualClock) {
-    let (kansli, clock) = db.app(at).await;
-    (Engine::new(kansli, Arc::new(shipped()), "worker-a"), clock)
+    let app = crate::harness::spawn_app(db, at).await;
+    (app.engine.clone(), app.clock.clone())
 }
 
 /// A second worker on the same database and clock, with a pool of its own.

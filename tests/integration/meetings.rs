@@ -21,12 +21,9 @@ async fn engine(db: &crate::helpers::TestDb) -> Engine {
 
 /// The engine over the demo municipality on 2 November 2026, and its clock.
 async fn engine_and_clock(db: &crate::helpers::TestDb) -> (Engine, ManualClock) {
-    let (kansli, clock) = db
-        .app(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap())
-        .await;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
-    (Engine::new(kansli, Arc::new(catalog), "e"), clock)
+    let app =
+        crate::harness::spawn_app(db, Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()).await;
+    (app.engine.clone(), app.clock.clone())
 }
 
 /// Noon (UTC) on `day`.

@@ -8,20 +8,20 @@
 //! 5 kap 35 §).
 
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use kansli::domain::organisation::Role;
 use kansli::domain::protocol::ParagraphKind;
-use kansli::service::{Actor, Engine, Outcome, ParagraphInput, Target};
-use kansli::workflow::{Catalog, Sender};
+use kansli::service::{Actor, Outcome, ParagraphInput, Target};
+use kansli::workflow::Sender;
 use serde_json::{Map, json};
 
+use crate::harness::{AppOptions, spawn_app_with};
 use crate::helpers::{date as day, local};
 use crate::on_both_backends;
 
 /// The shipped motion workflow alone, so that no scheduled workflow starts on the way.
-fn motion_only() -> (tempfile::TempDir, Catalog) {
+fn motion_only() -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
@@ -29,8 +29,7 @@ fn motion_only() -> (tempfile::TempDir, Catalog) {
         dir.path().join("motion.yaml"),
     )
     .unwrap();
-    let catalog = Catalog::load(dir.path(), &root.join("templates")).unwrap();
-    (dir, catalog)
+    dir
 }
 
 fn motion(amne: &str, motionar: &str, vackt: &str) -> Map<String, serde_json::Value> {
@@ -47,9 +46,10 @@ fn motion(amne: &str, motionar: &str, vackt: &str) -> Map<String, serde_json::Va
 
 on_both_backends! {
     async fn a_motion_is_answered_by_fullmaktige_within_the_year_and_another_is_reported_to_it_when_not(db) {
-        let (kansli, clock) = db.app(local(2026, 2, 17, 9)).await;
-        let (_dir, catalog) = motion_only();
-        let engine = Engine::new(kansli.clone(), Arc::new(catalog), "e");
+        let workflows = motion_only();
+        let options = AppOptions { workflows: Some(workflows.path().to_owned()), ..AppOptions::default() };
+        let app = spawn_app_with(db, local(2026, 2, 17, 9), options).await;
+        let (kansli, clock, engine) = (app.kansli.clone(), app.clock.clone(), app.engine.clone());
         let per = Actor::new("per.ekdahl");
         let sara = Actor::new("sara.nyqvist");
         let tove = Actor::new("tove.lindqvist");

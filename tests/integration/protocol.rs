@@ -3,9 +3,6 @@
 //! ärende; a decision its workflow does not take waiting for a registrator; the meeting's
 //! stages; and migration 000018 keeping every meeting, agenda item and paragraph.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use chrono::{NaiveDate, Utc};
 use kansli::clock::ManualClock;
 use kansli::domain::protocol::{MeetingStage, ParagraphKind, RemarkKind, VoteChoice};
@@ -13,7 +10,6 @@ use kansli::service::{
     Actor, AttendanceInput, DocumentFormat, Engine, ParagraphInput, RemarkInput, ServiceError,
     VoteInput,
 };
-use kansli::workflow::Catalog;
 use serde_json::Map;
 
 use crate::helpers::date as day;
@@ -26,10 +22,8 @@ fn noon(day: NaiveDate) -> chrono::DateTime<Utc> {
 
 /// The engine over the demo municipality at noon on `today`, and its clock.
 async fn engine_on(db: &crate::helpers::TestDb, today: NaiveDate) -> (Engine, ManualClock) {
-    let (kansli, clock) = db.app(noon(today)).await;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::load(&root.join("workflows"), &root.join("templates")).unwrap();
-    (Engine::new(kansli, Arc::new(catalog), "e"), clock)
+    let app = crate::harness::spawn_app(db, noon(today)).await;
+    (app.engine.clone(), app.clock.clone())
 }
 
 /// KS on 1 December 2026 with Olle Ås away and Hampus Kjellberg serving for him, Ingrid

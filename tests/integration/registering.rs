@@ -2,14 +2,12 @@
 //! step registers nothing, a database that fails halfway leaves neither, and the same
 //! registration goes through once the database is whole.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use kansli::domain::organisation::Role;
-use kansli::service::{Actor, Engine, Outcome, ServiceError, Target};
-use kansli::workflow::{Catalog, Sender};
+use kansli::service::{Actor, Outcome, ServiceError, Target};
+use kansli::workflow::Sender;
 use serde_json::Map;
 
+use crate::harness::{AppOptions, spawn_app_with};
 use crate::helpers::{day, incoming};
 use crate::on_both_backends;
 
@@ -35,10 +33,11 @@ states:
 
 on_both_backends! {
     async fn a_handling_and_the_step_it_brings_stand_or_fall_together(db) {
-        let (kansli, _clock) = db.app(day(3, 2)).await;
-        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let catalog = Catalog::from_sources(vec![("remiss.yaml".into(), REMISS.into())], Some(&templates)).unwrap();
-        let engine = Engine::new(kansli.clone(), Arc::new(catalog), "e");
+        let workflows = tempfile::tempdir().unwrap();
+        std::fs::write(workflows.path().join("remiss.yaml"), REMISS).unwrap();
+        let options = AppOptions { workflows: Some(workflows.path().to_owned()), ..AppOptions::default() };
+        let app = spawn_app_with(db, day(3, 2), options).await;
+        let (kansli, engine) = (app.kansli.clone(), app.engine.clone());
         let per = Actor::new("per.ekdahl");
         let (_, number) = engine.start("remiss", Map::new(), &per).await.unwrap();
         let target = Target { case_number: number.unwrap(), unit: None };
