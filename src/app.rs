@@ -152,6 +152,16 @@ impl Application {
         self
     }
 
+    /// The engine changed by `f`: options the settings do not carry (a process that takes
+    /// every step alone, a look at each document as it is rendered).
+    pub fn map_engine(
+        mut self,
+        f: impl FnOnce(crate::service::Engine) -> crate::service::Engine,
+    ) -> Self {
+        self.engine = f(self.engine);
+        self
+    }
+
     /// Where it listens.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr

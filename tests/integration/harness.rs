@@ -44,6 +44,10 @@ pub struct AppOptions {
     pub workflows: Option<std::path::PathBuf>,
     /// The guards, when not the settings' defaults.
     pub protection: Option<kansli::http::Protection>,
+    /// The folder of templates, when not the shipped one.
+    pub templates: Option<std::path::PathBuf>,
+    /// Engine options the settings do not carry (`Application::map_engine`).
+    pub engine: Option<Box<dyn FnOnce(Engine) -> Engine + Send>>,
 }
 
 /// The secret personal links are made with, the same in every test app: a dispatcher the test
@@ -73,7 +77,7 @@ pub async fn spawn_app_with(db: &TestDb, at: DateTime<Utc>, options: AppOptions)
     settings.mail.dir = files.path().join("mail");
     settings.mail.base_url = "http://127.0.0.1".into();
     settings.workflows.dir = options.workflows.unwrap_or_else(|| root.join("workflows"));
-    settings.workflows.templates = root.join("templates");
+    settings.workflows.templates = options.templates.unwrap_or_else(|| root.join("templates"));
     settings.engine.tick_seconds = options.tick_seconds;
     std::fs::write(&settings.server.secret_file, LINK_SECRET_HEX).unwrap();
     let clock = ManualClock::new(at);
@@ -82,6 +86,9 @@ pub async fn spawn_app_with(db: &TestDb, at: DateTime<Utc>, options: AppOptions)
         .expect("Kansli builds from its settings");
     if let Some(protection) = options.protection {
         app = app.with_protection(protection);
+    }
+    if let Some(change) = options.engine {
+        app = app.map_engine(change);
     }
     app.kansli()
         .import_organisation("demo", kansli::service::DEMO_ORGANISATION)

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use kansli::service::{Actor, Engine, Kansli, Outcome, RenderObserver, ServiceError, Target};
-use kansli::workflow::{Catalog, Sender};
+use kansli::workflow::Sender;
 use serde_json::Map;
 
+use crate::harness::{AppOptions, spawn_app_with};
 use crate::helpers::copy_dir;
 use crate::helpers::{day, open};
 use crate::on_both_backends;
@@ -31,14 +32,11 @@ states:
     final: true
 ";
 
-fn catalog(templates: &Path) -> Arc<Catalog> {
-    Arc::new(
-        Catalog::from_sources(
-            vec![("skrivelse.yaml".into(), WRITING.into())],
-            Some(templates),
-        )
-        .expect("the workflow is valid"),
-    )
+/// A folder holding [`WRITING`] alone.
+fn writing() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("skrivelse.yaml"), WRITING).unwrap();
+    dir
 }
 
 fn shipped_templates() -> PathBuf {
@@ -55,7 +53,6 @@ async fn started(engine: &Engine) -> String {
 
 on_both_backends! {
     async fn another_writer_writes_while_a_steps_document_is_being_drawn_up(db) {
-        let (kansli, _clock) = db.app(day(3, 2)).await;
         // Another process on the same database: it opens an ärende each time a document is
         // being rendered. Were the step's transaction open then, on SQLite it would wait for
         // the step, which waits for the document: the write fails after the busy timeout.
@@ -67,7 +64,14 @@ on_both_backends! {
             let opened = runtime.block_on(other.open_case(open("KLF", &format!("Under renderingen av {template}")), &Actor::new("per.ekdahl")));
             seen.lock().unwrap().push(opened.map(|c| c.number).map_err(|e| e.to_string()));
         }));
-        let engine = Engine::new(kansli.clone(), catalog(&shipped_templates()), "e").observing_renders(observer);
+        let workflows = writing();
+        let options = AppOptions {
+            workflows: Some(workflows.path().to_owned()),
+            engine: Some(Box::new(move |engine: Engine| engine.observing_renders(observer))),
+            ..AppOptions::default()
+        };
+        let app = spawn_app_with(db, day(3, 2), options).await;
+        let (kansli, engine) = (app.kansli.clone(), app.engine.clone());
         let number = started(&engine).await;
         let target = Target { case_number: number.clone(), unit: None };
         let outcome = engine.send(&target, "klar", Sender::Role(kansli::domain::organisation::Role::Handlaggare), &Actor::new("amira.hadzic"), None).await.unwrap();
@@ -84,13 +88,19 @@ on_both_backends! {
     }
 
     async fn a_document_that_cannot_be_drawn_up_leaves_the_step_unwritten_and_says_why(db) {
-        let (kansli, _clock) = db.app(day(3, 2)).await;
         // The template passes the check with the sample document, whose answer has sections,
         // and fails on this ärende's, which has none.
         let templates = tempfile::tempdir().unwrap();
         copy_dir(&shipped_templates(), templates.path());
         std::fs::write(templates.path().join("documents/tjansteskrivelse.html.hbs"), "<p>{{sections.[0].title}}</p>\n").unwrap();
-        let engine = Engine::new(kansli.clone(), catalog(templates.path()), "e");
+        let workflows = writing();
+        let options = AppOptions {
+            workflows: Some(workflows.path().to_owned()),
+            templates: Some(templates.path().to_owned()),
+            ..AppOptions::default()
+        };
+        let app = spawn_app_with(db, day(3, 2), options).await;
+        let (kansli, engine) = (app.kansli.clone(), app.engine.clone());
         let number = started(&engine).await;
         let before = kansli.case_history(&number).await.unwrap().len();
         let target = Target { case_number: number.clone(), unit: None };

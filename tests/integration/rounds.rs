@@ -3,15 +3,13 @@
 //! engine takes its steps in sets, the other takes every step alone, as the engine did before
 //! sets; the ärenden, their histories, timers and messages come out the same.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use chrono::Duration;
 use kansli::domain::organisation::Role;
 use kansli::service::{Actor, Engine, ServiceError, Target};
-use kansli::workflow::{Catalog, Sender};
+use kansli::workflow::Sender;
 use serde_json::Map;
 
+use crate::harness::{AppOptions, spawn_app_with};
 use crate::helpers::{TestDb, day};
 use crate::on_both_backends;
 
@@ -57,17 +55,17 @@ type Snapshot = Vec<(String, Vec<String>)>;
 
 /// Runs the year of `CASES` ärenden on `db` and reads back what it left.
 async fn run(db: &TestDb, alone: bool) -> (Snapshot, u64, u64) {
-    let (kansli, clock) = db.app(day(10, 1)).await;
-    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let catalog = Catalog::from_sources(
-        vec![("runda.yaml".into(), WORKFLOW.into())],
-        Some(&templates),
-    )
-    .unwrap();
-    let mut engine = Engine::new(kansli.clone(), Arc::new(catalog), "w");
-    if alone {
-        engine = engine.taking_steps_alone();
-    }
+    let workflows = tempfile::tempdir().unwrap();
+    std::fs::write(workflows.path().join("runda.yaml"), WORKFLOW).unwrap();
+    let options = AppOptions {
+        workflows: Some(workflows.path().to_owned()),
+        engine: alone.then(|| {
+            Box::new(Engine::taking_steps_alone) as Box<dyn FnOnce(Engine) -> Engine + Send>
+        }),
+        ..AppOptions::default()
+    };
+    let app = spawn_app_with(db, day(10, 1), options).await;
+    let (kansli, clock, engine) = (app.kansli.clone(), app.clock.clone(), app.engine.clone());
     // The starts at once, so that they share batches.
     let starts: Vec<_> = (0..CASES)
         .map(|_| {
