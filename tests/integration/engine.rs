@@ -303,10 +303,11 @@ states:
   klar:
     final: true
 ";
-        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let catalog = Catalog::from_sources(vec![("enkel.yaml".into(), SMALL.into())], Some(&templates)).unwrap();
-        let (kansli, _clock) = db.app(local(2026, 10, 1, 7)).await;
-        let engine = Engine::new(kansli, Arc::new(catalog), "worker-a");
+        let workflows = tempfile::tempdir().unwrap();
+        std::fs::write(workflows.path().join("enkel.yaml"), SMALL).unwrap();
+        let options = crate::harness::AppOptions { workflows: Some(workflows.path().to_owned()), ..Default::default() };
+        let app = crate::harness::spawn_app_with(db, local(2026, 10, 1, 7), options).await;
+        let engine = app.engine.clone();
         // Thirty starts at once, and one of a workflow that does not exist.
         let mut tasks = Vec::new();
         for i in 0..31 {

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use kansli::clock::ManualClock;
 use kansli::service::{Actor, Engine, ServiceError};
-use kansli::workflow::Catalog;
 use serde_json::Map;
 
+use crate::harness::{AppOptions, spawn_app_with};
 use crate::helpers::date as day;
 use crate::helpers::{actor, open};
 use crate::on_both_backends;
@@ -283,10 +282,10 @@ on_both_backends! {
     }
 
     async fn a_workflow_with_names_of_its_own_is_moved_by_its_meetings_through_its_declaration(db) {
-        let (kansli, clock) = db.app(noon(day(2026, 11, 30))).await;
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let catalog = Catalog::load(&root.join("tests/fixtures/renamed-meetings"), &root.join("templates")).unwrap();
-        let engine = Engine::new(kansli, Arc::new(catalog), "e");
+        let options = AppOptions { workflows: Some(root.join("tests/fixtures/renamed-meetings")), ..AppOptions::default() };
+        let app = spawn_app_with(db, noon(day(2026, 11, 30)), options).await;
+        let (clock, engine) = (app.clock.clone(), app.engine.clone());
         let s = Actor::new("sara.nyqvist");
         let (_, number) = engine.start("arende-med-egna-namn", Map::new(), &s).await.unwrap();
         let number = number.unwrap();
