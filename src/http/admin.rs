@@ -1171,8 +1171,8 @@ async fn outbox_page(
         selected: status.is_empty(),
     }];
     statuses.extend(OUTBOX_STATUSES.iter().map(|s| Choice {
-        value: s.code().to_owned(),
-        label: status_label(s.code()).to_owned(),
+        value: s.code(),
+        label: status_label(&s.code()).to_owned(),
         selected: s.code() == status,
     }));
     let context = OutboxPage {

@@ -551,7 +551,7 @@ impl Kansli {
         by: &User,
         status: OutboxStatus,
     ) -> Result<u64, AdminError> {
-        self.outbox_reader(by, Some(status.code()))?;
+        self.outbox_reader(by, Some(&status.code()))?;
         Ok(self.store.count_outbox(status).await?)
     }
 

@@ -161,7 +161,7 @@ impl Engine {
         let case_id = instance.case_id.ok_or_else(gone)?;
         let case_number = self.kansli().case_number(case_id).await?;
         let workflow = self.workflow_of_instance(instance.clone()).await?;
-        let flow = self.answer_flow(&workflow).ok_or_else(|| {
+        let flow = workflow.questionnaire.clone().ok_or_else(|| {
             anyhow::anyhow!(
                 "workflow {} has a link but declares no questionnaire",
                 workflow.id
@@ -205,16 +205,6 @@ impl Engine {
             invitation,
             workflow,
             flow,
-        })
-    }
-
-    /// How answering moves `workflow`: its own declaration, or, for an instance started on a
-    /// version stored before workflows declared it, the current version's.
-    pub(crate) fn answer_flow(&self, workflow: &Workflow) -> Option<AnswerFlow> {
-        workflow.questionnaire.clone().or_else(|| {
-            self.catalog()
-                .get(&workflow.id)
-                .and_then(|e| e.workflow.questionnaire.clone())
         })
     }
 
@@ -491,7 +481,7 @@ impl Engine {
                 .get(&instance.state)
                 .and_then(|s| s.description.clone())
                 .unwrap_or_default();
-            let Some(flow) = self.answer_flow(&workflow) else {
+            let Some(flow) = workflow.questionnaire.as_ref() else {
                 continue;
             };
             // The history says when, however it came about (the form, a timer or `event send`).

@@ -573,7 +573,7 @@ fn outbox_status(code: Option<&str>) -> Result<Option<OutboxStatus>, ServiceErro
 fn message_view(row: OutboxRow, case_number: Option<String>, whole: bool) -> MessageView {
     MessageView {
         id: row.id,
-        status: row.status.code().to_owned(),
+        status: row.status.code(),
         template: row.template,
         case_number,
         to: row.recipient_email,

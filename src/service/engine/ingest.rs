@@ -152,20 +152,22 @@ impl Engine {
     /// A request whose step needs documents rendered gets them rendered outside the batch,
     /// and is queued again (see `renditions`).
     pub(super) async fn submit(&self, request: Request) -> Result<Response, ServiceError> {
-        self.rendering_first(|| self.submit_retrying(request.clone()))
+        self.rendering_first(|| self.submit_retrying(&request))
             .await
     }
 
-    async fn submit_retrying(&self, mut request: Request) -> Result<Response, ServiceError> {
+    /// Queues a copy of `request` until it is answered other than by a conflict an event may
+    /// meet again (a start's is a new row and takes no such turn).
+    async fn submit_retrying(&self, request: &Request) -> Result<Response, ServiceError> {
+        let retries_allowed = match request {
+            Request::Send { .. } => CONFLICT_RETRIES,
+            Request::Start { .. } => 0,
+        };
         let mut retries = 0;
         loop {
-            let again = matches!(request, Request::Send { .. }).then(|| request.clone());
-            match (self.submit_once(request).await, again) {
-                (Err(ServiceError::Conflict(_)), Some(again)) if retries < CONFLICT_RETRIES => {
-                    retries += 1;
-                    request = again;
-                }
-                (answer, _) => return answer,
+            match self.submit_once(request.clone()).await {
+                Err(ServiceError::Conflict(_)) if retries < retries_allowed => retries += 1,
+                answer => return answer,
             }
         }
     }

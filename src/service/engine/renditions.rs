@@ -131,7 +131,9 @@ impl Engine {
                 other => break other,
             }
         };
-        self.renditions.forget(&rendered);
+        if !rendered.is_empty() {
+            self.renditions.forget(&rendered);
+        }
         ended
     }
 

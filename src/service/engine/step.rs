@@ -34,12 +34,28 @@ impl Engine {
                     .join("; ")
             )
         })?;
-        let workflow = Arc::new(workflow);
+        let workflow = Arc::new(self.with_later_declarations(workflow));
         self.definitions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, workflow.clone());
         Ok(workflow)
+    }
+
+    /// A stored version written before the format had a declaration the services read
+    /// (`questionnaire:`, `deadline:`) takes it from the current file of the same workflow, so
+    /// that instances running across an upgrade keep their answer pages and their deadlines.
+    fn with_later_declarations(&self, mut stored: Workflow) -> Workflow {
+        if let Some(current) = self.catalog.get(&stored.id) {
+            let current = &current.workflow;
+            if stored.questionnaire.is_none() {
+                stored.questionnaire = current.questionnaire.clone();
+            }
+            if stored.deadline.is_none() {
+                stored.deadline = current.deadline.clone();
+            }
+        }
+        stored
     }
 
     pub(super) async fn load_in(&self, tx: &Tx, row: InstanceRow) -> Result<Loaded, ServiceError> {

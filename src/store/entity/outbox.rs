@@ -60,17 +60,12 @@ impl OutboxStatus {
 
     /// The status a code names.
     pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.code() == code)
+        Self::try_from_value(&code.to_owned()).ok()
     }
 
-    /// The stored code, as the pages and the API name it.
-    pub fn code(self) -> &'static str {
-        match self {
-            OutboxStatus::Pending => "pending",
-            OutboxStatus::Sent => "sent",
-            OutboxStatus::Failed => "failed",
-            OutboxStatus::NoRecipients => "no_recipients",
-        }
+    /// The stored code, as the pages and the API name it (the `string_value` above).
+    pub fn code(self) -> String {
+        self.to_value()
     }
 }
 
